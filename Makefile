@@ -1,0 +1,117 @@
+# keyless — build, test and run. See README.md.
+#
+#   make            build bin/keyless
+#   make test       everything CI runs: unit (plain, sanitized, valgrind), stand-in tests, e2e
+#   make run        the main job on a local control plane (until Ctrl-C)
+#   make unit       cmocka unit tests          make unit-asan   same under ASan+UBSan
+#   make valgrind   unit tests under valgrind  make e2e         end-to-end tests (starts/stops the cluster)
+#   make tools      build the pinned upstream tools into the cache (hack/tools.sh)
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DELETE_ON_ERROR:
+.SECONDARY:
+MAKEFLAGS += --no-builtin-rules
+
+CC ?= gcc
+PKGS := libcurl openssl jansson yaml-0.1 libwebsockets libxml-2.0
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)$(shell git rev-parse --short HEAD 2>/dev/null | sed 's/^/+g/')
+
+WARN := -Wall -Wextra -Werror -Wvla -Wstrict-prototypes -Wshadow -Wformat=2 \
+        -Wmissing-prototypes -Wpointer-arith -Wundef -Wno-unused-parameter
+BASE_CFLAGS := -std=gnu11 $(WARN) -D_FORTIFY_SOURCE=2 -fstack-protector-strong -g \
+        -D_GNU_SOURCE -Icontroller -include controller/base/prelude.h \
+        -DKEYLESS_VERSION='"$(VERSION)"' -MMD -MP
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+
+OPT_CFLAGS := -O2
+ASAN_CFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+ASAN_LDFLAGS := -fsanitize=address,undefined
+
+# Library sources: every controller/<module>/*.c except tests and main.c.
+LIB_SRCS := $(sort $(filter-out controller/test/%,$(wildcard controller/*/*.c)))
+TEST_SRCS := $(sort $(wildcard controller/test/test_*.c))
+TEST_NAMES := $(patsubst controller/test/%.c,%,$(TEST_SRCS))
+
+B := build
+# $(call objs,variant,sources)
+objs = $(patsubst controller/%.c,$(B)/$(1)/%.o,$(2))
+
+.PHONY: all unit unit-asan valgrind test test-unit test-standins e2e tools run deps clean help bench
+all: bin/keyless
+
+help:
+	@sed -n '2,10p' Makefile
+
+deps:
+	@hack/deps
+
+# --- objects -----------------------------------------------------------------
+$(B)/rel/%.o: controller/%.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(B)/asan/%.o: controller/%.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(ASAN_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(B)/rel/libkeyless.a: $(call objs,rel,$(LIB_SRCS))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/asan/libkeyless.a: $(call objs,asan,$(LIB_SRCS))
+	@rm -f $@
+	ar rcs $@ $^
+
+# --- binaries ----------------------------------------------------------------
+bin/keyless: $(B)/rel/main.o $(B)/rel/libkeyless.a
+	@mkdir -p $(@D)
+	$(CC) $^ $(PKG_LIBS) -o $@
+
+bin/keyless-asan: $(B)/asan/main.o $(B)/asan/libkeyless.a
+	@mkdir -p $(@D)
+	$(CC) $(ASAN_LDFLAGS) $^ $(PKG_LIBS) -o $@
+
+$(B)/rel/test/%: $(B)/rel/test/%.o $(B)/rel/libkeyless.a
+	$(CC) $^ $(PKG_LIBS) -lcmocka -o $@
+
+$(B)/asan/test/%: $(B)/asan/test/%.o $(B)/asan/libkeyless.a
+	$(CC) $(ASAN_LDFLAGS) $^ $(PKG_LIBS) -lcmocka -o $@
+
+REL_TESTS := $(addprefix $(B)/rel/test/,$(TEST_NAMES))
+ASAN_TESTS := $(addprefix $(B)/asan/test/,$(TEST_NAMES))
+
+# --- tests -------------------------------------------------------------------
+# Each suite prints cmocka's own summary; hack/run-unit adds one closing line.
+unit: $(REL_TESTS) bin/keyless
+	@hack/run-unit plain $(REL_TESTS)
+
+unit-asan: $(ASAN_TESTS) bin/keyless-asan
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		hack/run-unit asan $(ASAN_TESTS)
+
+valgrind: $(REL_TESTS)
+	@hack/run-unit valgrind $(REL_TESTS)
+
+tools: deps
+	@hack/tools.sh
+
+test-standins: tools
+	@hack/run-pytest standins hack/standins hack/cluster
+
+e2e: bin/keyless tools
+	@hack/e2e
+
+test: deps
+	@$(MAKE) --no-print-directory all unit unit-asan valgrind
+	@$(MAKE) --no-print-directory test-standins
+	@$(MAKE) --no-print-directory e2e
+
+run: bin/keyless tools
+	@hack/run
+
+clean:
+	rm -rf $(B) bin
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

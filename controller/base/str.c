@@ -1,0 +1,102 @@
+#include "base/str.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+static void mark_truncated(char *dst, size_t size)
+{
+	static const char dots[] = "...";
+
+	if (size >= sizeof(dots))
+		memcpy(dst + size - sizeof(dots), dots, sizeof(dots));
+}
+
+int str_copy(char *dst, size_t size, const char *src)
+{
+	size_t n;
+
+	if (size == 0)
+		return -ENOSPC;
+	n = strlen(src);
+	if (n >= size) {
+		memcpy(dst, src, size - 1);
+		dst[size - 1] = '\0';
+		return -ENOSPC;
+	}
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
+int str_vformat_trunc(char *dst, size_t size, const char *fmt, va_list ap)
+{
+	int n;
+
+	if (size == 0)
+		return -ENOSPC;
+	n = vsnprintf(dst, size, fmt, ap);
+	if (n < 0) {
+		dst[0] = '\0';
+		return -EINVAL;
+	}
+	if ((size_t)n >= size) {
+		mark_truncated(dst, size);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+void strfmt_add(struct strfmt *f, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (f->truncated || f->size == 0)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(f->buf + f->len, f->size - f->len, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		f->buf[f->len] = '\0';
+		return;
+	}
+	if ((size_t)n >= f->size - f->len) {
+		f->truncated = true;
+		f->len = f->size - 1;
+		mark_truncated(f->buf, f->size);
+		return;
+	}
+	f->len += (size_t)n;
+}
+
+int str_to_long(const char *s, long min, long max, long *ret)
+{
+	char *end = NULL;
+	long v;
+
+	if (!s || !*s)
+		return -EINVAL;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (end == s || *end != '\0')
+		return -EINVAL;
+	if (v < min || v > max)
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
+bool str_startswith(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool str_endswith(const char *s, const char *suffix)
+{
+	size_t ls = strlen(s), lx = strlen(suffix);
+
+	return ls >= lx && memcmp(s + ls - lx, suffix, lx) == 0;
+}

@@ -1,0 +1,15 @@
+/* cli.h: the keyless subcommands. Each takes argc/argv starting at the
+ * subcommand name and returns a process exit status (0 ok, 1 failure,
+ * 2 usage error). Only main() exits. */
+#ifndef KEYLESS_CLI_H
+#define KEYLESS_CLI_H
+
+#include <stdio.h>
+
+/* Print the top-level usage to f. */
+void cli_usage(FILE *f);
+
+/* `keyless version`: version and the linked library versions. */
+int cli_version(int argc, char **argv);
+
+#endif

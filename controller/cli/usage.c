@@ -1,0 +1,18 @@
+#include "cli/cli.h"
+
+void cli_usage(FILE *f)
+{
+	fputs("usage: keyless <command> [options]\n"
+	      "\n"
+	      "keyless gives every Kubernetes workload its own scoped AWS IAM role, from\n"
+	      "WorkloadIdentity resources.\n"
+	      "\n"
+	      "commands:\n"
+	      "  version [--verbose]   print the version (and linked library versions)\n"
+	      "  help                  print this help\n"
+	      "\n"
+	      "options:\n"
+	      "  -h, --help            print this help\n"
+	      "  --version             same as `keyless version`\n",
+	      f);
+}

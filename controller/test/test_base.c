@@ -1,0 +1,212 @@
+/* Unit tests for base/: str, buf, err, log. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "base/str.h"
+
+static void test_str__copy_fits_and_truncates(void **state)
+{
+	char small[4];
+	char big[16];
+
+	(void)state;
+	assert_int_equal(str_copy(big, sizeof(big), "hello"), 0);
+	assert_string_equal(big, "hello");
+	assert_int_equal(str_copy(small, sizeof(small), "hello"), -ENOSPC);
+	assert_string_equal(small, "hel");
+	assert_int_equal(str_copy(small, sizeof(small), "abc"), 0);
+	assert_string_equal(small, "abc");
+}
+
+static void test_str__strfmt_marks_truncation(void **state)
+{
+	char out[12];
+	struct strfmt f = STRFMT_INIT(out, sizeof(out));
+
+	(void)state;
+	strfmt_add(&f, "%s", "abc");
+	strfmt_add(&f, "-%d", 42);
+	assert_false(f.truncated);
+	assert_string_equal(out, "abc-42");
+	strfmt_add(&f, "%s", "0123456789");
+	assert_true(f.truncated);
+	assert_int_equal(strlen(out), sizeof(out) - 1);
+	assert_string_equal(out + sizeof(out) - 4, "...");
+	strfmt_add(&f, "more");
+	assert_int_equal(strlen(out), sizeof(out) - 1);
+}
+
+static void test_str__to_long_table(void **state)
+{
+	static const struct {
+		const char *in;
+		long min, max;
+		int rc;
+		long want;
+	} cases[] = {
+		{ "42", 0, 100, 0, 42 },
+		{ "-7", -10, 10, 0, -7 },
+		{ "", 0, 10, -EINVAL, 0 },
+		{ "12x", 0, 100, -EINVAL, 0 },
+		{ " 12", 0, 100, 0, 12 }, /* strtol skips leading space */
+		{ "101", 0, 100, -ERANGE, 0 },
+		{ "99999999999999999999999", 0, 100, -ERANGE, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		long v = -12345;
+		int rc = str_to_long(cases[i].in, cases[i].min, cases[i].max, &v);
+
+		assert_int_equal(rc, cases[i].rc);
+		if (rc == 0)
+			assert_int_equal(v, cases[i].want);
+		else
+			assert_int_equal(v, -12345); /* untouched on failure */
+	}
+}
+
+static void test_str__prefix_suffix(void **state)
+{
+	(void)state;
+	assert_true(str_startswith("https://x", "https://"));
+	assert_false(str_startswith("http://x", "https://"));
+	assert_true(str_endswith("role.json", ".json"));
+	assert_false(str_endswith("on", ".json"));
+}
+
+static void test_buf__append_grows_and_terminates(void **state)
+{
+	_cleanup_buf_ struct buf b = BUF_INIT(0);
+
+	(void)state;
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(buf_puts(&b, "abcd"), 0);
+	assert_int_equal(b.len, 4000);
+	assert_int_equal(b.data[b.len], '\0');
+	assert_int_equal(buf_printf(&b, "%d", 12345), 0);
+	assert_int_equal(b.len, 4005);
+	assert_string_equal(b.data + 4000, "12345");
+}
+
+static void test_buf__cap_is_enforced(void **state)
+{
+	_cleanup_buf_ struct buf b = BUF_INIT(10);
+
+	(void)state;
+	assert_int_equal(buf_puts(&b, "0123456789"), 0);
+	assert_int_equal(buf_puts(&b, "x"), -E2BIG);
+	assert_int_equal(b.len, 10);
+	assert_string_equal(b.data, "0123456789");
+	assert_int_equal(buf_printf(&b, "%s", "y"), -E2BIG);
+	buf_consume(&b, 4);
+	assert_string_equal(b.data, "456789");
+	assert_int_equal(buf_puts(&b, "abcd"), 0);
+	assert_string_equal(b.data, "456789abcd");
+	/* huge n must not overflow the check */
+	assert_int_equal(buf_append(&b, "z", SIZE_MAX), -E2BIG);
+}
+
+static void test_buf__detach_gives_ownership(void **state)
+{
+	struct buf b = BUF_INIT(0);
+	char *s;
+
+	(void)state;
+	s = buf_detach(&b);
+	assert_string_equal(s, "");
+	free(s);
+	assert_int_equal(buf_puts(&b, "owned"), 0);
+	s = buf_detach(&b);
+	assert_null(b.data);
+	assert_int_equal(b.len, 0);
+	assert_string_equal(s, "owned");
+	free(s);
+}
+
+static void test_err__format(void **state)
+{
+	struct op_err e;
+	char out[256];
+
+	(void)state;
+	op_err_clear(&e);
+	assert_int_equal(op_err_setr(&e, -EACCES, "AccessDenied", "not allowed: %s", "iam:CreateRole"),
+			 -EACCES);
+	e.http_status = 403;
+	str_copy(e.request_id, sizeof(e.request_id), "abc-123");
+	op_err_format(&e, out, sizeof(out));
+	assert_string_equal(out, "AccessDenied: not allowed: iam:CreateRole (HTTP 403, request id abc-123)");
+
+	op_err_clear(&e);
+	e.code = -ENOENT;
+	op_err_format(&e, out, sizeof(out));
+	assert_string_equal(out, strerror(ENOENT));
+	assert_int_equal(op_err_set(NULL, -EINVAL, "ignored"), -EINVAL);
+}
+
+static void test_log__levels_and_json(void **state)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	(void)state;
+	assert_non_null(f);
+	log_set_stream(f);
+	log_set_level(LOG_LEVEL_WARN);
+	log_info("hidden");
+	log_warn("shown %d", 1);
+	log_set_json(true);
+	log_error("quote \" and \n newline");
+	log_set_json(false);
+	log_set_level(LOG_LEVEL_INFO);
+	log_set_stream(NULL);
+	fclose(f);
+
+	assert_null(strstr(text, "hidden"));
+	assert_non_null(strstr(text, "warn  shown 1\n"));
+	assert_non_null(strstr(text, "\"level\": \"error\"") ? text : strstr(text, "\"level\":\"error\""));
+	assert_non_null(strstr(text, "\"msg\":\"quote \\\" and \\n newline\""));
+	free(text);
+}
+
+static void test_log__level_parse(void **state)
+{
+	enum log_level l = LOG_LEVEL_INFO;
+
+	(void)state;
+	assert_int_equal(log_level_from_string("debug", &l), 0);
+	assert_int_equal(l, LOG_LEVEL_DEBUG);
+	assert_int_equal(log_level_from_string("verbose", &l), -EINVAL);
+	assert_int_equal(l, LOG_LEVEL_DEBUG);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_str__copy_fits_and_truncates),
+		cmocka_unit_test(test_str__strfmt_marks_truncation),
+		cmocka_unit_test(test_str__to_long_table),
+		cmocka_unit_test(test_str__prefix_suffix),
+		cmocka_unit_test(test_buf__append_grows_and_terminates),
+		cmocka_unit_test(test_buf__cap_is_enforced),
+		cmocka_unit_test(test_buf__detach_gives_ownership),
+		cmocka_unit_test(test_err__format),
+		cmocka_unit_test(test_log__levels_and_json),
+		cmocka_unit_test(test_log__level_parse),
+	};
+
+	return cmocka_run_group_tests_name("base", tests, NULL, NULL);
+}

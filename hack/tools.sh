@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# hack/tools.sh: build or install the pinned upstream tools into a cache outside
+# the clone, keyed by the pinned versions, so every clone on this machine
+# (including CI's fresh one) reuses them. Each step is skipped when its output
+# exists. Sourced by other hack/ scripts for tools_dir.
+#
+#   hack/tools.sh              build what is missing, print a summary
+#   hack/tools.sh --dir        print the cache folder (after building what is missing)
+#   hack/tools.sh --env        print `export ...` lines (PATH, KEYLESS_TOOLS, KEYLESS_PY)
+#   hack/tools.sh --update     rewrite hack/tools/*/go.mod and go.sum from hack/versions.env
+#
+# Cache: ${KEYLESS_CACHE_DIR:-${XDG_CACHE_HOME:-~/.cache}/keyless}/<key>/ with
+#   bin/   kube-apiserver kube-controller-manager kubectl etcd etcdctl helm
+#   venv/  python venv with hack/tools/python/requirements.txt (+ constraints.txt)
+# <key> hashes hack/versions.env, hack/tools/*/go.{mod,sum},
+# hack/tools/python/*.txt, the Go version and the Python version.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+HT=$ROOT/hack/tools
+# shellcheck source=versions.env
+source "$ROOT/hack/versions.env"
+
+export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false CGO_ENABLED=0
+PY=${KEYLESS_PYTHON:-python3}
+
+die() { echo "hack/tools: $*" >&2; exit 1; }
+say() { echo "hack/tools: $*" >&2; }
+
+need_go() {
+	command -v go >/dev/null || die "Go is required (>= 1.26) to build the upstream tools; install it and retry"
+	local v; v=$(go env GOVERSION); v=${v#go}
+	local maj=${v%%.*} rest=${v#*.}; local min=${rest%%.*}
+	if [ "$maj" -lt 1 ] || { [ "$maj" -eq 1 ] && [ "$min" -lt 26 ]; }; then
+		die "Go $v is too old: k8s.io/kubernetes $KUBERNETES_VERSION needs Go >= 1.26"
+	fi
+}
+
+cache_key() {
+	{
+		cat "$ROOT/hack/versions.env"
+		cat "$HT"/*/go.mod "$HT"/*/go.sum "$HT"/python/*.txt
+		command -v go >/dev/null && go env GOVERSION
+		"$PY" -c 'import sys; print(sys.version)'
+	} | sha256sum | cut -c1-16
+}
+
+tools_dir() {
+	local root=${KEYLESS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/keyless}
+	echo "$root/$(cache_key)"
+}
+
+# Check that a go.mod pins what versions.env says (fail loudly on drift).
+check_pin() { # dir module version
+	grep -qE "^[[:space:]]*(require[[:space:]]+)?$2 $3( |$)" "$HT/$1/go.mod" ||
+		die "hack/tools/$1/go.mod does not require $2 $3 (hack/versions.env); run hack/tools.sh --update"
+}
+
+elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.0f", b-a}'; }
+
+build_kube() {
+	local out=$1/bin
+	if [ -x "$out/kube-apiserver" ] && [ -x "$out/kube-controller-manager" ] && [ -x "$out/kubectl" ]; then return; fi
+	need_go
+	check_pin kube k8s.io/kubernetes "$KUBERNETES_VERSION"
+	local t=$EPOCHREALTIME v=$KUBERNETES_VERSION rest=${KUBERNETES_VERSION#v1.}
+	local minor=${rest%%.*}
+	# Version stamping as upstream's hack/lib/version.sh does, so /version and
+	# `kubectl version` report the real release (helm and clients read it).
+	local ld="-s -w"
+	for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+		ld+=" -X $pkg.gitVersion=$v -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+		ld+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+	done
+	say "building kube-apiserver, kube-controller-manager, kubectl $v (first time: ~15-25 min on 2 cores)"
+	mkdir -p "$out.tmp"
+	(cd "$HT/kube" && go build -trimpath -ldflags "$ld" -o "$out.tmp/" \
+		k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl)
+	mkdir -p "$out"
+	mv "$out.tmp"/kube-apiserver "$out.tmp"/kube-controller-manager "$out.tmp"/kubectl "$out/"
+	rmdir "$out.tmp" 2>/dev/null || true
+	say "kubernetes built in $(elapsed "$t") s"
+}
+
+build_etcd() {
+	local out=$1/bin
+	if [ -x "$out/etcd" ] && [ -x "$out/etcdctl" ]; then return; fi
+	need_go
+	check_pin etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
+	local t=$EPOCHREALTIME
+	say "building etcd, etcdctl $ETCD_VERSION"
+	mkdir -p "$out"
+	(cd "$HT/etcd" && go build -trimpath -ldflags "-s -w" -o "$out/etcd.tmp" go.etcd.io/etcd/server/v3 &&
+		go build -trimpath -ldflags "-s -w" -o "$out/etcdctl.tmp" go.etcd.io/etcd/etcdctl/v3)
+	mv "$out/etcd.tmp" "$out/etcd"
+	mv "$out/etcdctl.tmp" "$out/etcdctl"
+	say "etcd built in $(elapsed "$t") s"
+}
+
+build_helm() {
+	local out=$1/bin
+	if [ -x "$out/helm" ]; then return; fi
+	need_go
+	check_pin helm helm.sh/helm/v3 "$HELM_VERSION"
+	local t=$EPOCHREALTIME
+	say "building helm $HELM_VERSION"
+	mkdir -p "$out"
+	(cd "$HT/helm" && go build -trimpath \
+		-ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
+		-o "$out/helm.tmp" helm.sh/helm/v3/cmd/helm)
+	mv "$out/helm.tmp" "$out/helm"
+	say "helm built in $(elapsed "$t") s"
+}
+
+build_venv() {
+	local dir=$1
+	if [ -f "$dir/venv/.complete" ]; then return; fi
+	local t=$EPOCHREALTIME
+	say "creating Python venv ($("$PY" --version)) with hack/tools/python/requirements.txt"
+	rm -rf "$dir/venv"
+	"$PY" -m venv "$dir/venv"
+	"$dir/venv/bin/python" -m pip install -q --disable-pip-version-check \
+		-r "$HT/python/requirements.txt" -c "$HT/python/constraints.txt"
+	touch "$dir/venv/.complete"
+	say "venv ready in $(elapsed "$t") s"
+}
+
+update_pins() {
+	need_go
+	local staging
+	say "updating hack/tools/kube for k8s.io/kubernetes $KUBERNETES_VERSION"
+	staging=$(curl -fsS "https://proxy.golang.org/k8s.io/kubernetes/@v/$KUBERNETES_VERSION.mod" |
+		awk '$2 == "=>" && $3 ~ /^\.\/staging/ {print $1}')
+	[ -n "$staging" ] || die "could not read the staging modules of k8s.io/kubernetes $KUBERNETES_VERSION"
+	{
+		printf 'module keyless.dev/hack/tools/kube\n\ngo 1.26.0\n\nrequire k8s.io/kubernetes %s\n\nreplace (\n' "$KUBERNETES_VERSION"
+		for m in $staging; do printf '\t%s => %s v0.%s\n' "$m" "$m" "${KUBERNETES_VERSION#v1.}"; done
+		printf ')\n'
+	} >"$HT/kube/go.mod"
+	rm -f "$HT/kube/go.sum"
+	(cd "$HT/kube" && go get -tool k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+		k8s.io/kubernetes/cmd/kubectl && go mod tidy)
+	say "updating hack/tools/etcd for $ETCD_VERSION"
+	printf 'module keyless.dev/hack/tools/etcd\n\ngo 1.26.0\n' >"$HT/etcd/go.mod"
+	rm -f "$HT/etcd/go.sum"
+	(cd "$HT/etcd" && go get -tool "go.etcd.io/etcd/server/v3@$ETCD_VERSION" "go.etcd.io/etcd/etcdctl/v3@$ETCD_VERSION" && go mod tidy)
+	say "updating hack/tools/helm for $HELM_VERSION"
+	printf 'module keyless.dev/hack/tools/helm\n\ngo 1.26.0\n' >"$HT/helm/go.mod"
+	rm -f "$HT/helm/go.sum"
+	(cd "$HT/helm" && go get -tool "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" && go mod tidy)
+}
+
+ensure_all() {
+	local dir; dir=$(tools_dir)
+	mkdir -p "$dir"
+	# One builder at a time per cache entry (two clones may start together).
+	exec 9>"$dir/.lock"
+	flock 9
+	local t=$EPOCHREALTIME
+	build_venv "$dir"
+	build_etcd "$dir"
+	build_helm "$dir"
+	build_kube "$dir"
+	flock -u 9
+	echo "$dir"
+	[ "$(elapsed "$t")" -gt 1 ] && say "tools ready in $(elapsed "$t") s: $dir" || true
+}
+
+main() {
+	case "${1:-}" in
+	--update) update_pins ;;
+	--dir) ensure_all ;;
+	--env)
+		local dir; dir=$(ensure_all)
+		printf 'export KEYLESS_TOOLS=%q\nexport KEYLESS_PY=%q\nexport PATH=%q:"$PATH"\n' \
+			"$dir" "$dir/venv/bin/python" "$dir/bin"
+		;;
+	"")
+		local dir; dir=$(ensure_all)
+		say "kubernetes $("$dir/bin/kubectl" version --client -o json | "$dir/venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["clientVersion"]["gitVersion"])')," \
+			"etcd $("$dir/bin/etcd" --version | awk '/etcd Version/ {print $3}')," \
+			"helm $("$dir/bin/helm" version --short)," \
+			"moto $("$dir/venv/bin/python" -c 'import moto; print(moto.__version__)')"
+		say "in $dir"
+		;;
+	*) die "usage: hack/tools.sh [--dir|--env|--update]" ;;
+	esac
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then main "$@"; fi

@@ -1,0 +1,67 @@
+"""Start moto's own server (moto.server.main), configured for the local cluster.
+
+moto has no setting for the OIDC issuer and endpoint that EKS DescribeCluster
+returns: it generates a random https://oidc.eks.<region>.amazonaws.com/id/...
+at import. A real EKS cluster reports the issuer of its own kube-apiserver, so
+tests that read the issuer through DescribeCluster need moto to report ours.
+This launcher sets those two templates from the environment and then runs the
+unmodified moto server:
+
+    KEYLESS_EKS_ISSUER=https://127.0.0.1:6443 KEYLESS_EKS_ENDPOINT=https://127.0.0.1:6443 \
+        python hack/cluster/moto_server.py -H 127.0.0.1 -p 5000
+
+It also corrects one moto 5.2.5 bug that would otherwise make signature
+checking unusable for REST APIs: for a request with an empty body (every
+REST GET, e.g. EKS ListClusters/DescribeCluster), IAMRequestBase.
+_create_aws_request passes `self._body or self._data` as the payload, and for
+such requests `self._data` is the parsed query string or, without one, a dict
+of the request's headers (moto/core/responses.py); the payload hash moto
+computes is then never the one the client signed, and every such request fails
+with SignatureDoesNotMatch once auth is on. SigV4 signs the body as received,
+so the corrected method uses the raw body (empty when there is none).
+hack/cluster/test_moto_server.py shows the bug and the fix.
+
+Everything else is moto as released (signature checking is switched on after
+bootstrap through moto's /moto-api/reset-auth; see hack/cluster/bootstrap_aws.py).
+"""
+
+import os
+import sys
+
+import moto.eks.models as eks_models
+import moto.iam.access_control as access_control
+from moto.server import main
+
+
+def _literal(template: str) -> str:
+    # moto calls .format(region=...) on these; escape braces so ours is literal.
+    return template.replace("{", "{{").replace("}", "}}")
+
+
+if os.environ.get("KEYLESS_EKS_ISSUER"):
+    eks_models.ISSUER_TEMPLATE = _literal(os.environ["KEYLESS_EKS_ISSUER"])
+if os.environ.get("KEYLESS_EKS_ENDPOINT"):
+    eks_models.ENDPOINT_TEMPLATE = _literal(os.environ["KEYLESS_EKS_ENDPOINT"])
+
+_create_aws_request = access_control.IAMRequestBase._create_aws_request
+
+
+def _create_aws_request_raw_body(self):
+    request = _create_aws_request(self)
+    # A form POST (Query protocol) arrives with its body parsed into _data and
+    # an empty _body: moto's own re-encoding of _data is right there. Any other
+    # request with an empty body has an empty payload.
+    ctype = next((v for k, v in self._headers.items() if k.lower() == "content-type"), "")
+    if not self._body and not ctype.startswith("application/x-www-form-urlencoded"):
+        request.data = b""
+    return request
+
+
+def fix_empty_body_signatures():
+    access_control.IAMRequestBase._create_aws_request = _create_aws_request_raw_body
+
+
+fix_empty_body_signatures()
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -29,16 +29,26 @@ OPT_CFLAGS := -O2
 ASAN_CFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 ASAN_LDFLAGS := -fsanitize=address,undefined
 
-# Library sources: every controller/<module>/*.c except tests and main.c.
-LIB_SRCS := $(sort $(filter-out controller/test/%,$(wildcard controller/*/*.c)))
+# Library sources: every controller/<module>/*.c except tests, drivers and main.c.
+LIB_SRCS := $(sort $(filter-out controller/test/% controller/itest/%,$(wildcard controller/*/*.c)))
+# Integration-test drivers (controller/itest/<name>.c -> bin/itest/<name>), run by
+# the e2e tests against the real servers; always built with ASan+UBSan.
+ITEST_SRCS := $(sort $(wildcard controller/itest/*.c))
+ITESTS := $(patsubst controller/itest/%.c,bin/itest/%,$(ITEST_SRCS))
 TEST_SRCS := $(sort $(wildcard controller/test/test_*.c))
 TEST_NAMES := $(patsubst controller/test/%.c,%,$(TEST_SRCS))
 
 B := build
+# Quiet by default; `make V=1` shows the full commands.
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
 # $(call objs,variant,sources)
 objs = $(patsubst controller/%.c,$(B)/$(1)/%.o,$(2))
 
-.PHONY: all unit unit-asan valgrind test test-unit test-standins e2e tools run deps clean help bench
+.PHONY: itest all unit unit-asan valgrind test test-unit test-standins e2e tools run deps clean help bench
 all: bin/keyless
 
 help:
@@ -50,34 +60,42 @@ deps:
 # --- objects -----------------------------------------------------------------
 $(B)/rel/%.o: controller/%.c | deps
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CC [rel] $<")
+	$(Q)$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
 $(B)/asan/%.o: controller/%.c | deps
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(ASAN_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CC [asan] $<")
+	$(Q)$(CC) $(BASE_CFLAGS) $(ASAN_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
 $(B)/rel/libkeyless.a: $(call objs,rel,$(LIB_SRCS))
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(B)/asan/libkeyless.a: $(call objs,asan,$(LIB_SRCS))
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 # --- binaries ----------------------------------------------------------------
 bin/keyless: $(B)/rel/main.o $(B)/rel/libkeyless.a
 	@mkdir -p $(@D)
-	$(CC) $^ $(PKG_LIBS) -o $@
+	$(Q)$(CC) $^ $(PKG_LIBS) -o $@
 
 bin/keyless-asan: $(B)/asan/main.o $(B)/asan/libkeyless.a
 	@mkdir -p $(@D)
-	$(CC) $(ASAN_LDFLAGS) $^ $(PKG_LIBS) -o $@
+	$(Q)$(CC) $(ASAN_LDFLAGS) $^ $(PKG_LIBS) -o $@
 
-$(B)/rel/test/%: $(B)/rel/test/%.o $(B)/rel/libkeyless.a
-	$(CC) $^ $(PKG_LIBS) -lcmocka -o $@
+$(B)/rel/test/%: $(B)/rel/test/%.o $(B)/rel/test/support.o $(B)/rel/libkeyless.a
+	$(Q)$(CC) $^ $(PKG_LIBS) -lcmocka -o $@
 
-$(B)/asan/test/%: $(B)/asan/test/%.o $(B)/asan/libkeyless.a
-	$(CC) $(ASAN_LDFLAGS) $^ $(PKG_LIBS) -lcmocka -o $@
+$(B)/asan/test/%: $(B)/asan/test/%.o $(B)/asan/test/support.o $(B)/asan/libkeyless.a
+	$(Q)$(CC) $(ASAN_LDFLAGS) $^ $(PKG_LIBS) -lcmocka -o $@
+
+bin/itest/%: $(B)/asan/itest/%.o $(B)/asan/libkeyless.a
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ASAN_LDFLAGS) $^ $(PKG_LIBS) -o $@
+
+itest: $(ITESTS)
 
 REL_TESTS := $(addprefix $(B)/rel/test/,$(TEST_NAMES))
 ASAN_TESTS := $(addprefix $(B)/asan/test/,$(TEST_NAMES))
@@ -100,7 +118,7 @@ tools: deps
 test-standins: tools
 	@hack/run-pytest standins hack/standins hack/cluster
 
-e2e: bin/keyless tools
+e2e: bin/keyless bin/keyless-asan itest tools
 	@hack/e2e
 
 test: deps

@@ -1,0 +1,22 @@
+/* support.h: includes every cmocka test needs, in the order cmocka wants. */
+#ifndef KEYLESS_TEST_SUPPORT_H
+#define KEYLESS_TEST_SUPPORT_H
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base/macros.h"
+
+/* Read a file under controller/test/testdata/ (path relative to it) into a
+ * malloc'd NUL-terminated buffer; fails the test if missing. */
+char *test_read_file(const char *rel, size_t *ret_len);
+
+#endif

@@ -9,11 +9,14 @@
 #   hack/tools.sh --env        print `export ...` lines (PATH, KEYLESS_TOOLS, KEYLESS_PY)
 #   hack/tools.sh --update     rewrite hack/tools/*/go.mod and go.sum from hack/versions.env
 #
-# Cache: ${KEYLESS_CACHE_DIR:-${XDG_CACHE_HOME:-~/.cache}/keyless}/<key>/ with
-#   bin/   kube-apiserver kube-controller-manager kubectl etcd etcdctl helm
-#   venv/  python venv with hack/tools/python/requirements.txt (+ constraints.txt)
-# <key> hashes hack/versions.env, hack/tools/*/go.{mod,sum},
-# hack/tools/python/*.txt, the Go version and the Python version.
+# Cache: ${KEYLESS_CACHE_DIR:-${XDG_CACHE_HOME:-~/.cache}/keyless}/
+#   parts/<component>-<hash>/   one folder per component, keyed by that
+#                               component's own inputs (its version line in
+#                               versions.env, its go.mod/go.sum or requirements,
+#                               the Go or Python version), so changing one pin
+#                               rebuilds only that component;
+#   <key>/bin/, <key>/venv      the assembled set (symlinks into parts/), <key>
+#                               hashing all inputs: what scripts put on PATH.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -36,19 +39,28 @@ need_go() {
 	fi
 }
 
-cache_key() {
-	{
-		cat "$ROOT/hack/versions.env"
-		cat "$HT"/*/go.mod "$HT"/*/go.sum "$HT"/python/*.txt
-		command -v go >/dev/null && go env GOVERSION
-		"$PY" -c 'import sys; print(sys.version)'
-	} | sha256sum | cut -c1-16
+CACHE_ROOT=${KEYLESS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/keyless}
+go_version() { command -v go >/dev/null && go env GOVERSION || echo none; }
+py_version() { "$PY" -c 'import sys; print(sys.version)'; }
+
+# part_key NAME: hash of one component's inputs.
+part_key() {
+	case $1 in
+	kube) { echo "$KUBERNETES_VERSION"; cat "$HT/kube/go.mod" "$HT/kube/go.sum"; go_version; echo ldflags-v1; } ;;
+	etcd) { echo "$ETCD_VERSION"; cat "$HT/etcd/go.mod" "$HT/etcd/go.sum"; go_version; } ;;
+	helm) { echo "$HELM_VERSION"; cat "$HT/helm/go.mod" "$HT/helm/go.sum"; go_version; } ;;
+	venv) { cat "$HT/python/requirements.txt" "$HT/python/constraints.txt"; py_version; } ;;
+	imds) { echo "$EC2_METADATA_MOCK_VERSION"; cat "$HT/imds/go.mod" "$HT/imds/go.sum"; go_version; } ;;
+	esac | sha256sum | cut -c1-12
 }
 
-tools_dir() {
-	local root=${KEYLESS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/keyless}
-	echo "$root/$(cache_key)"
+part_dir() { echo "$CACHE_ROOT/parts/$1-$(part_key "$1")"; }
+
+cache_key() {
+	{ for p in kube etcd helm venv imds; do part_key $p; done; } | sha256sum | cut -c1-16
 }
+
+tools_dir() { echo "$CACHE_ROOT/$(cache_key)"; }
 
 # Check that a go.mod pins what versions.env says (fail loudly on drift).
 check_pin() { # dir module version
@@ -112,6 +124,20 @@ build_helm() {
 	say "helm built in $(elapsed "$t") s"
 }
 
+build_imds() {
+	local out=$1/bin
+	if [ -x "$out/ec2-metadata-mock" ]; then return; fi
+	need_go
+	check_pin imds github.com/aws/amazon-ec2-metadata-mock "$EC2_METADATA_MOCK_VERSION"
+	local t=$EPOCHREALTIME
+	say "building ec2-metadata-mock $EC2_METADATA_MOCK_VERSION"
+	mkdir -p "$out"
+	(cd "$HT/imds" && go build -trimpath -ldflags "-s -w" -o "$out/ec2-metadata-mock.tmp" \
+		github.com/aws/amazon-ec2-metadata-mock/cmd/ec2-metadata-mock)
+	mv "$out/ec2-metadata-mock.tmp" "$out/ec2-metadata-mock"
+	say "ec2-metadata-mock built in $(elapsed "$t") s"
+}
+
 build_venv() {
 	local dir=$1
 	if [ -f "$dir/venv/.complete" ]; then return; fi
@@ -148,19 +174,29 @@ update_pins() {
 	printf 'module keyless.dev/hack/tools/helm\n\ngo 1.26.0\n' >"$HT/helm/go.mod"
 	rm -f "$HT/helm/go.sum"
 	(cd "$HT/helm" && go get -tool "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" && go mod tidy)
+	say "updating hack/tools/imds for ec2-metadata-mock $EC2_METADATA_MOCK_VERSION"
+	printf 'module keyless.dev/hack/tools/imds\n\ngo 1.26.0\n' >"$HT/imds/go.mod"
+	rm -f "$HT/imds/go.sum"
+	(cd "$HT/imds" && go get -tool "github.com/aws/amazon-ec2-metadata-mock/cmd/ec2-metadata-mock@$EC2_METADATA_MOCK_VERSION" && go mod tidy)
 }
 
 ensure_all() {
 	local dir; dir=$(tools_dir)
-	mkdir -p "$dir"
-	# One builder at a time per cache entry (two clones may start together).
-	exec 9>"$dir/.lock"
+	mkdir -p "$dir/bin" "$CACHE_ROOT/parts"
+	# One builder at a time (two clones may start together).
+	exec 9>"$CACHE_ROOT/.lock"
 	flock 9
-	local t=$EPOCHREALTIME
-	build_venv "$dir"
-	build_etcd "$dir"
-	build_helm "$dir"
-	build_kube "$dir"
+	local t=$EPOCHREALTIME p f
+	build_venv "$(part_dir venv)"
+	build_etcd "$(part_dir etcd)"
+	build_helm "$(part_dir helm)"
+	build_kube "$(part_dir kube)"
+	build_imds "$(part_dir imds)"
+	# Assemble: symlinks from <key>/ into the parts.
+	for p in kube etcd helm imds; do
+		for f in "$(part_dir $p)"/bin/*; do ln -sfn "$f" "$dir/bin/$(basename "$f")"; done
+	done
+	ln -sfn "$(part_dir venv)/venv" "$dir/venv"
 	flock -u 9
 	echo "$dir"
 	[ "$(elapsed "$t")" -gt 1 ] && say "tools ready in $(elapsed "$t") s: $dir" || true

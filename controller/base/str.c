@@ -100,3 +100,43 @@ bool str_endswith(const char *s, const char *suffix)
 
 	return ls >= lx && memcmp(s + ls - lx, suffix, lx) == 0;
 }
+
+int str_to_duration_ns(const char *s, int64_t *ret)
+{
+	static const struct {
+		const char *unit;
+		int64_t ns;
+	} units[] = { { "ms", 1000000 }, { "us", 1000 }, { "ns", 1 }, { "s", 1000000000 }, { "m", 60000000000LL },
+		      { "h", 3600000000000LL } };
+	int64_t total = 0;
+	const char *p = s;
+
+	if (!s || !*s)
+		return -EINVAL;
+	while (*p) {
+		char *end;
+		long long v;
+		size_t i;
+
+		errno = 0;
+		v = strtoll(p, &end, 10);
+		if (end == p || errno || v < 0)
+			return -EINVAL;
+		if (*end == '\0') {
+			if (p != s)
+				return -EINVAL; /* "1m30" */
+			total = (int64_t)v * 1000000000;
+			break;
+		}
+		for (i = 0; i < ARRAY_SIZE(units); i++) {
+			if (strncmp(end, units[i].unit, strlen(units[i].unit)) == 0)
+				break;
+		}
+		if (i == ARRAY_SIZE(units))
+			return -EINVAL;
+		total += (int64_t)v * units[i].ns;
+		p = end + strlen(units[i].unit);
+	}
+	*ret = total;
+	return 0;
+}

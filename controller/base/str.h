@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/macros.h"
 
@@ -38,6 +39,10 @@ void strfmt_add(struct strfmt *f, const char *fmt, ...) _printf_(2, 3);
  * garbage, empty strings and overflow are errors. Returns 0 or -EINVAL/-ERANGE;
  * *ret written only on success. */
 int str_to_long(const char *s, long min, long max, long *ret);
+
+/* Parse a Go-style duration ("500ms", "15s", "2m", "1h", "1m30s"; a bare
+ * number means seconds) into ns. Returns 0 or -EINVAL. */
+int str_to_duration_ns(const char *s, int64_t *ret);
 
 /* True if s starts with prefix. */
 bool str_startswith(const char *s, const char *prefix);

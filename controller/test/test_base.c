@@ -77,6 +77,28 @@ static void test_str__to_long_table(void **state)
 	}
 }
 
+static void test_str__duration_table(void **state)
+{
+	static const struct {
+		const char *in;
+		int rc;
+		int64_t ns;
+	} cases[] = {
+		{ "15s", 0, 15000000000LL }, { "500ms", 0, 500000000LL }, { "2m", 0, 120000000000LL },
+		{ "1h", 0, 3600000000000LL }, { "1m30s", 0, 90000000000LL }, { "10", 0, 10000000000LL },
+		{ "", -EINVAL, 0 }, { "5x", -EINVAL, 0 }, { "-1s", -EINVAL, 0 }, { "1m30", -EINVAL, 0 }, { "s", -EINVAL, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		int64_t v = -1;
+
+		assert_int_equal(str_to_duration_ns(cases[i].in, &v), cases[i].rc);
+		if (cases[i].rc == 0)
+			assert_int_equal(v, cases[i].ns);
+	}
+}
+
 static void test_str__prefix_suffix(void **state)
 {
 	(void)state;
@@ -200,6 +222,7 @@ int main(void)
 		cmocka_unit_test(test_str__strfmt_marks_truncation),
 		cmocka_unit_test(test_str__to_long_table),
 		cmocka_unit_test(test_str__prefix_suffix),
+		cmocka_unit_test(test_str__duration_table),
 		cmocka_unit_test(test_buf__append_grows_and_terminates),
 		cmocka_unit_test(test_buf__cap_is_enforced),
 		cmocka_unit_test(test_buf__detach_gives_ownership),

@@ -14,7 +14,7 @@ SHELL := /bin/bash
 MAKEFLAGS += --no-builtin-rules
 
 CC ?= gcc
-PKGS := libcurl openssl jansson yaml-0.1 libwebsockets libxml-2.0
+PKGS := libcurl openssl jansson yaml-0.1 libwebsockets libxml-2.0 yajl
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)$(shell git rev-parse --short HEAD 2>/dev/null | sed 's/^/+g/')
 
 WARN := -Wall -Wextra -Werror -Wvla -Wstrict-prototypes -Wshadow -Wformat=2 \
@@ -30,7 +30,7 @@ ASAN_CFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-san
 ASAN_LDFLAGS := -fsanitize=address,undefined
 
 # Library sources: every controller/<module>/*.c except tests, drivers and main.c.
-LIB_SRCS := $(sort $(filter-out controller/test/% controller/itest/%,$(wildcard controller/*/*.c)))
+LIB_SRCS := $(sort $(filter-out controller/test/% controller/itest/% controller/bench/%,$(wildcard controller/*/*.c)))
 # Integration-test drivers (controller/itest/<name>.c -> bin/itest/<name>), run by
 # the e2e tests against the real servers; always built with ASan+UBSan.
 ITEST_SRCS := $(sort $(wildcard controller/itest/*.c))
@@ -122,7 +122,7 @@ e2e: bin/keyless bin/keyless-asan itest tools
 	@hack/e2e
 
 test: deps
-	@$(MAKE) --no-print-directory all unit unit-asan valgrind
+	@$(MAKE) --no-print-directory all unit unit-asan valgrind bench-build
 	@$(MAKE) --no-print-directory test-standins
 	@$(MAKE) --no-print-directory e2e
 
@@ -133,3 +133,18 @@ clean:
 	rm -rf $(B) bin
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+# --- benchmarks ---
+# `make bench`: all benchmarks; `make bench-kube`: the Kubernetes cache (issue #3).
+BENCH_SRCS := $(sort $(wildcard controller/bench/*.c))
+bin/bench/%: $(B)/rel/bench/%.o $(B)/rel/libkeyless.a
+	@mkdir -p $(@D)
+	$(Q)$(CC) $^ $(PKG_LIBS) -o $@
+
+.PHONY: bench bench-kube bench-build
+bench-build: $(patsubst controller/bench/%.c,bin/bench/%,$(BENCH_SRCS))
+
+bench-kube: bin/bench/bench_kube
+	@bin/bench/bench_kube $(BENCH_PODS) $(BENCH_EVENTS)
+
+bench: bench-kube

@@ -1,0 +1,57 @@
+/* project.h: the projections the cache keeps per kind (see cache.h).
+ *
+ * Pods (about 130 bytes each plus the name; see `make bench-kube`):
+ * namespace, name, uid, serviceAccountName (the index), owner kind/name,
+ * creation time, phase, whether a container carries AWS_ROLE_ARN (and its
+ * value) or the EKS Pod Identity container-credentials variables, whether it
+ * is terminating, and its compute type when the pod says it (the Fargate
+ * profile label, or a nodeSelector on eks.amazonaws.com/compute-type).
+ * ServiceAccounts: the eks.amazonaws.com annotations keyless manages.
+ * Generic: namespace, name, uid and resourceVersion (any kind; used by tests).
+ */
+#ifndef KEYLESS_KUBE_PROJECT_H
+#define KEYLESS_KUBE_PROJECT_H
+
+#include <stdint.h>
+
+#include "kube/cache.h"
+
+enum pod_phase { POD_PENDING, POD_RUNNING, POD_SUCCEEDED, POD_FAILED, POD_UNKNOWN };
+enum compute_type { COMPUTE_UNKNOWN, COMPUTE_EC2, COMPUTE_FARGATE, COMPUTE_HYBRID, COMPUTE_AUTO };
+
+enum pod_flags {
+	POD_HAS_ROLE_ARN = 1 << 0,        /* some container has AWS_ROLE_ARN */
+	POD_HAS_CONTAINER_CREDS = 1 << 1, /* some container has AWS_CONTAINER_CREDENTIALS_FULL_URI */
+	POD_TERMINATING = 1 << 2,         /* metadata.deletionTimestamp set */
+};
+
+struct pod_proj {
+	struct kobj h;                    /* h.idx = spec.serviceAccountName */
+	const struct istr *owner_kind;    /* controller owner, or NULL */
+	const struct istr *owner_name;
+	const struct istr *role_arn;      /* AWS_ROLE_ARN value, or NULL */
+	int64_t created;                  /* creationTimestamp, seconds since the epoch */
+	uint8_t phase;                    /* enum pod_phase */
+	uint8_t flags;                    /* enum pod_flags */
+	uint8_t compute;                  /* enum compute_type */
+};
+
+struct sa_proj {
+	struct kobj h;
+	const struct istr *role_arn;      /* eks.amazonaws.com/role-arn */
+	const struct istr *audience;      /* eks.amazonaws.com/audience */
+	const struct istr *regional;      /* eks.amazonaws.com/sts-regional-endpoints */
+	int64_t created;
+};
+
+struct generic_proj {
+	struct kobj h;
+	char *resource_version;
+};
+
+extern const struct kube_kind KUBE_KIND_POD, KUBE_KIND_SERVICEACCOUNT, KUBE_KIND_GENERIC;
+
+const char *pod_phase_name(enum pod_phase p);
+const char *compute_type_name(enum compute_type c);
+
+#endif

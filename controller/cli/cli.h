@@ -12,4 +12,7 @@ void cli_usage(FILE *f);
 /* `keyless version`: version and the linked library versions. */
 int cli_version(int argc, char **argv);
 
+/* `keyless controller`: leader election, informers, reconcile workers. */
+int cli_controller(int argc, char **argv);
+
 #endif

@@ -8,6 +8,7 @@ void cli_usage(FILE *f)
 	      "WorkloadIdentity resources.\n"
 	      "\n"
 	      "commands:\n"
+	      "  controller [options]  run the controller (see keyless controller --help)\n"
 	      "  version [--verbose]   print the version (and linked library versions)\n"
 	      "  help                  print this help\n"
 	      "\n"

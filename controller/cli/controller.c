@@ -1,0 +1,351 @@
+/* `keyless controller`: connect to the cluster, elect a leader, and run the
+ * informers and reconcile workers while leading. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/ratelimit.h"
+#include "base/str.h"
+#include "cli/cli.h"
+#include "kube/client.h"
+#include "kube/config.h"
+#include "kube/informer.h"
+#include "kube/lease.h"
+#include "kube/project.h"
+#include "reconcile/manager.h"
+
+struct ctl_opts {
+	const char *kubeconfig, *context;
+	bool leader_elect;
+	const char *lease_namespace, *lease_name, *identity;
+	int64_t lease_duration, renew_deadline, retry_period, resync;
+	long workers;
+	double qps;
+	long burst;
+};
+
+struct ctl {
+	struct ctl_opts o;
+	struct kube_config *cfg;
+	struct kube_client *client;
+	struct kube_informer *pods, *sas;
+	struct manager *mgr;
+	bool running;
+	atomic_bool stop;
+};
+
+static atomic_bool *signal_stop;
+
+static void *signal_main(void *arg)
+{
+	sigset_t *set = arg;
+	int sig;
+
+	if (sigwait(set, &sig) == 0) {
+		log_info("received %s, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		atomic_store(signal_stop, true);
+	}
+	return NULL;
+}
+
+static void usage(FILE *f)
+{
+	fputs("usage: keyless controller [options]\n"
+	      "\n"
+	      "  --kubeconfig PATH        kubeconfig (default: $KUBECONFIG, in-cluster, ~/.kube/config)\n"
+	      "  --context NAME           kubeconfig context (default: current-context)\n"
+	      "  --leader-elect           elect a leader through a Lease; only the leader reconciles\n"
+	      "  --lease-namespace NS     namespace of the Lease (default: the config's namespace)\n"
+	      "  --lease-name NAME        name of the Lease (default: keyless-controller)\n"
+	      "  --identity ID            this replica's identity (default: hostname_random)\n"
+	      "  --lease-duration D       15s    how long a lease is valid without renewal\n"
+	      "  --renew-deadline D       10s    a leader that cannot renew for this long stops\n"
+	      "  --retry-period D         2s     between acquire/renew attempts\n"
+	      "  --workers N              2      concurrent reconciles\n"
+	      "  --resync D               10m    periodic re-reconcile of every object (drift)\n"
+	      "  --kube-api-qps Q         0      client-side rate limit (0: none, rely on API Priority and Fairness)\n"
+	      "  --kube-api-burst N       10     burst when --kube-api-qps > 0\n"
+	      "  --log-level LEVEL        info   debug|info|warn|error\n"
+	      "  --log-format FORMAT      text   text|json\n",
+	      f);
+}
+
+static int parse_args(int argc, char **argv, struct ctl_opts *o)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		int r = 0;
+
+#define VALUE()                                                                              \
+	do {                                                                                 \
+		if (!v) {                                                                    \
+			fprintf(stderr, "keyless controller: %s needs a value\n", a);        \
+			return -EINVAL;                                                      \
+		}                                                                            \
+		i++;                                                                         \
+	} while (0)
+#define DURATION(field)                                                                      \
+	do {                                                                                 \
+		VALUE();                                                                     \
+		if (str_to_duration_ns(v, &o->field) < 0 || o->field <= 0) {                 \
+			fprintf(stderr, "keyless controller: %s '%s' is not a duration (e.g. 15s, 500ms)\n", a, v); \
+			return -EINVAL;                                                      \
+		}                                                                            \
+	} while (0)
+
+		if (streq(a, "-h") || streq(a, "--help")) {
+			usage(stdout);
+			exit(0);
+		} else if (streq(a, "--kubeconfig")) {
+			VALUE();
+			o->kubeconfig = v;
+		} else if (streq(a, "--context")) {
+			VALUE();
+			o->context = v;
+		} else if (streq(a, "--leader-elect")) {
+			o->leader_elect = true;
+		} else if (streq(a, "--lease-namespace")) {
+			VALUE();
+			o->lease_namespace = v;
+		} else if (streq(a, "--lease-name")) {
+			VALUE();
+			o->lease_name = v;
+		} else if (streq(a, "--identity")) {
+			VALUE();
+			o->identity = v;
+		} else if (streq(a, "--lease-duration")) {
+			DURATION(lease_duration);
+		} else if (streq(a, "--renew-deadline")) {
+			DURATION(renew_deadline);
+		} else if (streq(a, "--retry-period")) {
+			DURATION(retry_period);
+		} else if (streq(a, "--resync")) {
+			DURATION(resync);
+		} else if (streq(a, "--workers")) {
+			VALUE();
+			r = str_to_long(v, 1, 64, &o->workers);
+		} else if (streq(a, "--kube-api-qps")) {
+			char *end;
+
+			VALUE();
+			o->qps = strtod(v, &end);
+			r = (*end || o->qps < 0) ? -EINVAL : 0;
+		} else if (streq(a, "--kube-api-burst")) {
+			VALUE();
+			r = str_to_long(v, 1, 10000, &o->burst);
+		} else if (streq(a, "--log-level")) {
+			enum log_level l;
+
+			VALUE();
+			r = log_level_from_string(v, &l);
+			if (r == 0)
+				log_set_level(l);
+		} else if (streq(a, "--log-format")) {
+			VALUE();
+			if (streq(v, "json"))
+				log_set_json(true);
+			else if (!streq(v, "text"))
+				r = -EINVAL;
+		} else {
+			fprintf(stderr, "keyless controller: unknown option '%s' (see --help)\n", a);
+			return -EINVAL;
+		}
+		if (r < 0) {
+			fprintf(stderr, "keyless controller: invalid value '%s' for %s\n", v, a);
+			return -EINVAL;
+		}
+#undef DURATION
+#undef VALUE
+	}
+	if (o->renew_deadline >= o->lease_duration) {
+		fprintf(stderr, "keyless controller: --renew-deadline must be shorter than --lease-duration\n");
+		return -EINVAL;
+	}
+	if (o->retry_period >= o->renew_deadline) {
+		fprintf(stderr, "keyless controller: --retry-period must be shorter than --renew-deadline\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void on_change(const struct kube_change *ch, void *ctx)
+{
+	(void)ctx;
+	(void)ch; /* the WorkloadIdentity reconciler maps changes to keys */
+}
+
+static struct reconcile_result reconcile_nothing(void *ctx, const char *key)
+{
+	(void)ctx;
+	log_debug("reconcile %s: no reconciler registered", key);
+	return (struct reconcile_result){ .outcome = RECONCILE_OK };
+}
+
+static void worker_exit(void *ctx)
+{
+	struct ctl *c = ctx;
+
+	kube_client_thread_done(c->client);
+}
+
+static int start_informer(struct ctl *c, const struct kube_resource *r, const struct kube_kind *k,
+			  struct kube_informer **ret)
+{
+	struct kube_informer_opts io = { .client = c->client, .resource = r, .kind = k, .on_change = on_change, .ctx = c };
+	int rc = kube_informer_new(&io, ret);
+
+	return rc < 0 ? rc : kube_informer_start(*ret);
+}
+
+static void start_controllers(void *ctx)
+{
+	struct ctl *c = ctx;
+	struct manager_opts mo = { .workers = (int)c->o.workers, .reconcile = reconcile_nothing, .ctx = c,
+				   .resync_ns = c->o.resync, .on_worker_exit = worker_exit };
+	int r;
+
+	log_info("started leading: running informers and %ld reconcile workers", c->o.workers);
+	c->mgr = manager_new(&mo);
+	r = c->mgr ? manager_start(c->mgr) : -ENOMEM;
+	if (r >= 0)
+		r = start_informer(c, &KUBE_PODS, &KUBE_KIND_POD, &c->pods);
+	if (r >= 0)
+		r = start_informer(c, &KUBE_SERVICEACCOUNTS, &KUBE_KIND_SERVICEACCOUNT, &c->sas);
+	if (r < 0) {
+		log_error("cannot start the controllers: %s", strerror(-r));
+		atomic_store(&c->stop, true);
+		return;
+	}
+	c->running = true;
+}
+
+static void stop_controllers(void *ctx)
+{
+	struct ctl *c = ctx;
+
+	if (!atomic_load(&c->stop)) {
+		/* leadership lost: the caller exits at once; do not wait for anything */
+		log_error("stopped leading: another replica holds the lease or it could not be renewed in time");
+		return;
+	}
+	log_info("stopping reconcile workers (in-flight reconciles finish)");
+	if (c->mgr)
+		manager_stop(c->mgr);
+	kube_informer_free(c->pods);
+	kube_informer_free(c->sas);
+	c->pods = c->sas = NULL;
+	c->running = false;
+}
+
+static void on_new_leader(const char *identity, void *ctx)
+{
+	struct ctl *c = ctx;
+
+	if (!streq(identity, c->o.identity))
+		log_info("lease held by %s", identity);
+}
+
+static char *default_identity(void)
+{
+	char host[256] = "keyless";
+	struct buf b = BUF_INIT(0);
+
+	gethostname(host, sizeof(host) - 1);
+	if (buf_printf(&b, "%s_%08llx", host, (unsigned long long)(rand_u64() & 0xffffffffULL)) < 0)
+		return NULL;
+	return buf_detach(&b);
+}
+
+int cli_controller(int argc, char **argv)
+{
+	struct ctl c = { .o = { .lease_name = "keyless-controller", .lease_duration = 15 * NSEC_PER_SEC,
+				.renew_deadline = 10 * NSEC_PER_SEC, .retry_period = 2 * NSEC_PER_SEC,
+				.resync = 600 * NSEC_PER_SEC, .workers = 2, .burst = 10 } };
+	struct kube_config_opts co = { 0 };
+	struct kube_client_opts kopts = { 0 }, lopts = { 0 };
+	struct kube_client *lease_client = NULL;
+	_cleanup_free_ char *identity = NULL;
+	pthread_t sig_thread;
+	sigset_t set;
+	struct op_err err;
+	int rc = 0;
+
+	if (parse_args(argc, argv, &c.o) < 0)
+		return 2;
+	if (!c.o.identity) {
+		identity = default_identity();
+		c.o.identity = identity;
+	}
+	/* Signals go to one thread (sigwait); every other thread blocks them. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal_stop = &c.stop;
+	pthread_create(&sig_thread, NULL, signal_main, &set);
+	pthread_detach(sig_thread);
+
+	co.kubeconfig = c.o.kubeconfig;
+	co.context = c.o.context;
+	op_err_clear(&err);
+	if (kube_config_load(&co, &c.cfg, &err) < 0) {
+		log_error("%s", err.message);
+		return 1;
+	}
+	log_info("Kubernetes API %s (%s)", c.cfg->server, c.cfg->source);
+	kopts.qps = c.o.qps;
+	kopts.burst = (int)c.o.burst;
+	/* the lease client must answer well within the renew deadline */
+	lopts.timeout_ms = (long)(c.o.renew_deadline / NSEC_PER_MSEC / 2);
+	if (kube_client_new(c.cfg, &kopts, &c.client, &err) < 0 || kube_client_new(c.cfg, &lopts, &lease_client, &err) < 0) {
+		log_error("%s", err.message);
+		rc = 1;
+		goto out;
+	}
+	if (c.o.leader_elect) {
+		struct lease_opts lo = {
+			.client = lease_client,
+			.namespace = c.o.lease_namespace ? c.o.lease_namespace : c.cfg->namespace,
+			.name = c.o.lease_name,
+			.identity = c.o.identity,
+			.lease_duration_ns = c.o.lease_duration,
+			.renew_deadline_ns = c.o.renew_deadline,
+			.retry_period_ns = c.o.retry_period,
+			.on_started = start_controllers,
+			.on_stopped = stop_controllers,
+			.on_new_leader = on_new_leader,
+			.ctx = &c,
+		};
+
+		log_info("leader election: Lease %s/%s as %s (lease %llds, renew deadline %llds, retry %lldms)", lo.namespace,
+			 lo.name, lo.identity, (long long)(c.o.lease_duration / NSEC_PER_SEC),
+			 (long long)(c.o.renew_deadline / NSEC_PER_SEC), (long long)(c.o.retry_period / NSEC_PER_MSEC));
+		rc = lease_run(&lo, &c.stop, true);
+		if (rc < 0) {
+			/* Lost leadership: exit now so nothing more is written; the
+			 * orchestrator restarts us as a standby. */
+			log_error("leader election lost (%s); exiting", strerror(-rc));
+			fflush(NULL);
+			_exit(1);
+		}
+		log_info("released the lease");
+	} else {
+		start_controllers(&c);
+		while (!atomic_load(&c.stop))
+			sleep_ns(100 * NSEC_PER_MSEC);
+		stop_controllers(&c);
+	}
+out:
+	if (c.mgr)
+		manager_free(c.mgr);
+	kube_client_free(c.client);
+	kube_client_free(lease_client);
+	kube_config_free(c.cfg);
+	return rc;
+}

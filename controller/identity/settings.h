@@ -1,0 +1,80 @@
+/* settings.h: the operator's settings (a YAML file, rendered by the Helm
+ * chart), parsed and validated (pure apart from reading the file).
+ *
+ * Invalid settings stop the controller at start with a message that names
+ * the key ("settings /etc/keyless/settings.yaml: guardrails.deniedActions[2]:
+ * 'iam' is not an action pattern (service:Action)").
+ *
+ *   clusterName: prod                  # required
+ *   region: us-east-1                  # default: AWS_REGION / AWS_DEFAULT_REGION
+ *   accountId: "123456789012"          # default: sts:GetCallerIdentity
+ *   oidcIssuer: https://...            # default: eks:DescribeCluster(clusterName)
+ *   manageOidcProvider: true
+ *   roleNamePrefix: ""                 # role name = <prefix><cluster>-<namespace>-<name>
+ *   rolePath: /keyless/
+ *   permissionsBoundaryArn: arn:aws:iam::123456789012:policy/keyless-boundary
+ *   permissionsBoundaryWaived: false   # true: allow no boundary (not recommended)
+ *   defaultMaxSessionDuration: 3600
+ *   defaultRestart: RolloutRestart     # RolloutRestart | DeletePods | None
+ *   resyncPeriod: 10m
+ *   extraTags: {owner: platform}
+ *   guardrails:
+ *     allowedActions: []               # empty: anything not denied
+ *     deniedActions: ["iam:*", "sts:*", "organizations:*", "*"]
+ *     resourceWildcardActions: [...]   # actions allowed with Resource "*"
+ *     managedPolicyArns: []            # allowlist (exact ARNs or * patterns)
+ *     includeNamespaces: []            # empty: all
+ *     excludeNamespaces: [kube-system]
+ */
+#ifndef KEYLESS_IDENTITY_SETTINGS_H
+#define KEYLESS_IDENTITY_SETTINGS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "identity/spec.h"
+
+struct str_array {
+	char **items;
+	size_t n;
+};
+
+struct guardrails {
+	struct str_array allowed_actions;
+	struct str_array denied_actions;
+	struct str_array resource_wildcard_actions;
+	struct str_array managed_policy_arns;
+	struct str_array include_namespaces;
+	struct str_array exclude_namespaces;
+};
+
+struct settings {
+	char *cluster_name;
+	char *region;             /* NULL: from the environment */
+	char *account_id;         /* NULL: GetCallerIdentity */
+	char *oidc_issuer;        /* NULL: DescribeCluster; always https://... when set */
+	bool manage_oidc_provider;
+	char *role_name_prefix;   /* "" if unset */
+	char *role_path;          /* "/keyless/" default */
+	char *permissions_boundary_arn; /* NULL only if waived */
+	bool permissions_boundary_waived;
+	int default_max_session_duration;
+	enum wi_restart default_restart;
+	int64_t resync_ns;
+	struct wi_tag *extra_tags;
+	size_t n_extra_tags;
+	struct guardrails guardrails;
+};
+
+/* Parse settings from a JSON value (the YAML document); `source` names the
+ * file in messages. Defaults are applied for absent keys. */
+int settings_parse(json_t *doc, const char *source, struct settings **ret, struct op_err *err);
+/* Read and parse a YAML file. */
+int settings_load(const char *path, struct settings **ret, struct op_err *err);
+void settings_free(struct settings *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct settings *, settings_free)
+
+#endif

@@ -1,0 +1,86 @@
+/* spec.h: a WorkloadIdentity's spec, parsed and validated (pure).
+ *
+ * wi_spec_parse() turns the object's JSON (as the API server returns it, so
+ * CRD defaults are applied) into struct wi_spec. What the CRD schema already
+ * enforces is checked again here, because keyless must not trust its input:
+ * every error names the field ("spec.permissions.statements[1].actions[0]")
+ * and the rule, and is reported as reason InvalidSpec.
+ *
+ * There is deliberately no field for the trust policy, the `sub` or another
+ * namespace: the object's own namespace and spec.serviceAccountName decide
+ * the subject (see identity/documents.h).
+ */
+#ifndef KEYLESS_IDENTITY_SPEC_H
+#define KEYLESS_IDENTITY_SPEC_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/err.h"
+
+enum wi_effect { WI_ALLOW, WI_DENY };
+enum wi_restart { WI_RESTART_DEFAULT, WI_RESTART_ROLLOUT, WI_RESTART_DELETE_PODS, WI_RESTART_NONE };
+enum wi_deletion { WI_DELETE, WI_RETAIN };
+
+/* One condition value list: operator -> key -> values. */
+struct wi_condition {
+	char *op;      /* "StringEquals", "ForAnyValue:StringLike", ... */
+	char *key;     /* "aws:SourceVpc" */
+	char **values; /* NULL-terminated */
+	size_t n_values;
+};
+
+struct wi_statement {
+	char *sid;     /* NULL if none */
+	enum wi_effect effect;
+	char **actions;   /* n_actions */
+	size_t n_actions;
+	char **resources; /* n_resources */
+	size_t n_resources;
+	struct wi_condition *conditions;
+	size_t n_conditions;
+};
+
+struct wi_tag {
+	char *key;
+	char *value;
+};
+
+struct wi_spec {
+	/* from metadata */
+	char *namespace;
+	char *name;
+	char *uid;
+	long long generation;
+	bool deleting;          /* metadata.deletionTimestamp set */
+	bool has_finalizer;     /* keyless.dev/cleanup present */
+	char *creation_timestamp;
+	/* spec */
+	char *service_account;
+	bool create_service_account;
+	char *audience;         /* default sts.amazonaws.com */
+	bool sts_regional_endpoints; /* default true */
+	struct wi_statement *statements;
+	size_t n_statements;
+	char **managed_policy_arns;
+	size_t n_managed_policy_arns;
+	int max_session_duration; /* 0 = operator default */
+	enum wi_restart restart;
+	enum wi_deletion deletion_policy;
+	struct wi_tag *tags;
+	size_t n_tags;
+};
+
+#define WI_FINALIZER "keyless.dev/cleanup"
+#define WI_DEFAULT_AUDIENCE "sts.amazonaws.com"
+
+/* Parse a WorkloadIdentity object. On failure returns -EINVAL and err names
+ * the field; *ret is written only on success (owned by the caller). */
+int wi_spec_parse(json_t *obj, struct wi_spec **ret, struct op_err *err);
+void wi_spec_free(struct wi_spec *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct wi_spec *, wi_spec_free)
+
+const char *wi_restart_name(enum wi_restart r);
+
+#endif

@@ -31,6 +31,9 @@ const struct kube_resource KUBE_DEPLOYMENTS = { "apps", "v1", "deployments", "De
 const struct kube_resource KUBE_STATEFULSETS = { "apps", "v1", "statefulsets", "StatefulSet", true };
 const struct kube_resource KUBE_DAEMONSETS = { "apps", "v1", "daemonsets", "DaemonSet", true };
 const struct kube_resource KUBE_REPLICASETS = { "apps", "v1", "replicasets", "ReplicaSet", true };
+const struct kube_resource KUBE_JOBS = { "batch", "v1", "jobs", "Job", true };
+const struct kube_resource KUBE_WORKLOADIDENTITIES = { "keyless.dev", "v1alpha1", "workloadidentities",
+						       "WorkloadIdentity", true };
 
 struct handle {
 	CURL *curl;

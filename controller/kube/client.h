@@ -88,7 +88,7 @@ struct kube_resource {
 
 extern const struct kube_resource KUBE_PODS, KUBE_SERVICEACCOUNTS, KUBE_NAMESPACES, KUBE_CONFIGMAPS,
 	KUBE_EVENTS, KUBE_LEASES, KUBE_DEPLOYMENTS, KUBE_STATEFULSETS, KUBE_DAEMONSETS, KUBE_REPLICASETS,
-	KUBE_NODES;
+	KUBE_NODES, KUBE_JOBS, KUBE_WORKLOADIDENTITIES;
 
 /* Append the path of a collection (name NULL) or object, optionally a
  * subresource ("status"); ns NULL/"" for all namespaces or cluster-scoped.

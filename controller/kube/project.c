@@ -225,6 +225,53 @@ const struct kube_kind KUBE_KIND_SERVICEACCOUNT = {
 	.equal = sa_equal,
 };
 
+/* --- workload identities ------------------------------------------------------ */
+
+enum { W_SA, W_GENERATION, W_CREATED, W_DELETION, W_FINALIZER, W_COUNT };
+
+static const struct sax_field wi_fields[W_COUNT] = {
+	[W_SA] = { { "spec", "serviceAccountName" } },
+	[W_GENERATION] = { { "metadata", "generation" } },
+	[W_CREATED] = { { "metadata", "creationTimestamp" } },
+	[W_DELETION] = { { "metadata", "deletionTimestamp" } },
+	[W_FINALIZER] = { { "metadata", "finalizers", "[]" } },
+};
+
+static int wi_project(struct kube_cache *c, const struct sax_capture *cap, struct kobj *p)
+{
+	struct wi_proj *w = (struct wi_proj *)p;
+	const char *sa = sax_get(cap, F(W_SA), NULL), *gen = sax_get(cap, F(W_GENERATION), NULL);
+	bool ok = true;
+
+	for (size_t i = 0; i < cap->n; i++) {
+		if (cap->v[i].field == F(W_FINALIZER) && w->finalizers < UINT8_MAX)
+			w->finalizers++;
+	}
+	w->generation = gen ? strtoll(gen, NULL, 10) : 0;
+	w->created = timestamp_s(sax_get(cap, F(W_CREATED), NULL));
+	w->deleting = sax_get(cap, F(W_DELETION), NULL) != NULL;
+	p->idx = opt_intern(c, sa && *sa ? sa : NULL, &ok);
+	return ok ? 0 : -ENOMEM;
+}
+
+static bool wi_equal(const struct kobj *a, const struct kobj *b)
+{
+	const struct wi_proj *x = (const struct wi_proj *)a, *y = (const struct wi_proj *)b;
+
+	return x->generation == y->generation && x->created == y->created && x->deleting == y->deleting &&
+	       x->finalizers == y->finalizers;
+}
+
+const struct kube_kind KUBE_KIND_WORKLOADIDENTITY = {
+	.name = "workloadidentities",
+	.size = sizeof(struct wi_proj),
+	.fields = wi_fields,
+	.nfields = W_COUNT,
+	.project = wi_project,
+	.release = NULL,
+	.equal = wi_equal,
+};
+
 /* --- generic ----------------------------------------------------------------------- */
 
 static int generic_project(struct kube_cache *c, const struct sax_capture *cap, struct kobj *p)

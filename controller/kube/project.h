@@ -7,6 +7,8 @@
  * is terminating, and its compute type when the pod says it (the Fargate
  * profile label, or a nodeSelector on eks.amazonaws.com/compute-type).
  * ServiceAccounts: the eks.amazonaws.com annotations keyless manages.
+ * WorkloadIdentities: service account (the index), generation, creation time,
+ * deletion and finalizer count - so a status-only update is no change.
  * Generic: namespace, name, uid and resourceVersion (any kind; used by tests).
  */
 #ifndef KEYLESS_KUBE_PROJECT_H
@@ -44,12 +46,23 @@ struct sa_proj {
 	int64_t created;
 };
 
+/* WorkloadIdentities: what maps events to keys and decides service-account
+ * conflicts (the reconciler reads the full object from the API server). */
+struct wi_proj {
+	struct kobj h;                    /* h.idx = spec.serviceAccountName */
+	int64_t created;                  /* creationTimestamp, seconds */
+	long long generation;
+	uint8_t deleting;                 /* deletionTimestamp set */
+	uint8_t finalizers;               /* number of finalizers */
+};
+
 struct generic_proj {
 	struct kobj h;
 	char *resource_version;
 };
 
-extern const struct kube_kind KUBE_KIND_POD, KUBE_KIND_SERVICEACCOUNT, KUBE_KIND_GENERIC;
+extern const struct kube_kind KUBE_KIND_POD, KUBE_KIND_SERVICEACCOUNT, KUBE_KIND_WORKLOADIDENTITY,
+	KUBE_KIND_GENERIC;
 
 const char *pod_phase_name(enum pod_phase p);
 const char *compute_type_name(enum compute_type c);

@@ -1,0 +1,107 @@
+#include "identity/documents.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "identity/naming.h"
+
+#define POLICY_VERSION "2012-10-17"
+
+static char *dump(json_t *doc)
+{
+	char *s = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+
+	json_decref(doc);
+	return s;
+}
+
+char *identity_trust_policy(const char *provider_arn, const char *issuer, const char *ns, const char *sa,
+			    const char *audience)
+{
+	const char *host = identity_issuer_host(issuer);
+	struct buf sub_key = BUF_INIT(0), aud_key = BUF_INIT(0), sub = BUF_INIT(0);
+	json_t *cond, *doc = NULL;
+
+	if (buf_printf(&sub_key, "%s:sub", host) < 0 || buf_printf(&aud_key, "%s:aud", host) < 0 ||
+	    buf_printf(&sub, "system:serviceaccount:%s:%s", ns, sa) < 0)
+		goto out;
+	cond = json_object();
+	if (cond) {
+		json_object_set_new(cond, sub_key.data, json_string(sub.data));
+		json_object_set_new(cond, aud_key.data, json_string(audience));
+		doc = json_pack("{s:s, s:[{s:s, s:{s:s}, s:s, s:{s:o}}]}", "Version", POLICY_VERSION, "Statement",
+				"Effect", "Allow", "Principal", "Federated", provider_arn, "Action",
+				"sts:AssumeRoleWithWebIdentity", "Condition", "StringEquals", cond);
+	}
+out:
+	buf_release(&sub_key);
+	buf_release(&aud_key);
+	buf_release(&sub);
+	return dump(doc);
+}
+
+static json_t *string_array(char **items, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(items[i]));
+	return a;
+}
+
+static json_t *conditions_json(const struct wi_statement *st)
+{
+	json_t *c = json_object();
+
+	for (size_t i = 0; i < st->n_conditions; i++) {
+		const struct wi_condition *w = &st->conditions[i];
+		json_t *op = json_object_get(c, w->op);
+
+		if (!op) {
+			op = json_object();
+			json_object_set_new(c, w->op, op);
+		}
+		json_object_set_new(op, w->key, string_array(w->values, w->n_values));
+	}
+	return c;
+}
+
+char *identity_permission_policy(const struct wi_spec *spec, int *ret_none)
+{
+	json_t *stmts, *doc;
+
+	*ret_none = 0;
+	if (spec->n_statements == 0) {
+		*ret_none = 1;
+		return NULL;
+	}
+	stmts = json_array();
+	for (size_t i = 0; i < spec->n_statements; i++) {
+		const struct wi_statement *st = &spec->statements[i];
+		json_t *s = json_object();
+
+		if (st->sid && *st->sid)
+			json_object_set_new(s, "Sid", json_string(st->sid));
+		json_object_set_new(s, "Effect", json_string(st->effect == WI_DENY ? "Deny" : "Allow"));
+		json_object_set_new(s, "Action", string_array(st->actions, st->n_actions));
+		json_object_set_new(s, "Resource", string_array(st->resources, st->n_resources));
+		if (st->n_conditions)
+			json_object_set_new(s, "Condition", conditions_json(st));
+		json_array_append_new(stmts, s);
+	}
+	doc = json_pack("{s:s, s:o}", "Version", POLICY_VERSION, "Statement", stmts);
+	return dump(doc);
+}
+
+size_t identity_policy_size(const char *doc)
+{
+	size_t n = 0;
+
+	for (; *doc; doc++) {
+		if (*doc != ' ' && *doc != '\n' && *doc != '\t' && *doc != '\r')
+			n++;
+	}
+	return n;
+}

@@ -1,0 +1,74 @@
+/* workload.h: the WorkloadIdentity reconciler (IRSA mode).
+ *
+ * wi_reconcile() is the reconcile function the manager calls with a key
+ * "namespace/name". Level-based and idempotent: it reads the object (API
+ * server), the service account, pods and other WorkloadIdentities (caches) and
+ * the role (AWS), computes the desired state with identity/ (pure), applies
+ * the difference, and writes the status only when it changed. A second
+ * reconcile with nothing changed makes no AWS writes and no Kubernetes writes.
+ *
+ * Steps: validate (spec, namespace guardrail, permission guardrails) ->
+ * finalizer -> OIDC provider -> role (create / repair: trust, inline
+ * policy, managed policies, boundary, max session, tags; never touching a
+ * role without keyless' ownership tags) -> service account (server-side
+ * apply of the eks.amazonaws.com annotations; oldest WorkloadIdentity wins a
+ * shared service account) -> pods started before the wiring (restart per
+ * spec.restart) -> status + events. Deletion: with deletionPolicy Delete the
+ * role keyless owns is emptied and deleted, the annotations removed if they
+ * still point at it, then the finalizer is dropped.
+ */
+#ifndef KEYLESS_RECONCILE_WORKLOAD_H
+#define KEYLESS_RECONCILE_WORKLOAD_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "aws/api.h"
+#include "base/clock.h"
+#include "identity/settings.h"
+#include "kube/cache.h"
+#include "reconcile/kube_ops.h"
+#include "reconcile/manager.h"
+
+struct wi_reconciler {
+	/* configuration (borrowed) */
+	const struct settings *settings;
+	const char *issuer;     /* https://..., resolved at start */
+	const char *account_id; /* resolved at start */
+	const char *partition;  /* "aws", "aws-cn", "aws-us-gov" */
+	long trust_policy_quota; /* AssumeRolePolicySizeQuota; 0 = 2048 */
+	/* I/O */
+	const struct aws_api *aws;
+	struct aws_client *awsc;
+	const struct kube_ops *kube;
+	struct kube_cache *pods, *sas, *wis;
+	const struct clock *clock;
+	/* the OIDC provider, checked at most once per resync period */
+	pthread_mutex_t lock;
+	char *provider_arn;
+	char **provider_client_ids;
+	size_t n_provider_client_ids;
+	int64_t provider_checked_ns;
+	/* counters */
+	atomic_uint_fast64_t kube_writes, aws_writes_planned, drift_repairs;
+};
+
+/* Initialize/release the mutex and cached provider state. */
+void wi_reconciler_init(struct wi_reconciler *r);
+void wi_reconciler_release(struct wi_reconciler *r);
+
+/* The manager's reconcile function; ctx is a struct wi_reconciler. */
+struct reconcile_result wi_reconcile(void *ctx, const char *key);
+
+/* Informer handlers: map a change of a WorkloadIdentity, ServiceAccount or
+ * Pod to the WorkloadIdentity keys to reconcile (ctx: struct wi_handler). */
+struct wi_handler {
+	struct wi_reconciler *r;
+	struct wq *q;
+};
+void wi_on_wi_change(const struct kube_change *ch, void *ctx);
+void wi_on_sa_change(const struct kube_change *ch, void *ctx);
+void wi_on_pod_change(const struct kube_change *ch, void *ctx);
+
+#endif

@@ -148,3 +148,11 @@ bench-kube: bin/bench/bench_kube
 	@bin/bench/bench_kube $(BENCH_PODS) $(BENCH_EVENTS)
 
 bench: bench-kube
+
+# --- aws ---
+# `make test-sigv4 [SIGV4_CASES=dir]`: the SigV4 signer against a folder of
+# test-vector cases in the aws-c-auth layout (default: the copied AWS suite).
+SIGV4_CASES ?= controller/test/testdata/aws-sigv4
+.PHONY: test-sigv4
+test-sigv4: $(B)/rel/test/test_aws_sigv4
+	@SIGV4_CASES='$(SIGV4_CASES)' hack/run-unit sigv4 $<

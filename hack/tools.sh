@@ -216,7 +216,8 @@ main() {
 		say "kubernetes $("$dir/bin/kubectl" version --client -o json | "$dir/venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["clientVersion"]["gitVersion"])')," \
 			"etcd $("$dir/bin/etcd" --version | awk '/etcd Version/ {print $3}')," \
 			"helm $("$dir/bin/helm" version --short)," \
-			"moto $("$dir/venv/bin/python" -c 'import moto; print(moto.__version__)')"
+			"moto $("$dir/venv/bin/python" -c 'import moto; print(moto.__version__)')," \
+			"ec2-metadata-mock $EC2_METADATA_MOCK_VERSION"
 		say "in $dir"
 		;;
 	*) die "usage: hack/tools.sh [--dir|--env|--update]" ;;

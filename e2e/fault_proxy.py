@@ -1,0 +1,140 @@
+"""A loopback HTTP proxy in front of moto that injects AWS faults on command.
+
+    proxy = FaultProxy(os.environ["AWS_ENDPOINT_URL"]).start()
+    proxy.script("throttle", "throttle")   # the next two requests are throttled
+    proxy.default = "pass"                 # after the script: forward to moto
+    ... point AWS_ENDPOINT_URL at proxy.url ...
+    proxy.log   # [(monotonic time, method, path, action), ...]
+    proxy.stop()
+
+Actions:
+  pass           forward to the upstream unchanged (moto checks the signature:
+                 the Host header the client signed is kept)
+  throttle       HTTP 400, IAM/STS Query XML error, Code Throttling
+  throttle-json  HTTP 400, x-amzn-ErrorType: ThrottlingException (REST-JSON)
+  500            HTTP 500, Query XML error, Code ServiceFailure
+  503            HTTP 503, Code ServiceUnavailable
+  drop           read the request, close the connection without answering
+  reset          read the request, reset the connection (SO_LINGER 0)
+The error bodies are the shapes AWS documents (RequestId included).
+"""
+
+import collections
+import http.client
+import http.server
+import socket
+import struct
+import threading
+import time
+import urllib.parse
+import uuid
+
+
+def _query_error(code, message, kind="Sender"):
+    return (f'<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>{kind}</Type>'
+            f"<Code>{code}</Code><Message>{message}</Message></Error><RequestId>{uuid.uuid4()}</RequestId>"
+            "</ErrorResponse>").encode()
+
+
+class FaultProxy:
+    def __init__(self, upstream):
+        u = urllib.parse.urlsplit(upstream)
+        self.upstream = (u.hostname, u.port or 80)
+        self.default = "pass"
+        self._script = collections.deque()
+        self._lock = threading.Lock()
+        self.log = []
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out in separate writes
+
+            def log_message(self, *a):
+                pass
+
+            def _handle(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else b""
+                action = proxy._next()
+                with proxy._lock:
+                    proxy.log.append((time.monotonic(), self.command, self.path, action))
+                if action == "pass":
+                    return self._forward(body)
+                if action == "drop":
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if action == "reset":
+                    self.close_connection = True
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    return
+                rid = str(uuid.uuid4())
+                if action == "throttle":
+                    return self._answer(400, _query_error("Throttling", "Rate exceeded"), "text/xml", rid)
+                if action == "throttle-json":
+                    return self._answer(400, b'{"message":"Rate exceeded"}', "application/json", rid,
+                                        {"x-amzn-ErrorType": "ThrottlingException:http://internal.amazon.com/coral/"})
+                if action == "500":
+                    return self._answer(500, _query_error("ServiceFailure", "Internal failure", "Receiver"),
+                                        "text/xml", rid)
+                if action == "503":
+                    return self._answer(503, _query_error("ServiceUnavailable", "Service unavailable", "Receiver"),
+                                        "text/xml", rid)
+                raise ValueError(f"unknown fault action {action}")
+
+            def _answer(self, status, body, ctype, rid, extra=None):
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("x-amzn-RequestId", rid)
+                for k, v in (extra or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _forward(self, body):
+                conn = http.client.HTTPConnection(*proxy.upstream, timeout=30)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "keep-alive")}
+                conn.request(self.command, self.path, body=body or None, headers=headers)
+                r = conn.getresponse()
+                data = r.read()
+                self.send_response(r.status)
+                for k, v in r.getheaders():
+                    if k.lower() not in ("transfer-encoding", "connection", "content-length", "server", "date"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                conn.close()
+
+            do_GET = do_POST = do_PUT = do_DELETE = _handle
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def _next(self):
+        with self._lock:
+            return self._script.popleft() if self._script else self.default
+
+    def script(self, *actions):
+        with self._lock:
+            self._script.extend(actions)
+        return self
+
+    def start(self):
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def stop(self):
+        self._server.shutdown()
+        self._server.server_close()
+
+    def actions(self):
+        with self._lock:
+            return [a for _, _, _, a in self.log]
+
+    def times(self):
+        with self._lock:
+            return [t for t, _, _, _ in self.log]

@@ -36,6 +36,8 @@ LIB_SRCS := $(sort $(filter-out controller/test/% controller/itest/% controller/
 ITEST_SRCS := $(sort $(wildcard controller/itest/*.c))
 ITESTS := $(patsubst controller/itest/%.c,bin/itest/%,$(ITEST_SRCS))
 TEST_SRCS := $(sort $(wildcard controller/test/test_*.c))
+# Shared test code (support.c, fakes.c, ...): every other controller/test/*.c
+TEST_SUPPORT_SRCS := $(sort $(filter-out controller/test/test_%,$(wildcard controller/test/*.c)))
 TEST_NAMES := $(patsubst controller/test/%.c,%,$(TEST_SRCS))
 
 B := build
@@ -85,10 +87,10 @@ bin/keyless-asan: $(B)/asan/main.o $(B)/asan/libkeyless.a
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(ASAN_LDFLAGS) $^ $(PKG_LIBS) -o $@
 
-$(B)/rel/test/%: $(B)/rel/test/%.o $(B)/rel/test/support.o $(B)/rel/libkeyless.a
+$(B)/rel/test/%: $(B)/rel/test/%.o $(call objs,rel,$(TEST_SUPPORT_SRCS)) $(B)/rel/libkeyless.a
 	$(Q)$(CC) $^ $(PKG_LIBS) -lcmocka -o $@
 
-$(B)/asan/test/%: $(B)/asan/test/%.o $(B)/asan/test/support.o $(B)/asan/libkeyless.a
+$(B)/asan/test/%: $(B)/asan/test/%.o $(call objs,asan,$(TEST_SUPPORT_SRCS)) $(B)/asan/libkeyless.a
 	$(Q)$(CC) $(ASAN_LDFLAGS) $^ $(PKG_LIBS) -lcmocka -o $@
 
 bin/itest/%: $(B)/asan/itest/%.o $(B)/asan/libkeyless.a

@@ -47,6 +47,17 @@ int str_vformat_trunc(char *dst, size_t size, const char *fmt, va_list ap)
 	return 0;
 }
 
+int str_format(char *dst, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = str_vformat_trunc(dst, size, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
 void strfmt_add(struct strfmt *f, const char *fmt, ...)
 {
 	va_list ap;

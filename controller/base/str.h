@@ -17,6 +17,9 @@
 /* Copy src into dst. Returns 0, or -ENOSPC when truncated. */
 int str_copy(char *dst, size_t size, const char *src);
 
+/* snprintf that marks truncation with "..." (for messages). Returns 0 or -ENOSPC. */
+int str_format(char *dst, size_t size, const char *fmt, ...) _printf_(3, 4);
+
 /* vsnprintf that marks truncation with "...". Returns 0 or -ENOSPC. */
 int str_vformat_trunc(char *dst, size_t size, const char *fmt, va_list ap);
 

@@ -17,11 +17,17 @@
 #include "kube/config.h"
 #include "kube/informer.h"
 #include "kube/lease.h"
+#include "kube/events.h"
 #include "kube/project.h"
+#include "aws/api.h"
+#include "aws/client.h"
+#include "identity/settings.h"
+#include "reconcile/kube_ops.h"
 #include "reconcile/manager.h"
+#include "reconcile/workload.h"
 
 struct ctl_opts {
-	const char *kubeconfig, *context;
+	const char *kubeconfig, *context, *settings;
 	bool leader_elect;
 	const char *lease_namespace, *lease_name, *identity;
 	int64_t lease_duration, renew_deadline, retry_period, resync;
@@ -34,8 +40,17 @@ struct ctl {
 	struct ctl_opts o;
 	struct kube_config *cfg;
 	struct kube_client *client;
-	struct kube_informer *pods, *sas;
+	struct kube_informer *pods, *sas, *wis;
 	struct manager *mgr;
+	/* the WorkloadIdentity reconciler */
+	struct settings *settings;
+	struct aws_client *aws;
+	struct event_recorder *events;
+	struct kube_ops_real kube_real;
+	struct kube_ops kube_ops;
+	struct wi_reconciler rec;
+	struct wi_handler handler;
+	char *issuer, *account_id;
 	bool running;
 	atomic_bool stop;
 };
@@ -58,6 +73,7 @@ static void usage(FILE *f)
 {
 	fputs("usage: keyless controller [options]\n"
 	      "\n"
+	      "  --settings PATH          operator settings (YAML; see the Helm chart's values)\n"
 	      "  --kubeconfig PATH        kubeconfig (default: $KUBECONFIG, in-cluster, ~/.kube/config)\n"
 	      "  --context NAME           kubeconfig context (default: current-context)\n"
 	      "  --leader-elect           elect a leader through a Lease; only the leader reconciles\n"
@@ -105,6 +121,9 @@ static int parse_args(int argc, char **argv, struct ctl_opts *o)
 		} else if (streq(a, "--kubeconfig")) {
 			VALUE();
 			o->kubeconfig = v;
+		} else if (streq(a, "--settings")) {
+			VALUE();
+			o->settings = v;
 		} else if (streq(a, "--context")) {
 			VALUE();
 			o->context = v;
@@ -174,19 +193,6 @@ static int parse_args(int argc, char **argv, struct ctl_opts *o)
 	return 0;
 }
 
-static void on_change(const struct kube_change *ch, void *ctx)
-{
-	(void)ctx;
-	(void)ch; /* the WorkloadIdentity reconciler maps changes to keys */
-}
-
-static struct reconcile_result reconcile_nothing(void *ctx, const char *key)
-{
-	(void)ctx;
-	log_debug("reconcile %s: no reconciler registered", key);
-	return (struct reconcile_result){ .outcome = RECONCILE_OK };
-}
-
 static void worker_exit(void *ctx)
 {
 	struct ctl *c = ctx;
@@ -194,10 +200,18 @@ static void worker_exit(void *ctx)
 	kube_client_thread_done(c->client);
 }
 
-static int start_informer(struct ctl *c, const struct kube_resource *r, const struct kube_kind *k,
-			  struct kube_informer **ret)
+static struct reconcile_result reconcile(void *ctx, const char *key)
 {
-	struct kube_informer_opts io = { .client = c->client, .resource = r, .kind = k, .on_change = on_change, .ctx = c };
+	struct ctl *c = ctx;
+
+	return wi_reconcile(&c->rec, key);
+}
+
+static int start_informer(struct ctl *c, const struct kube_resource *r, const struct kube_kind *k,
+			  void (*fn)(const struct kube_change *, void *), struct kube_informer **ret)
+{
+	struct kube_informer_opts io = { .client = c->client, .resource = r, .kind = k, .on_change = fn,
+					 .ctx = &c->handler };
 	int rc = kube_informer_new(&io, ret);
 
 	return rc < 0 ? rc : kube_informer_start(*ret);
@@ -206,19 +220,52 @@ static int start_informer(struct ctl *c, const struct kube_resource *r, const st
 static void start_controllers(void *ctx)
 {
 	struct ctl *c = ctx;
-	struct manager_opts mo = { .workers = (int)c->o.workers, .reconcile = reconcile_nothing, .ctx = c,
-				   .resync_ns = c->o.resync, .on_worker_exit = worker_exit };
+	struct manager_opts mo = { .workers = (int)c->o.workers, .reconcile = reconcile, .ctx = c,
+				   .resync_ns = c->settings->resync_ns, .on_worker_exit = worker_exit };
+	struct kube_informer *all[3];
 	int r;
 
-	log_info("started leading: running informers and %ld reconcile workers", c->o.workers);
+	log_info("started leading: informers for WorkloadIdentities, ServiceAccounts, Pods; %ld reconcile workers",
+		 c->o.workers);
 	c->mgr = manager_new(&mo);
-	r = c->mgr ? manager_start(c->mgr) : -ENOMEM;
+	if (!c->mgr) {
+		atomic_store(&c->stop, true);
+		return;
+	}
+	c->handler = (struct wi_handler){ .r = &c->rec, .q = manager_queue(c->mgr) };
+	r = start_informer(c, &KUBE_SERVICEACCOUNTS, &KUBE_KIND_SERVICEACCOUNT, wi_on_sa_change, &c->sas);
 	if (r >= 0)
-		r = start_informer(c, &KUBE_PODS, &KUBE_KIND_POD, &c->pods);
+		r = start_informer(c, &KUBE_PODS, &KUBE_KIND_POD, wi_on_pod_change, &c->pods);
 	if (r >= 0)
-		r = start_informer(c, &KUBE_SERVICEACCOUNTS, &KUBE_KIND_SERVICEACCOUNT, &c->sas);
+		r = start_informer(c, &KUBE_WORKLOADIDENTITIES, &KUBE_KIND_WORKLOADIDENTITY, wi_on_wi_change, &c->wis);
 	if (r < 0) {
-		log_error("cannot start the controllers: %s", strerror(-r));
+		log_error("cannot start the informers: %s", strerror(-r));
+		atomic_store(&c->stop, true);
+		return;
+	}
+	c->rec.pods = kube_informer_cache(c->pods);
+	c->rec.sas = kube_informer_cache(c->sas);
+	c->rec.wis = kube_informer_cache(c->wis);
+	/* reconcile only from synced caches (a half-filled cache would look like drift) */
+	all[0] = c->sas;
+	all[1] = c->pods;
+	all[2] = c->wis;
+	for (int i = 0; i < 3; i++) {
+		while (!atomic_load(&c->stop) && kube_informer_wait_synced(all[i], NSEC_PER_SEC) == -ETIMEDOUT) {
+			struct op_err le;
+
+			kube_informer_last_error(all[i], &le);
+			if (le.message[0])
+				log_warn("waiting for the informer caches to sync: %s", le.message);
+		}
+	}
+	if (atomic_load(&c->stop))
+		return;
+	log_info("caches synced: %zu WorkloadIdentities, %zu ServiceAccounts, %zu Pods",
+		 kube_cache_len(c->rec.wis), kube_cache_len(c->rec.sas), kube_cache_len(c->rec.pods));
+	r = manager_start(c->mgr);
+	if (r < 0) {
+		log_error("cannot start the workers: %s", strerror(-r));
 		atomic_store(&c->stop, true);
 		return;
 	}
@@ -237,10 +284,101 @@ static void stop_controllers(void *ctx)
 	log_info("stopping reconcile workers (in-flight reconciles finish)");
 	if (c->mgr)
 		manager_stop(c->mgr);
+	kube_informer_free(c->wis);
 	kube_informer_free(c->pods);
 	kube_informer_free(c->sas);
-	c->pods = c->sas = NULL;
+	c->pods = c->sas = c->wis = NULL;
 	c->running = false;
+}
+
+/* Settings, AWS client, account, issuer, partition, quotas: everything the
+ * reconciler needs, resolved once at start. Errors stop the controller. */
+static int setup_reconciler(struct ctl *c)
+{
+	struct aws_client_opts ao = { 0 };
+	struct op_err err;
+	const struct aws_partition *part;
+	int r;
+
+	op_err_clear(&err);
+	if (!c->o.settings) {
+		log_error("--settings is required (the operator settings file; see README)");
+		return -EINVAL;
+	}
+	r = settings_load(c->o.settings, &c->settings, &err);
+	if (r < 0) {
+		log_error("%s", err.message);
+		return r;
+	}
+	ao.region = c->settings->region;
+	r = aws_client_new(&ao, &c->aws, &err);
+	if (r < 0) {
+		log_error("AWS client: %s", err.message);
+		return r;
+	}
+	log_info("AWS region %s, credentials from %s", aws_client_region(c->aws), aws_client_credentials_source(c->aws));
+	if (c->settings->account_id) {
+		c->account_id = strdup(c->settings->account_id);
+	} else {
+		_cleanup_(sts_caller_identity_freep) struct sts_caller_identity *id = NULL;
+
+		r = sts_get_caller_identity(c->aws, &id, &err);
+		if (r < 0) {
+			log_error("cannot find the AWS account (sts:GetCallerIdentity): %s", err.message);
+			return r;
+		}
+		c->account_id = strdup(id->account);
+		log_info("AWS account %s (caller %s)", id->account, id->arn);
+	}
+	if (c->settings->oidc_issuer) {
+		c->issuer = strdup(c->settings->oidc_issuer);
+	} else {
+		_cleanup_(eks_cluster_freep) struct eks_cluster *cl = NULL;
+
+		r = eks_describe_cluster(c->aws, c->settings->cluster_name, &cl, &err);
+		if (r < 0 || !cl->oidc_issuer) {
+			log_error("cannot read the OIDC issuer of EKS cluster %s (eks:DescribeCluster): %s; set oidcIssuer "
+				  "in the settings for a self-managed cluster",
+				  c->settings->cluster_name, r < 0 ? err.message : "the cluster has no OIDC issuer");
+			return r < 0 ? r : -ENOENT;
+		}
+		c->issuer = strdup(cl->oidc_issuer);
+	}
+	if (!c->account_id || !c->issuer)
+		return -ENOMEM;
+	log_info("cluster %s, OIDC issuer %s", c->settings->cluster_name, c->issuer);
+	part = aws_partition_of(aws_client_region(c->aws));
+
+	c->events = event_recorder_new(&(struct event_recorder_opts){ .client = c->client,
+								      .controller = "keyless.dev/controller",
+								      .instance = c->o.identity });
+	if (!c->events)
+		return -ENOMEM;
+	c->kube_real = (struct kube_ops_real){ .client = c->client, .events = c->events };
+	c->kube_ops = KUBE_OPS_REAL_TEMPLATE;
+	c->kube_ops.ctx = &c->kube_real;
+	c->rec = (struct wi_reconciler){
+		.settings = c->settings,
+		.issuer = c->issuer,
+		.account_id = c->account_id,
+		.partition = part ? part->name : "aws",
+		.aws = &aws_api_real,
+		.awsc = c->aws,
+		.kube = &c->kube_ops,
+	};
+	{
+		_cleanup_(iam_account_summary_freep) struct iam_account_summary *sum = NULL;
+		long q = 0;
+
+		if (iam_get_account_summary(c->aws, &sum, &err) == 0 &&
+		    iam_account_summary_get(sum, "AssumeRolePolicySizeQuota", &q) == 0)
+			c->rec.trust_policy_quota = q;
+		else
+			log_info("trust-policy size quota unknown (%s); assuming IAM's default 2048",
+				 err.message[0] ? err.message : "not in GetAccountSummary");
+	}
+	wi_reconciler_init(&c->rec);
+	return 0;
 }
 
 static void on_new_leader(const char *identity, void *ctx)
@@ -308,6 +446,10 @@ int cli_controller(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	if (setup_reconciler(&c) < 0) {
+		rc = 1;
+		goto out;
+	}
 	if (c.o.leader_elect) {
 		struct lease_opts lo = {
 			.client = lease_client,
@@ -344,6 +486,13 @@ int cli_controller(int argc, char **argv)
 out:
 	if (c.mgr)
 		manager_free(c.mgr);
+	if (c.rec.settings)
+		wi_reconciler_release(&c.rec);
+	event_recorder_free(c.events);
+	aws_client_free(c.aws);
+	settings_free(c.settings);
+	free(c.issuer);
+	free(c.account_id);
 	kube_client_free(c.client);
 	kube_client_free(lease_client);
 	kube_config_free(c.cfg);

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/str.h"
+
 static size_t discard(char *p, size_t s, size_t n, void *ud)
 {
 	(void)p, (void)ud;
@@ -28,7 +30,7 @@ int oidc_thumbprint(const char *issuer_url, char *out, struct op_err *err)
 
 	if (!c)
 		return -ENOMEM;
-	snprintf(url, sizeof(url), "%s/.well-known/openid-configuration", issuer_url);
+	str_format(url, sizeof(url), "%s/.well-known/openid-configuration", issuer_url);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CERTINFO, 1L);
@@ -57,7 +59,7 @@ int oidc_thumbprint(const char *issuer_url, char *out, struct op_err *err)
 		goto out;
 	}
 	for (unsigned i = 0; i < mdlen; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+		str_format(out + 2 * i, 3, "%02x", md[i]);
 out:
 	X509_free(cert);
 	curl_easy_cleanup(c);

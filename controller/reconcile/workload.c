@@ -60,18 +60,18 @@ bool rctx_aws_failed(struct rctx *x, const char *cond, const char *action, int r
 
 	if (rc == -EACCES) {
 		reason = "AWSAccessDenied";
-		snprintf(msg, sizeof(msg), "AWS denied keyless %s: %s", action, err->message);
+		str_format(msg, sizeof(msg), "AWS denied keyless %s: %s", action, err->message);
 	} else if (rc == -EAGAIN) {
 		reason = "AWSThrottled";
-		snprintf(msg, sizeof(msg), "%s was throttled by AWS after retries; retrying with backoff: %s", action,
+		str_format(msg, sizeof(msg), "%s was throttled by AWS after retries; retrying with backoff: %s", action,
 			 err->message);
 	} else if (transient_rc(rc)) {
 		reason = "AWSUnavailable";
-		snprintf(msg, sizeof(msg), "%s failed: %s; retrying with backoff", action,
+		str_format(msg, sizeof(msg), "%s failed: %s; retrying with backoff", action,
 			 err->message[0] ? err->message : strerror(-rc));
 	} else {
 		reason = "AWSError";
-		snprintf(msg, sizeof(msg), "%s failed: %s%s%s", action, err->reason, err->reason[0] ? ": " : "",
+		str_format(msg, sizeof(msg), "%s failed: %s%s%s", action, err->reason, err->reason[0] ? ": " : "",
 			 err->message[0] ? err->message : strerror(-rc));
 	}
 	/* AccessDenied may be fixed by an IAM admin at any time: retry too */
@@ -85,7 +85,7 @@ bool rctx_kube_failed(struct rctx *x, const char *cond, const char *action, int 
 {
 	char msg[900];
 
-	snprintf(msg, sizeof(msg), "%s failed: %s", action, err->message[0] ? err->message : strerror(-rc));
+	str_format(msg, sizeof(msg), "%s failed: %s", action, err->message[0] ? err->message : strerror(-rc));
 	x->transient = true;
 	conditions_set(&x->conds, cond, "False", "KubernetesError", msg, x->generation, x->now);
 	rctx_event(x, "Warning", "KubernetesError", action, "%s", msg);
@@ -236,9 +236,9 @@ static int role_identity(struct rctx *x)
 
 	if (r < 0)
 		return r;
-	snprintf(x->role_arn, sizeof(x->role_arn), "arn:%s:iam::%s:role%s%s", x->r->partition, x->r->account_id,
+	str_format(x->role_arn, sizeof(x->role_arn), "arn:%s:iam::%s:role%s%s", x->r->partition, x->r->account_id,
 		 s->role_path ? s->role_path : "/", x->role_name);
-	snprintf(x->provider_arn, sizeof(x->provider_arn), "arn:%s:iam::%s:oidc-provider/%s", x->r->partition,
+	str_format(x->provider_arn, sizeof(x->provider_arn), "arn:%s:iam::%s:oidc-provider/%s", x->r->partition,
 		 x->r->account_id, identity_issuer_host(x->r->issuer));
 	return 0;
 }

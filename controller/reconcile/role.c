@@ -1,0 +1,578 @@
+/* The OIDC provider and the IAM role of a WorkloadIdentity. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/str.h"
+#include "identity/documents.h"
+#include "identity/plan.h"
+#include "reconcile/thumbprint.h"
+#include "reconcile/workload_int.h"
+
+#define MAX_TAGS 50
+
+/* --- OIDC provider ------------------------------------------------------------ */
+
+static bool provider_has_client(struct wi_reconciler *r, const char *aud)
+{
+	for (size_t i = 0; i < r->n_provider_client_ids; i++) {
+		if (streq(r->provider_client_ids[i], aud))
+			return true;
+	}
+	return false;
+}
+
+static void provider_forget(struct wi_reconciler *r)
+{
+	free(r->provider_arn);
+	r->provider_arn = NULL;
+	for (size_t i = 0; i < r->n_provider_client_ids; i++)
+		free(r->provider_client_ids[i]);
+	free(r->provider_client_ids);
+	r->provider_client_ids = NULL;
+	r->n_provider_client_ids = 0;
+}
+
+static void provider_remember(struct wi_reconciler *r, const char *arn, const struct aws_str_list *ids, int64_t now)
+{
+	provider_forget(r);
+	r->provider_arn = strdup(arn);
+	r->provider_client_ids = calloc(ids->n + 1, sizeof(char *));
+	if (r->provider_client_ids) {
+		for (size_t i = 0; i < ids->n; i++)
+			r->provider_client_ids[r->n_provider_client_ids++] = strdup(ids->items[i]);
+	}
+	r->provider_checked_ns = now;
+}
+
+/* Look the provider up in AWS (List + Get). Returns 0 (found), -ENOENT, or an error. */
+static int provider_lookup(struct rctx *x, struct iam_oidc_provider **ret, struct op_err *err)
+{
+	struct wi_reconciler *r = x->r;
+	struct aws_str_list arns = { 0 };
+	int rc;
+
+	rc = r->aws->iam_list_oidc_providers(r->awsc, &arns, err);
+	if (rc < 0)
+		return rc;
+	rc = -ENOENT;
+	for (size_t i = 0; i < arns.n; i++) {
+		if (streq(arns.items[i], x->provider_arn)) {
+			rc = r->aws->iam_get_oidc_provider(r->awsc, arns.items[i], ret, err);
+			break;
+		}
+	}
+	aws_str_list_release(&arns);
+	return rc;
+}
+
+bool wi_ensure_provider(struct rctx *x)
+{
+	struct wi_reconciler *r = x->r;
+	const char *aud = x->spec->audience;
+	int64_t ttl = r->settings->resync_ns > 0 ? r->settings->resync_ns : 600 * NSEC_PER_SEC;
+	_cleanup_(iam_oidc_provider_freep) struct iam_oidc_provider *p = NULL;
+	struct op_err err;
+	bool ok = false;
+	int rc;
+
+	pthread_mutex_lock(&r->lock);
+	if (r->provider_arn && clock_mono_ns(r->clock) - r->provider_checked_ns < ttl && provider_has_client(r, aud)) {
+		pthread_mutex_unlock(&r->lock);
+		conditions_set(&x->conds, COND_OIDC, "True", "Reconciled",
+			       "the cluster's OIDC issuer is registered in IAM with this audience", x->generation, x->now);
+		return true;
+	}
+	op_err_clear(&err);
+	rc = provider_lookup(x, &p, &err);
+	if (rc == -ENOENT) {
+		if (!r->settings->manage_oidc_provider) {
+			char msg[900];
+
+			str_format(msg, sizeof(msg),
+				 "no IAM OIDC provider for %s, and keyless is set not to manage it (manageOidcProvider: "
+				 "false): create it with client id '%s'",
+				 r->issuer, aud);
+			conditions_set(&x->conds, COND_OIDC, "False", "OIDCProviderMissing", msg, x->generation, x->now);
+			goto out;
+		} else {
+			char thumb[41] = "";
+			const char *thumbs[1] = { thumb };
+			const char *ids[1] = { aud };
+			struct aws_tag_in tags[1] = { { TAG_CLUSTER, r->settings->cluster_name } };
+			struct iam_create_oidc_provider_input in = { .url = r->issuer, .client_ids = ids, .n_client_ids = 1,
+								      .thumbprints = thumbs, .tags = tags, .n_tags = 1 };
+			struct op_err terr;
+			char *arn = NULL;
+
+			op_err_clear(&terr);
+			if (oidc_thumbprint(r->issuer, thumb, &terr) < 0)
+				log_info("OIDC provider thumbprint omitted (IAM accepts that): %s", terr.message);
+			in.n_thumbprints = thumb[0] ? 1 : 0;
+			op_err_clear(&err);
+			rc = r->aws->iam_create_oidc_provider(r->awsc, &in, &arn, &err);
+			if (rc == -EEXIST)
+				rc = provider_lookup(x, &p, &err); /* another replica or a race: read it */
+			else if (rc >= 0)
+				rctx_event(x, "Normal", "OIDCProviderCreated", "CreateOpenIDConnectProvider",
+					   "registered the cluster's OIDC issuer %s in IAM (%s)", r->issuer, arn);
+			if (rc < 0) {
+				free(arn);
+				rctx_aws_failed(x, COND_OIDC, "iam:CreateOpenIDConnectProvider", rc, &err);
+				goto out;
+			}
+			if (!p) {
+				struct aws_str_list one = { .items = (char **)ids, .n = 1 };
+
+				provider_remember(r, arn, &one, clock_mono_ns(r->clock));
+				free(arn);
+				ok = true;
+				goto done;
+			}
+			free(arn);
+		}
+	} else if (rc < 0) {
+		rctx_aws_failed(x, COND_OIDC, "iam:ListOpenIDConnectProviders", rc, &err);
+		goto out;
+	}
+	if (aws_str_list_index(&p->client_ids, aud) < 0) {
+		if (!r->settings->manage_oidc_provider) {
+			char msg[900];
+
+			str_format(msg, sizeof(msg), "the IAM OIDC provider for %s does not list the audience '%s' as a client id",
+				 r->issuer, aud);
+			conditions_set(&x->conds, COND_OIDC, "False", "AudienceNotRegistered", msg, x->generation, x->now);
+			goto out;
+		}
+		op_err_clear(&err);
+		rc = r->aws->iam_add_client_id_to_oidc_provider(r->awsc, x->provider_arn, aud, &err);
+		if (rc < 0) {
+			rctx_aws_failed(x, COND_OIDC, "iam:AddClientIDToOpenIDConnectProvider", rc, &err);
+			goto out;
+		}
+		aws_str_list_add(&p->client_ids, aud);
+		rctx_event(x, "Normal", "OIDCAudienceAdded", "AddClientIDToOpenIDConnectProvider",
+			   "added audience '%s' to the OIDC provider", aud);
+	}
+	provider_remember(r, x->provider_arn, &p->client_ids, clock_mono_ns(r->clock));
+	ok = true;
+done:
+	conditions_set(&x->conds, COND_OIDC, "True", "Reconciled",
+		       "the cluster's OIDC issuer is registered in IAM with this audience", x->generation, x->now);
+out:
+	pthread_mutex_unlock(&r->lock);
+	return ok;
+}
+
+/* --- desired role -------------------------------------------------------------- */
+
+struct desired {
+	struct role_desired d;
+	char *trust, *permissions;
+	struct wi_tag tags[MAX_TAGS + 8];
+	const char *managed[64];
+	char description[512];
+	char cluster_tag[256];
+};
+
+static void desired_release(struct desired *d)
+{
+	free(d->trust);
+	free(d->permissions);
+}
+
+static bool has_tag(const struct wi_tag *tags, size_t n, const char *key)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (streq(tags[i].key, key))
+			return true;
+	}
+	return false;
+}
+
+static int build_desired(struct rctx *x, struct desired *ds)
+{
+	const struct settings *s = x->r->settings;
+	const struct wi_spec *sp = x->spec;
+	size_t nt = 0;
+	int none;
+
+	memset(ds, 0, sizeof(*ds));
+	ds->trust = identity_trust_policy(x->provider_arn, x->r->issuer, x->ns, sp->service_account, sp->audience);
+	ds->permissions = identity_permission_policy(sp, &none);
+	if (!ds->trust || (!ds->permissions && !none))
+		return -ENOMEM;
+	/* ownership first: user and operator tags can never override them */
+	ds->tags[nt++] = (struct wi_tag){ (char *)TAG_CLUSTER, (char *)s->cluster_name };
+	ds->tags[nt++] = (struct wi_tag){ (char *)TAG_NAMESPACE, x->ns };
+	ds->tags[nt++] = (struct wi_tag){ (char *)TAG_NAME, x->name };
+	ds->tags[nt++] = (struct wi_tag){ (char *)TAG_UID, x->uid };
+	for (size_t i = 0; i < sp->n_tags && nt < MAX_TAGS; i++) {
+		if (!has_tag(ds->tags, nt, sp->tags[i].key))
+			ds->tags[nt++] = sp->tags[i];
+	}
+	for (size_t i = 0; i < s->n_extra_tags && nt < MAX_TAGS; i++) {
+		if (!has_tag(ds->tags, nt, s->extra_tags[i].key))
+			ds->tags[nt++] = s->extra_tags[i];
+	}
+	for (size_t i = 0; i < sp->n_managed_policy_arns && i < 64; i++)
+		ds->managed[i] = sp->managed_policy_arns[i];
+	str_format(ds->description, sizeof(ds->description), "keyless: service account %s/%s in cluster %s (WorkloadIdentity %s)",
+		 x->ns, sp->service_account, s->cluster_name, x->name);
+	ds->d = (struct role_desired){
+		.name = x->role_name,
+		.path = s->role_path ? s->role_path : "/",
+		.description = ds->description,
+		.trust_policy = ds->trust,
+		.permission_policy = ds->permissions,
+		.boundary_arn = s->permissions_boundary_arn,
+		.max_session_duration = sp->max_session_duration ? sp->max_session_duration : s->default_max_session_duration,
+		.tags = ds->tags,
+		.n_tags = nt,
+		.managed = ds->managed,
+		.n_managed = sp->n_managed_policy_arns < 64 ? sp->n_managed_policy_arns : 64,
+	};
+	return 0;
+}
+
+/* --- observed role --------------------------------------------------------------- */
+
+struct observed {
+	struct role_observed o;
+	struct iam_role *role;
+	struct aws_str_list inline_names;
+	char *keyless_policy;
+	struct iam_attached_policy_list attached;
+	struct wi_tag tags[64];
+	const char *attached_arns[128];
+};
+
+static void observed_release(struct observed *ob)
+{
+	iam_role_free(ob->role);
+	aws_str_list_release(&ob->inline_names);
+	free(ob->keyless_policy);
+	iam_attached_policy_list_release(&ob->attached);
+}
+
+/* GetRole, then (only for a role we own) its policies. Returns 0, -ENOENT
+ * for no role, -EPERM for a role we do not own, or an AWS error. */
+static int observe(struct rctx *x, struct observed *ob, const char **ret_action, struct op_err *err)
+{
+	struct wi_reconciler *r = x->r;
+	int rc;
+
+	memset(ob, 0, sizeof(*ob));
+	*ret_action = "iam:GetRole";
+	rc = r->aws->iam_get_role(r->awsc, x->role_name, &ob->role, err);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < ob->role->tags.n && i < 64; i++)
+		ob->tags[i] = (struct wi_tag){ ob->role->tags.items[i].key, ob->role->tags.items[i].value };
+	ob->o = (struct role_observed){
+		.exists = true,
+		.path = ob->role->path,
+		.description = ob->role->description,
+		.trust_policy = ob->role->assume_role_policy,
+		.boundary_arn = ob->role->permissions_boundary_arn,
+		.max_session_duration = ob->role->max_session_duration,
+		.tags = ob->tags,
+		.n_tags = ob->role->tags.n < 64 ? ob->role->tags.n : 64,
+	};
+	if (!role_tags_owned(ob->tags, ob->o.n_tags, r->settings->cluster_name, x->ns, x->name))
+		return -EPERM;
+	*ret_action = "iam:ListRolePolicies";
+	rc = r->aws->iam_list_role_policies(r->awsc, x->role_name, &ob->inline_names, err);
+	if (rc < 0)
+		return rc;
+	if (aws_str_list_index(&ob->inline_names, INLINE_POLICY_NAME) >= 0) {
+		*ret_action = "iam:GetRolePolicy";
+		rc = r->aws->iam_get_role_policy(r->awsc, x->role_name, INLINE_POLICY_NAME, &ob->keyless_policy, err);
+		if (rc < 0 && rc != -ENOENT)
+			return rc;
+	}
+	*ret_action = "iam:ListAttachedRolePolicies";
+	rc = r->aws->iam_list_attached_role_policies(r->awsc, x->role_name, &ob->attached, err);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < ob->attached.n && i < 128; i++)
+		ob->attached_arns[i] = ob->attached.items[i].arn;
+	ob->o.inline_names = (const char *const *)ob->inline_names.items;
+	ob->o.n_inline = ob->inline_names.n;
+	ob->o.keyless_policy = ob->keyless_policy;
+	ob->o.attached = ob->attached_arns;
+	ob->o.n_attached = ob->attached.n < 128 ? ob->attached.n : 128;
+	return 0;
+}
+
+/* --- apply ------------------------------------------------------------------------ */
+
+static const char *tag_val(const struct role_desired *d, const char *key)
+{
+	for (size_t i = 0; i < d->n_tags; i++) {
+		if (streq(d->tags[i].key, key))
+			return d->tags[i].value;
+	}
+	return "";
+}
+
+static const char *event_reason(enum step_kind k)
+{
+	switch (k) {
+	case STEP_CREATE_ROLE: return "RoleCreated";
+	case STEP_UPDATE_TRUST: return "TrustPolicyUpdated";
+	case STEP_UPDATE_ROLE: return "RoleUpdated";
+	case STEP_PUT_BOUNDARY:
+	case STEP_DELETE_BOUNDARY: return "PermissionsBoundaryUpdated";
+	case STEP_TAG:
+	case STEP_UNTAG: return "RoleTagsUpdated";
+	case STEP_PUT_POLICY: return "PolicyUpdated";
+	case STEP_DELETE_POLICY: return "PolicyDeleted";
+	case STEP_ATTACH: return "ManagedPolicyAttached";
+	case STEP_DETACH: return "ManagedPolicyDetached";
+	}
+	return "RoleUpdated";
+}
+
+static int apply_step(struct rctx *x, const struct role_desired *d, const struct step *st, struct op_err *err)
+{
+	struct wi_reconciler *r = x->r;
+	const struct aws_api *a = r->aws;
+
+	switch (st->kind) {
+	case STEP_CREATE_ROLE: {
+		struct aws_tag_in tags[MAX_TAGS + 8];
+		struct iam_create_role_input in = {
+			.role_name = d->name,
+			.assume_role_policy = d->trust_policy,
+			.path = d->path,
+			.description = d->description,
+			.max_session_duration = d->max_session_duration,
+			.permissions_boundary = d->boundary_arn,
+			.tags = tags,
+			.n_tags = d->n_tags,
+		};
+		struct iam_role *role = NULL;
+		int rc;
+
+		for (size_t i = 0; i < d->n_tags; i++)
+			tags[i] = (struct aws_tag_in){ d->tags[i].key, d->tags[i].value };
+		rc = a->iam_create_role(r->awsc, &in, &role, err);
+		if (rc >= 0 && role && role->arn)
+			str_copy(x->role_arn, sizeof(x->role_arn), role->arn);
+		iam_role_free(role);
+		return rc;
+	}
+	case STEP_UPDATE_TRUST:
+		return a->iam_update_assume_role_policy(r->awsc, d->name, d->trust_policy, err);
+	case STEP_UPDATE_ROLE:
+		return a->iam_update_role(r->awsc, d->name, d->description, d->max_session_duration, err);
+	case STEP_PUT_BOUNDARY:
+		return a->iam_put_role_permissions_boundary(r->awsc, d->name, d->boundary_arn, err);
+	case STEP_DELETE_BOUNDARY:
+		return a->iam_delete_role_permissions_boundary(r->awsc, d->name, err);
+	case STEP_TAG: {
+		struct aws_tag_in t = { st->arg, tag_val(d, st->arg) };
+
+		return a->iam_tag_role(r->awsc, d->name, &t, 1, err);
+	}
+	case STEP_UNTAG:
+		return a->iam_untag_role(r->awsc, d->name, &st->arg, 1, err);
+	case STEP_PUT_POLICY:
+		return a->iam_put_role_policy(r->awsc, d->name, INLINE_POLICY_NAME, d->permission_policy, err);
+	case STEP_DELETE_POLICY:
+		return a->iam_delete_role_policy(r->awsc, d->name, st->arg, err);
+	case STEP_ATTACH:
+		return a->iam_attach_role_policy(r->awsc, d->name, st->arg, err);
+	case STEP_DETACH:
+		return a->iam_detach_role_policy(r->awsc, d->name, st->arg, err);
+	}
+	return -EINVAL;
+}
+
+/* Tag changes are collapsed into one TagRole/UntagRole each. */
+static int apply_tags(struct rctx *x, const struct role_desired *d, const struct plan *p, struct op_err *err)
+{
+	struct aws_tag_in add[MAX_TAGS + 8];
+	const char *del[64];
+	size_t na = 0, nd = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->steps[i].kind == STEP_TAG && na < ARRAY_SIZE(add))
+			add[na++] = (struct aws_tag_in){ p->steps[i].arg, tag_val(d, p->steps[i].arg) };
+		else if (p->steps[i].kind == STEP_UNTAG && nd < ARRAY_SIZE(del))
+			del[nd++] = p->steps[i].arg;
+	}
+	if (na)
+		rc = x->r->aws->iam_tag_role(x->r->awsc, d->name, add, na, err);
+	if (rc >= 0 && nd)
+		rc = x->r->aws->iam_untag_role(x->r->awsc, d->name, del, nd, err);
+	return rc;
+}
+
+bool wi_ensure_role(struct rctx *x)
+{
+	struct wi_reconciler *r = x->r;
+	struct desired ds;
+	struct observed ob;
+	struct plan *p = NULL;
+	struct op_err err;
+	const char *action = "iam:GetRole";
+	long quota = r->trust_policy_quota > 0 ? r->trust_policy_quota : IAM_TRUST_POLICY_SIZE_DEFAULT;
+	bool ok = false, tags_done = false;
+	char msg[900];
+	int rc;
+
+	if (build_desired(x, &ds) < 0) {
+		desired_release(&ds);
+		x->transient = true;
+		return false;
+	}
+	/* sizes, as IAM counts them, before sending anything */
+	if ((long)identity_policy_size(ds.trust) > quota) {
+		str_format(msg, sizeof(msg), "the trust policy would be %zu characters; the account allows %ld "
+			 "(AssumeRolePolicySizeQuota)", identity_policy_size(ds.trust), quota);
+		conditions_set(&x->conds, COND_ROLE, "False", "PolicyTooLarge", msg, x->generation, x->now);
+		goto out;
+	}
+	if (ds.permissions && identity_policy_size(ds.permissions) > IAM_INLINE_POLICY_SIZE_MAX) {
+		str_format(msg, sizeof(msg), "spec.permissions.statements: the inline policy would be %zu characters; IAM "
+			 "allows %d per role (without whitespace); use fewer statements or managedPolicyArns",
+			 identity_policy_size(ds.permissions), IAM_INLINE_POLICY_SIZE_MAX);
+		conditions_set(&x->conds, COND_ROLE, "False", "PolicyTooLarge", msg, x->generation, x->now);
+		goto out;
+	}
+
+	op_err_clear(&err);
+	rc = observe(x, &ob, &action, &err);
+	if (rc == -ENOENT && streq(action, "iam:GetRole")) {
+		ob.o.exists = false;
+	} else if (rc == -EPERM) {
+		str_format(msg, sizeof(msg),
+			 "IAM role %s exists but is not tagged as keyless' role for %s/%s in cluster %s (tags "
+			 "keyless.dev/cluster, /namespace, /name); keyless will not modify or delete it. Rename the "
+			 "WorkloadIdentity or remove that role.",
+			 x->role_name, x->ns, x->name, r->settings->cluster_name);
+		if (!conditions_get(&x->conds, COND_ROLE) || !streq(conditions_get(&x->conds, COND_ROLE)->reason, "RoleNotOwned"))
+			rctx_event(x, "Warning", "RoleNotOwned", "GetRole", "%s", msg);
+		conditions_set(&x->conds, COND_ROLE, "False", "RoleNotOwned", msg, x->generation, x->now);
+		observed_release(&ob);
+		goto out;
+	} else if (rc < 0) {
+		rctx_aws_failed(x, COND_ROLE, action, rc, &err);
+		observed_release(&ob);
+		goto out;
+	}
+	if (ob.role && ob.role->arn)
+		str_copy(x->role_arn, sizeof(x->role_arn), ob.role->arn);
+
+	p = calloc(1, sizeof(*p));
+	if (!p || plan_role(&ds.d, &ob.o, p) < 0) {
+		observed_release(&ob);
+		x->transient = true;
+		goto out;
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		const struct step *st = &p->steps[i];
+
+		if (st->kind == STEP_TAG || st->kind == STEP_UNTAG) {
+			if (tags_done)
+				continue;
+			tags_done = true;
+			op_err_clear(&err);
+			rc = apply_tags(x, &ds.d, p, &err);
+		} else {
+			op_err_clear(&err);
+			rc = apply_step(x, &ds.d, st, &err);
+		}
+		if (rc < 0) {
+			char act[64];
+
+			str_format(act, sizeof(act), "iam:%s", step_name(st->kind));
+			rctx_aws_failed(x, COND_ROLE, act, rc, &err);
+			observed_release(&ob);
+			goto out;
+		}
+		atomic_fetch_add(&r->aws_writes_planned, 1);
+		if (st->kind == STEP_CREATE_ROLE) {
+			rctx_event(x, "Normal", "RoleCreated", "CreateRole", "created IAM role %s trusting only %s/%s",
+				   x->role_name, x->ns, x->spec->service_account);
+		} else if (x->was_ready) {
+			/* nothing in the spec changed since we last made it right: someone changed AWS */
+			atomic_fetch_add(&r->drift_repairs, 1);
+			rctx_event(x, "Normal", "DriftRepaired", step_name(st->kind),
+				   "IAM role %s had drifted; %s restored it", x->role_name, step_name(st->kind));
+		} else {
+			rctx_event(x, "Normal", event_reason(st->kind), step_name(st->kind), "%s on IAM role %s%s%s",
+				   step_name(st->kind), x->role_name, st->arg ? ": " : "", st->arg ? st->arg : "");
+		}
+	}
+	if (p->overflow)
+		x->requeue_soon = true;
+	if (p->path_differs)
+		log_warn("%s/%s: IAM role %s has path %s, settings say %s; IAM cannot move a role, left as is", x->ns,
+			 x->name, x->role_name, ob.o.path ? ob.o.path : "/", ds.d.path);
+	observed_release(&ob);
+	str_format(msg, sizeof(msg), "IAM role %s trusts only system:serviceaccount:%s:%s (audience %s)", x->role_name,
+		 x->ns, x->spec->service_account, x->spec->audience);
+	conditions_set(&x->conds, COND_ROLE, "True", "Reconciled", msg, x->generation, x->now);
+	ok = true;
+out:
+	free(p);
+	desired_release(&ds);
+	return ok;
+}
+
+/* --- deletion ----------------------------------------------------------------------- */
+
+int wi_delete_role(struct rctx *x, bool *ret_deleted)
+{
+	struct wi_reconciler *r = x->r;
+	struct observed ob;
+	const char *action;
+	struct op_err err;
+	int rc;
+
+	*ret_deleted = false;
+	op_err_clear(&err);
+	rc = observe(x, &ob, &action, &err);
+	if (rc == -ENOENT && streq(action, "iam:GetRole")) {
+		observed_release(&ob);
+		return 0; /* nothing to delete */
+	}
+	if (rc == -EPERM) {
+		observed_release(&ob);
+		rctx_event(x, "Warning", "RoleNotOwned", "DeleteRole",
+			   "IAM role %s is not tagged as keyless' role for %s/%s; left untouched", x->role_name, x->ns,
+			   x->name);
+		return 0;
+	}
+	if (rc < 0)
+		goto fail;
+	for (size_t i = 0; i < ob.inline_names.n; i++) {
+		action = "iam:DeleteRolePolicy";
+		rc = r->aws->iam_delete_role_policy(r->awsc, x->role_name, ob.inline_names.items[i], &err);
+		if (rc < 0 && rc != -ENOENT)
+			goto fail;
+	}
+	for (size_t i = 0; i < ob.attached.n; i++) {
+		action = "iam:DetachRolePolicy";
+		rc = r->aws->iam_detach_role_policy(r->awsc, x->role_name, ob.attached.items[i].arn, &err);
+		if (rc < 0 && rc != -ENOENT)
+			goto fail;
+	}
+	action = "iam:DeleteRole";
+	rc = r->aws->iam_delete_role(r->awsc, x->role_name, &err);
+	if (rc < 0 && rc != -ENOENT)
+		goto fail;
+	observed_release(&ob);
+	*ret_deleted = true;
+	rctx_event(x, "Normal", "RoleDeleted", "DeleteRole", "deleted IAM role %s", x->role_name);
+	return 0;
+fail:
+	observed_release(&ob);
+	rctx_aws_failed(x, COND_ROLE, action, rc, &err);
+	return rc;
+}

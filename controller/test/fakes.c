@@ -1,0 +1,665 @@
+#include "fakes.h"
+#include "support.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aws/policy.h"
+#include "base/macros.h"
+#include "base/str.h"
+#include "kube/project.h"
+
+struct fake_aws *fake_aws_current;
+
+/* --- AWS ----------------------------------------------------------------------- */
+
+void fake_aws_reset(struct fake_aws *f)
+{
+	for (int i = 0; i < FAKE_MAX; i++) {
+		struct fake_role *r = &f->roles[i];
+
+		free(r->trust);
+		aws_tag_list_release(&r->tags);
+		for (int j = 0; j < r->n_inline; j++) {
+			free(r->inline_names[j]);
+			free(r->inline_docs[j]);
+		}
+		for (int j = 0; j < r->n_attached; j++)
+			free(r->attached[j]);
+	}
+	for (int i = 0; i < f->n_client_ids; i++)
+		free(f->client_ids[i]);
+	memset(f, 0, sizeof(*f));
+}
+
+struct fake_role *fake_aws_role(struct fake_aws *f, const char *name)
+{
+	for (int i = 0; i < FAKE_MAX; i++) {
+		if (f->roles[i].used && streq(f->roles[i].name, name))
+			return &f->roles[i];
+	}
+	return NULL;
+}
+
+void fake_aws_clear_calls(struct fake_aws *f)
+{
+	f->n_calls = f->writes = f->reads = 0;
+}
+
+const char *fake_aws_call_list(struct fake_aws *f, char *buf, size_t size)
+{
+	struct strfmt s = STRFMT_INIT(buf, size);
+
+	buf[0] = '\0';
+	for (int i = 0; i < f->n_calls; i++)
+		strfmt_add(&s, "%s%s", i ? "," : "", f->calls[i]);
+	return buf;
+}
+
+/* Record a call; returns < 0 if the test asked it to fail. */
+static int call(const char *op, bool write, struct op_err *err)
+{
+	struct fake_aws *f = fake_aws_current;
+
+	if (f->n_calls < 256)
+		str_copy(f->calls[f->n_calls++], sizeof(f->calls[0]), op);
+	if (write)
+		f->writes++;
+	else
+		f->reads++;
+	if (f->fail_times != 0 && streq(f->fail_op, op)) {
+		if (f->fail_times > 0)
+			f->fail_times--;
+		return op_err_setr(err, f->fail_rc, f->fail_code, "injected failure of %s", op);
+	}
+	return 0;
+}
+
+static int no_role(const char *name, struct op_err *err)
+{
+	return op_err_setr(err, -ENOENT, "NoSuchEntity", "The role with name %s cannot be found.", name);
+}
+
+static int f_list_oidc(struct aws_client *c, struct aws_str_list *ret, struct op_err *err)
+{
+	int r = call("ListOpenIDConnectProviders", false, err);
+
+	(void)c;
+	if (r < 0)
+		return r;
+	memset(ret, 0, sizeof(*ret));
+	if (fake_aws_current->have_provider)
+		aws_str_list_add(ret, fake_aws_current->provider_arn);
+	return 0;
+}
+
+static int f_get_oidc(struct aws_client *c, const char *arn, struct iam_oidc_provider **ret, struct op_err *err)
+{
+	struct fake_aws *f = fake_aws_current;
+	struct iam_oidc_provider *p;
+	int r = call("GetOpenIDConnectProvider", false, err);
+
+	(void)c;
+	if (r < 0)
+		return r;
+	if (!f->have_provider || !streq(arn, f->provider_arn))
+		return op_err_setr(err, -ENOENT, "NoSuchEntity", "no provider %s", arn);
+	p = calloc(1, sizeof(*p));
+	p->arn = strdup(arn);
+	p->url = strdup(f->provider_url);
+	for (int i = 0; i < f->n_client_ids; i++)
+		aws_str_list_add(&p->client_ids, f->client_ids[i]);
+	*ret = p;
+	return 0;
+}
+
+static int f_create_oidc(struct aws_client *c, const struct iam_create_oidc_provider_input *in, char **ret,
+			 struct op_err *err)
+{
+	struct fake_aws *f = fake_aws_current;
+	int r = call("CreateOpenIDConnectProvider", true, err);
+
+	(void)c;
+	if (r < 0)
+		return r;
+	f->have_provider = true;
+	str_copy(f->provider_url, sizeof(f->provider_url), in->url + (str_startswith(in->url, "https://") ? 8 : 0));
+	snprintf(f->provider_arn, sizeof(f->provider_arn), "arn:aws:iam::123456789012:oidc-provider/%s", f->provider_url);
+	for (size_t i = 0; i < in->n_client_ids && f->n_client_ids < 8; i++)
+		f->client_ids[f->n_client_ids++] = strdup(in->client_ids[i]);
+	*ret = strdup(f->provider_arn);
+	return 0;
+}
+
+static int f_add_client(struct aws_client *c, const char *arn, const char *id, struct op_err *err)
+{
+	struct fake_aws *f = fake_aws_current;
+	int r = call("AddClientIDToOpenIDConnectProvider", true, err);
+
+	(void)c, (void)arn;
+	if (r < 0)
+		return r;
+	if (f->n_client_ids < 8)
+		f->client_ids[f->n_client_ids++] = strdup(id);
+	return 0;
+}
+
+static int f_get_role(struct aws_client *c, const char *name, struct iam_role **ret, struct op_err *err)
+{
+	struct fake_role *fr;
+	struct iam_role *r;
+	int rc = call("GetRole", false, err);
+
+	(void)c;
+	if (rc < 0)
+		return rc;
+	fr = fake_aws_role(fake_aws_current, name);
+	if (!fr)
+		return no_role(name, err);
+	r = calloc(1, sizeof(*r));
+	r->role_name = strdup(fr->name);
+	r->arn = strdup(fr->arn);
+	r->path = strdup(fr->path);
+	r->description = fr->description[0] ? strdup(fr->description) : NULL;
+	r->assume_role_policy = strdup(fr->trust);
+	r->max_session_duration = fr->max_session;
+	r->permissions_boundary_arn = fr->boundary[0] ? strdup(fr->boundary) : NULL;
+	for (size_t i = 0; i < fr->tags.n; i++)
+		aws_tag_list_add(&r->tags, fr->tags.items[i].key, fr->tags.items[i].value);
+	*ret = r;
+	return 0;
+}
+
+static int f_create_role(struct aws_client *c, const struct iam_create_role_input *in, struct iam_role **ret,
+			 struct op_err *err)
+{
+	struct fake_role *fr = NULL;
+	int rc = call("CreateRole", true, err);
+
+	(void)c;
+	if (rc < 0)
+		return rc;
+	if (fake_aws_role(fake_aws_current, in->role_name))
+		return op_err_setr(err, -EEXIST, "EntityAlreadyExists", "Role with name %s already exists.", in->role_name);
+	for (int i = 0; i < FAKE_MAX && !fr; i++) {
+		if (!fake_aws_current->roles[i].used)
+			fr = &fake_aws_current->roles[i];
+	}
+	fr->used = true;
+	str_copy(fr->name, sizeof(fr->name), in->role_name);
+	str_copy(fr->path, sizeof(fr->path), in->path ? in->path : "/");
+	snprintf(fr->arn, sizeof(fr->arn), "arn:aws:iam::123456789012:role%s%s", fr->path, fr->name);
+	str_copy(fr->description, sizeof(fr->description), in->description ? in->description : "");
+	str_copy(fr->boundary, sizeof(fr->boundary), in->permissions_boundary ? in->permissions_boundary : "");
+	fr->trust = strdup(in->assume_role_policy);
+	fr->max_session = in->max_session_duration ? in->max_session_duration : 3600;
+	for (size_t i = 0; i < in->n_tags; i++)
+		aws_tag_list_add(&fr->tags, in->tags[i].key, in->tags[i].value);
+	if (ret)
+		return f_get_role(c, in->role_name, ret, err) < 0 ? -EIO : (fake_aws_current->n_calls--, fake_aws_current->reads--, 0);
+	return 0;
+}
+
+#define ROLE_OR_FAIL(op, write)                                   \
+	struct fake_role *fr;                                     \
+	int rc = call(op, write, err);                            \
+	(void)c;                                                  \
+	if (rc < 0)                                               \
+		return rc;                                        \
+	fr = fake_aws_role(fake_aws_current, name);               \
+	if (!fr)                                                  \
+		return no_role(name, err)
+
+static int f_update_role(struct aws_client *c, const char *name, const char *desc, int max, struct op_err *err)
+{
+	ROLE_OR_FAIL("UpdateRole", true);
+	if (desc)
+		str_copy(fr->description, sizeof(fr->description), desc);
+	if (max)
+		fr->max_session = max;
+	return 0;
+}
+
+static int f_update_trust(struct aws_client *c, const char *name, const char *doc, struct op_err *err)
+{
+	ROLE_OR_FAIL("UpdateAssumeRolePolicy", true);
+	free(fr->trust);
+	fr->trust = strdup(doc);
+	return 0;
+}
+
+static int f_delete_role(struct aws_client *c, const char *name, struct op_err *err)
+{
+	ROLE_OR_FAIL("DeleteRole", true);
+	if (fr->n_inline || fr->n_attached)
+		return op_err_setr(err, -EBUSY, "DeleteConflict", "Cannot delete entity, must delete policies first.");
+	free(fr->trust);
+	aws_tag_list_release(&fr->tags);
+	memset(fr, 0, sizeof(*fr));
+	return 0;
+}
+
+static int f_tag_role(struct aws_client *c, const char *name, const struct aws_tag_in *tags, size_t n,
+		      struct op_err *err)
+{
+	ROLE_OR_FAIL("TagRole", true);
+	for (size_t i = 0; i < n; i++) {
+		bool found = false;
+
+		for (size_t j = 0; j < fr->tags.n; j++) {
+			if (streq(fr->tags.items[j].key, tags[i].key)) {
+				free(fr->tags.items[j].value);
+				fr->tags.items[j].value = strdup(tags[i].value);
+				found = true;
+			}
+		}
+		if (!found)
+			aws_tag_list_add(&fr->tags, tags[i].key, tags[i].value);
+	}
+	return 0;
+}
+
+static int f_untag_role(struct aws_client *c, const char *name, const char *const *keys, size_t n, struct op_err *err)
+{
+	ROLE_OR_FAIL("UntagRole", true);
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < fr->tags.n; j++) {
+			if (streq(fr->tags.items[j].key, keys[i])) {
+				free(fr->tags.items[j].key);
+				free(fr->tags.items[j].value);
+				fr->tags.items[j] = fr->tags.items[--fr->tags.n];
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
+static int inline_index(struct fake_role *fr, const char *pname)
+{
+	for (int i = 0; i < fr->n_inline; i++) {
+		if (streq(fr->inline_names[i], pname))
+			return i;
+	}
+	return -1;
+}
+
+static int f_put_policy(struct aws_client *c, const char *name, const char *pname, const char *doc, struct op_err *err)
+{
+	int i;
+
+	ROLE_OR_FAIL("PutRolePolicy", true);
+	i = inline_index(fr, pname);
+	if (i < 0) {
+		i = fr->n_inline++;
+		fr->inline_names[i] = strdup(pname);
+	} else {
+		free(fr->inline_docs[i]);
+	}
+	fr->inline_docs[i] = strdup(doc);
+	return 0;
+}
+
+static int f_get_policy(struct aws_client *c, const char *name, const char *pname, char **ret, struct op_err *err)
+{
+	int i;
+
+	ROLE_OR_FAIL("GetRolePolicy", false);
+	i = inline_index(fr, pname);
+	if (i < 0)
+		return op_err_setr(err, -ENOENT, "NoSuchEntity", "no policy %s", pname);
+	*ret = strdup(fr->inline_docs[i]);
+	return 0;
+}
+
+static int f_delete_policy(struct aws_client *c, const char *name, const char *pname, struct op_err *err)
+{
+	int i;
+
+	ROLE_OR_FAIL("DeleteRolePolicy", true);
+	i = inline_index(fr, pname);
+	if (i < 0)
+		return op_err_setr(err, -ENOENT, "NoSuchEntity", "no policy %s", pname);
+	free(fr->inline_names[i]);
+	free(fr->inline_docs[i]);
+	fr->n_inline--;
+	fr->inline_names[i] = fr->inline_names[fr->n_inline];
+	fr->inline_docs[i] = fr->inline_docs[fr->n_inline];
+	return 0;
+}
+
+static int f_list_policies(struct aws_client *c, const char *name, struct aws_str_list *ret, struct op_err *err)
+{
+	ROLE_OR_FAIL("ListRolePolicies", false);
+	memset(ret, 0, sizeof(*ret));
+	for (int i = 0; i < fr->n_inline; i++)
+		aws_str_list_add(ret, fr->inline_names[i]);
+	return 0;
+}
+
+static int f_attach(struct aws_client *c, const char *name, const char *arn, struct op_err *err)
+{
+	ROLE_OR_FAIL("AttachRolePolicy", true);
+	for (int i = 0; i < fr->n_attached; i++) {
+		if (streq(fr->attached[i], arn))
+			return 0;
+	}
+	fr->attached[fr->n_attached++] = strdup(arn);
+	return 0;
+}
+
+static int f_detach(struct aws_client *c, const char *name, const char *arn, struct op_err *err)
+{
+	ROLE_OR_FAIL("DetachRolePolicy", true);
+	for (int i = 0; i < fr->n_attached; i++) {
+		if (streq(fr->attached[i], arn)) {
+			free(fr->attached[i]);
+			fr->attached[i] = fr->attached[--fr->n_attached];
+			return 0;
+		}
+	}
+	return op_err_setr(err, -ENOENT, "NoSuchEntity", "not attached");
+}
+
+static int f_list_attached(struct aws_client *c, const char *name, struct iam_attached_policy_list *ret,
+			   struct op_err *err)
+{
+	ROLE_OR_FAIL("ListAttachedRolePolicies", false);
+	memset(ret, 0, sizeof(*ret));
+	ret->items = calloc((size_t)fr->n_attached + 1, sizeof(*ret->items));
+	for (int i = 0; i < fr->n_attached; i++) {
+		const char *slash = strrchr(fr->attached[i], '/');
+
+		ret->items[i].arn = strdup(fr->attached[i]);
+		ret->items[i].name = strdup(slash ? slash + 1 : fr->attached[i]);
+	}
+	ret->n = (size_t)fr->n_attached;
+	return 0;
+}
+
+static int f_put_boundary(struct aws_client *c, const char *name, const char *arn, struct op_err *err)
+{
+	ROLE_OR_FAIL("PutRolePermissionsBoundary", true);
+	str_copy(fr->boundary, sizeof(fr->boundary), arn);
+	return 0;
+}
+
+static int f_delete_boundary(struct aws_client *c, const char *name, struct op_err *err)
+{
+	ROLE_OR_FAIL("DeleteRolePermissionsBoundary", true);
+	fr->boundary[0] = '\0';
+	return 0;
+}
+
+const struct aws_api fake_aws_api = {
+	.iam_list_oidc_providers = f_list_oidc,
+	.iam_get_oidc_provider = f_get_oidc,
+	.iam_create_oidc_provider = f_create_oidc,
+	.iam_add_client_id_to_oidc_provider = f_add_client,
+	.iam_get_role = f_get_role,
+	.iam_create_role = f_create_role,
+	.iam_update_role = f_update_role,
+	.iam_update_assume_role_policy = f_update_trust,
+	.iam_delete_role = f_delete_role,
+	.iam_tag_role = f_tag_role,
+	.iam_untag_role = f_untag_role,
+	.iam_put_role_policy = f_put_policy,
+	.iam_get_role_policy = f_get_policy,
+	.iam_delete_role_policy = f_delete_policy,
+	.iam_list_role_policies = f_list_policies,
+	.iam_attach_role_policy = f_attach,
+	.iam_detach_role_policy = f_detach,
+	.iam_list_attached_role_policies = f_list_attached,
+	.iam_put_role_permissions_boundary = f_put_boundary,
+	.iam_delete_role_permissions_boundary = f_delete_boundary,
+};
+
+/* --- Kubernetes -------------------------------------------------------------------- */
+
+void fake_kube_init(struct fake_kube *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->objects = json_object();
+	k->pods = kube_cache_new(&KUBE_KIND_POD);
+	k->sas = kube_cache_new(&KUBE_KIND_SERVICEACCOUNT);
+	k->wis = kube_cache_new(&KUBE_KIND_WORKLOADIDENTITY);
+}
+
+void fake_kube_release(struct fake_kube *k)
+{
+	json_decref(k->objects);
+	kube_cache_free(k->pods);
+	kube_cache_free(k->sas);
+	kube_cache_free(k->wis);
+}
+
+static void key_of(const struct kube_resource *r, const char *ns, const char *name, char *out, size_t size)
+{
+	snprintf(out, size, "%s/%s/%s", r->plural, ns ? ns : "", name);
+}
+
+static struct kube_cache *cache_of(struct fake_kube *k, const struct kube_resource *r)
+{
+	if (r == &KUBE_PODS)
+		return k->pods;
+	if (r == &KUBE_SERVICEACCOUNTS)
+		return k->sas;
+	if (r == &KUBE_WORKLOADIDENTITIES)
+		return k->wis;
+	return NULL;
+}
+
+/* What an informer would do after a write. */
+static void feed(struct fake_kube *k, const struct kube_resource *r, const char *ns, const char *name)
+{
+	struct kube_cache *c = cache_of(k, r);
+	json_t *o = fake_kube_obj(k, r, ns, name);
+	struct kube_change ch;
+
+	if (!c)
+		return;
+	if (o)
+		kube_cache_upsert_json(c, o, &ch);
+	else
+		kube_cache_delete(c, ns, name, &ch);
+	kube_change_release(&ch);
+}
+
+static void bump_rv(json_t *obj)
+{
+	static int rv = 100;
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%d", ++rv);
+	json_object_set_new(json_object_get(obj, "metadata"), "resourceVersion", json_string(buf));
+}
+
+void fake_kube_put(struct fake_kube *k, const struct kube_resource *r, json_t *obj)
+{
+	json_t *meta = json_object_get(obj, "metadata");
+	const char *ns = json_string_value(json_object_get(meta, "namespace"));
+	const char *name = json_string_value(json_object_get(meta, "name"));
+	char key[512];
+
+	key_of(r, ns, name, key, sizeof(key));
+	if (!json_object_get(meta, "resourceVersion"))
+		bump_rv(obj);
+	json_object_set_new(k->objects, key, obj);
+	feed(k, r, ns, name);
+}
+
+json_t *fake_kube_obj(struct fake_kube *k, const struct kube_resource *r, const char *ns, const char *name)
+{
+	char key[512];
+
+	key_of(r, ns, name, key, sizeof(key));
+	return json_object_get(k->objects, key);
+}
+
+void fake_kube_clear_calls(struct fake_kube *k)
+{
+	k->n_calls = k->writes = k->n_events = 0;
+}
+
+bool fake_kube_has_event(struct fake_kube *k, const char *reason)
+{
+	for (int i = 0; i < k->n_events; i++) {
+		if (strstr(k->events[i], reason))
+			return true;
+	}
+	return false;
+}
+
+static void record(struct fake_kube *k, const char *verb, const struct kube_resource *r, const char *name, bool write)
+{
+	if (k->n_calls < 256)
+		snprintf(k->calls[k->n_calls++], sizeof(k->calls[0]), "%s %s/%s", verb, r->plural, name);
+	if (write)
+		k->writes++;
+}
+
+static int fk_get(void *ctx, const struct kube_resource *r, const char *ns, const char *name, json_t **ret,
+		  struct op_err *err)
+{
+	struct fake_kube *k = ctx;
+	json_t *o = fake_kube_obj(k, r, ns, name);
+
+	record(k, "get", r, name, false);
+	if (!o)
+		return op_err_setr(err, -ENOENT, "NotFound", "%s \"%s\" not found", r->plural, name);
+	*ret = json_deep_copy(o);
+	return 0;
+}
+
+/* RFC 7386 JSON merge patch. */
+static void merge(json_t *target, json_t *patch)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(patch, key, v) {
+		if (json_is_null(v)) {
+			json_object_del(target, key);
+		} else if (json_is_object(v)) {
+			json_t *t = json_object_get(target, key);
+
+			if (!json_is_object(t)) {
+				t = json_object();
+				json_object_set_new(target, key, t);
+			}
+			merge(t, v);
+		} else {
+			json_object_set(target, key, v);
+		}
+	}
+}
+
+static int fk_merge_patch(void *ctx, const struct kube_resource *r, const char *ns, const char *name, const char *sub,
+			  const char *patch, struct op_err *err)
+{
+	struct fake_kube *k = ctx;
+	json_t *o = fake_kube_obj(k, r, ns, name);
+	json_auto_t *p = json_loads(patch, 0, NULL);
+	const char *want_rv;
+
+	record(k, sub ? "patch-status" : "patch", r, name, true);
+	if (k->fail_writes_rc)
+		return op_err_set(err, k->fail_writes_rc, "injected failure");
+	if (!o)
+		return op_err_setr(err, -ENOENT, "NotFound", "not found");
+	assert_non_null(p);
+	want_rv = json_string_value(json_object_get(json_object_get(p, "metadata"), "resourceVersion"));
+	if (want_rv && !streq(want_rv, json_string_value(json_object_get(json_object_get(o, "metadata"), "resourceVersion"))))
+		return op_err_setr(err, -ESTALE, "Conflict", "the object has been modified");
+	if (sub) {
+		/* the status subresource ignores everything but status */
+		json_t *st = json_object_get(p, "status");
+
+		if (st) {
+			if (!json_is_object(json_object_get(o, "status")))
+				json_object_set_new(o, "status", json_object());
+			merge(json_object_get(o, "status"), st);
+		}
+	} else {
+		merge(o, p);
+		json_object_del(o, "_unused");
+	}
+	bump_rv(o);
+	feed(k, r, ns, name);
+	return 0;
+}
+
+static const char *const keyless_annotations[] = { "eks.amazonaws.com/role-arn",
+						   "eks.amazonaws.com/sts-regional-endpoints",
+						   "eks.amazonaws.com/audience" };
+
+static int fk_apply(void *ctx, const struct kube_resource *r, const char *ns, const char *name, const char *body,
+		    struct op_err *err)
+{
+	struct fake_kube *k = ctx;
+	json_t *o = fake_kube_obj(k, r, ns, name), *ann, *bann;
+	json_auto_t *b = json_loads(body, 0, NULL);
+
+	record(k, "apply", r, name, true);
+	if (k->fail_writes_rc)
+		return op_err_set(err, k->fail_writes_rc, "injected failure");
+	if (!o) {
+		o = json_pack("{s:s, s:s, s:{s:s, s:s, s:s}}", "apiVersion", "v1", "kind", "ServiceAccount", "metadata",
+			      "name", name, "namespace", ns, "creationTimestamp", "2026-01-01T00:00:00Z");
+		if (json_object_get(json_object_get(b, "metadata"), "ownerReferences"))
+			json_object_set(json_object_get(o, "metadata"), "ownerReferences",
+					json_object_get(json_object_get(b, "metadata"), "ownerReferences"));
+		fake_kube_put(k, r, o);
+		o = fake_kube_obj(k, r, ns, name);
+	}
+	ann = json_object_get(json_object_get(o, "metadata"), "annotations");
+	if (!ann) {
+		ann = json_object();
+		json_object_set_new(json_object_get(o, "metadata"), "annotations", ann);
+	}
+	/* server-side apply: the fields keyless owns become exactly what it applies */
+	for (size_t i = 0; i < ARRAY_SIZE(keyless_annotations); i++)
+		json_object_del(ann, keyless_annotations[i]);
+	bann = json_object_get(json_object_get(b, "metadata"), "annotations");
+	if (bann)
+		json_object_update(ann, bann);
+	bump_rv(o);
+	feed(k, r, ns, name);
+	return 0;
+}
+
+static int fk_delete(void *ctx, const struct kube_resource *r, const char *ns, const char *name, const char *uid,
+		     struct op_err *err)
+{
+	struct fake_kube *k = ctx;
+	json_t *o = fake_kube_obj(k, r, ns, name);
+	char key[512];
+
+	record(k, "delete", r, name, true);
+	if (!o)
+		return op_err_setr(err, -ENOENT, "NotFound", "not found");
+	if (uid && !streq(uid, json_string_value(json_object_get(json_object_get(o, "metadata"), "uid")) ?: ""))
+		return op_err_setr(err, -ESTALE, "Conflict", "uid precondition failed");
+	key_of(r, ns, name, key, sizeof(key));
+	json_object_del(k->objects, key);
+	feed(k, r, ns, name);
+	return 0;
+}
+
+static void fk_event(void *ctx, const struct kube_object_ref *ref, const char *type, const char *reason,
+		     const char *action, const char *message)
+{
+	struct fake_kube *k = ctx;
+
+	(void)ref, (void)action;
+	if (k->n_events < 128)
+		snprintf(k->events[k->n_events++], sizeof(k->events[0]), "%s %s: %s", type, reason, message);
+}
+
+struct kube_ops fake_kube_ops(struct fake_kube *k)
+{
+	return (struct kube_ops){ .get = fk_get, .merge_patch = fk_merge_patch, .apply = fk_apply, .delete = fk_delete,
+				  .event = fk_event, .ctx = k };
+}

@@ -1,0 +1,80 @@
+/* fakes.h: in-memory AWS (IAM) and Kubernetes for the reconciler's unit
+ * tests. They implement struct aws_api and struct kube_ops, keep the state a
+ * test can inspect and tamper with (drift), and record every call. */
+#ifndef KEYLESS_TEST_FAKES_H
+#define KEYLESS_TEST_FAKES_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "aws/api.h"
+#include "kube/cache.h"
+#include "reconcile/kube_ops.h"
+
+/* --- AWS --------------------------------------------------------------------- */
+
+#define FAKE_MAX 32
+
+struct fake_role {
+	bool used;
+	char name[128], arn[256], path[128], description[1024], boundary[256];
+	char *trust;
+	int max_session;
+	struct aws_tag_list tags;
+	char *inline_names[8];
+	char *inline_docs[8];
+	int n_inline;
+	char *attached[8];
+	int n_attached;
+};
+
+struct fake_aws {
+	struct fake_role roles[FAKE_MAX];
+	char provider_arn[512];
+	char provider_url[512];
+	char *client_ids[8];
+	int n_client_ids;
+	bool have_provider;
+	/* the call log: "GetRole", "CreateRole", ... */
+	char calls[256][48];
+	int n_calls;
+	int writes, reads;
+	/* make the next call named `fail_op` fail with fail_rc (AWS code fail_code) */
+	char fail_op[48];
+	int fail_rc;
+	char fail_code[48];
+	int fail_times; /* how many times (0 = not at all, -1 = always) */
+};
+
+extern const struct aws_api fake_aws_api;
+extern struct fake_aws *fake_aws_current; /* the state the table works on */
+
+void fake_aws_reset(struct fake_aws *f);
+struct fake_role *fake_aws_role(struct fake_aws *f, const char *name);
+void fake_aws_clear_calls(struct fake_aws *f);
+/* The calls made since the last clear, comma-separated. */
+const char *fake_aws_call_list(struct fake_aws *f, char *buf, size_t size);
+
+/* --- Kubernetes ---------------------------------------------------------------- */
+
+struct fake_kube {
+	json_t *objects; /* "resource/ns/name" -> object */
+	/* caches fed on every write (what the informers would do) */
+	struct kube_cache *pods, *sas, *wis;
+	char calls[256][96];
+	int n_calls;
+	int writes;
+	char events[128][160]; /* "Type Reason: message" */
+	int n_events;
+	int fail_writes_rc; /* != 0: every write fails with this */
+};
+
+void fake_kube_init(struct fake_kube *k);
+void fake_kube_release(struct fake_kube *k);
+void fake_kube_put(struct fake_kube *k, const struct kube_resource *r, json_t *obj); /* steals obj */
+json_t *fake_kube_obj(struct fake_kube *k, const struct kube_resource *r, const char *ns, const char *name);
+void fake_kube_clear_calls(struct fake_kube *k);
+bool fake_kube_has_event(struct fake_kube *k, const char *reason);
+struct kube_ops fake_kube_ops(struct fake_kube *k);
+
+#endif

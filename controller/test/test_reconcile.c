@@ -1,0 +1,448 @@
+/* Unit tests of the WorkloadIdentity reconciler against in-memory AWS and
+ * Kubernetes (fakes.c): the exact AWS calls for a new identity, a no-op
+ * resync and each kind of drift; zero writes on a second reconcile; ownership;
+ * rejections; service-account conflicts; stale pods; deletion. */
+#include "support.h"
+
+#include "base/str.h"
+#include "base/yamljson.h"
+#include "fakes.h"
+#include "identity/settings.h"
+#include "kube/project.h"
+#include "reconcile/workload.h"
+
+#define ISSUER "https://oidc.eks.us-east-1.amazonaws.com/id/ABC"
+#define ROLE "prod-logging-s3-reader"
+#define ROLE_ARN "arn:aws:iam::123456789012:role/keyless/" ROLE
+
+struct world {
+	struct fake_aws aws;
+	struct fake_kube kube;
+	struct kube_ops ops;
+	struct settings *settings;
+	struct wi_reconciler r;
+	char buf[2048];
+};
+
+static const char settings_yaml[] = "clusterName: prod\n"
+				    "accountId: \"123456789012\"\n"
+				    "oidcIssuer: " ISSUER "\n"
+				    "permissionsBoundaryArn: arn:aws:iam::123456789012:policy/keyless-boundary\n"
+				    "extraTags: {owner: platform}\n";
+
+static json_t *wi(const char *ns, const char *name, const char *sa, const char *created, const char *extra_spec)
+{
+	char text[4096];
+	json_t *o;
+
+	snprintf(text, sizeof(text),
+		 "{\"apiVersion\":\"keyless.dev/v1alpha1\",\"kind\":\"WorkloadIdentity\","
+		 "\"metadata\":{\"namespace\":\"%s\",\"name\":\"%s\",\"uid\":\"11111111-2222-3333-4444-%012d\","
+		 "\"generation\":1,\"creationTimestamp\":\"%s\"},"
+		 "\"spec\":{\"serviceAccountName\":\"%s\",\"audience\":\"sts.amazonaws.com\",\"stsRegionalEndpoints\":true,"
+		 "\"deletionPolicy\":\"Delete\",\"restart\":\"RolloutRestart\","
+		 "\"permissions\":{\"statements\":[{\"sid\":\"ReadLogs\",\"effect\":\"Allow\","
+		 "\"actions\":[\"s3:GetObject\"],\"resources\":[\"arn:aws:s3:::my-log-bucket/logs/*\"]}]%s}}}",
+		 ns, name, (int)strlen(name), created, sa, extra_spec ? extra_spec : "");
+	o = json_loads(text, 0, NULL);
+	assert_non_null(o);
+	return o;
+}
+
+static json_t *sa(const char *ns, const char *name)
+{
+	return json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s}}", "apiVersion", "v1", "kind", "ServiceAccount", "metadata",
+			 "namespace", ns, "name", name, "uid", "aaaaaaaa-0000-0000-0000-000000000001", "creationTimestamp",
+			 "2026-01-01T00:00:00Z");
+}
+
+static int setup(void **state)
+{
+	struct world *w = calloc(1, sizeof(*w));
+	json_auto_t *doc = NULL;
+	struct op_err err;
+
+	assert_int_equal(yaml_to_json(settings_yaml, strlen(settings_yaml), &doc, &err), 0);
+	assert_int_equal(settings_parse(doc, "test", &w->settings, &err), 0);
+	fake_kube_init(&w->kube);
+	fake_aws_current = &w->aws;
+	w->ops = fake_kube_ops(&w->kube);
+	w->r = (struct wi_reconciler){ .settings = w->settings, .issuer = ISSUER, .account_id = "123456789012",
+				       .partition = "aws", .aws = &fake_aws_api, .awsc = NULL, .kube = &w->ops,
+				       .pods = w->kube.pods, .sas = w->kube.sas, .wis = w->kube.wis };
+	wi_reconciler_init(&w->r);
+	*state = w;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct world *w = *state;
+
+	wi_reconciler_release(&w->r);
+	fake_kube_release(&w->kube);
+	fake_aws_reset(&w->aws);
+	settings_free(w->settings);
+	free(w);
+	return 0;
+}
+
+static const char *calls(struct world *w)
+{
+	return fake_aws_call_list(&w->aws, w->buf, sizeof(w->buf));
+}
+
+static void fresh(struct world *w)
+{
+	fake_aws_clear_calls(&w->aws);
+	fake_kube_clear_calls(&w->kube);
+}
+
+static struct reconcile_result run(struct world *w, const char *key)
+{
+	fresh(w);
+	return wi_reconcile(&w->r, key);
+}
+
+static const char *cond(struct world *w, const char *ns, const char *name, const char *type, const char *field)
+{
+	json_t *o = fake_kube_obj(&w->kube, &KUBE_WORKLOADIDENTITIES, ns, name), *c;
+	size_t i;
+
+	json_array_foreach(json_object_get(json_object_get(o, "status"), "conditions"), i, c) {
+		if (streq(json_string_value(json_object_get(c, "type")), type))
+			return json_string_value(json_object_get(c, field));
+	}
+	return "";
+}
+
+static void converge(struct world *w)
+{
+	fake_kube_put(&w->kube, &KUBE_SERVICEACCOUNTS, sa("logging", "s3-reader-sa"));
+	fake_kube_put(&w->kube, &KUBE_WORKLOADIDENTITIES, wi("logging", "s3-reader", "s3-reader-sa", "2026-01-01T00:00:00Z", NULL));
+	assert_int_equal(run(w, "logging/s3-reader").outcome, RECONCILE_OK);
+}
+
+static void test_reconcile__new_identity_exact_calls_then_noop(void **state)
+{
+	struct world *w = *state;
+	struct fake_role *role;
+	json_t *s;
+
+	converge(w);
+	/* the exact AWS calls for a new identity */
+	assert_string_equal(calls(w), "ListOpenIDConnectProviders,CreateOpenIDConnectProvider,GetRole,CreateRole,"
+				      "PutRolePolicy");
+	assert_int_equal(w->aws.writes, 3);
+	/* finalizer, service account, status */
+	assert_int_equal(w->kube.writes, 3);
+	role = fake_aws_role(&w->aws, ROLE);
+	assert_non_null(role);
+	assert_string_equal(role->path, "/keyless/");
+	assert_string_equal(role->boundary, "arn:aws:iam::123456789012:policy/keyless-boundary");
+	assert_string_equal(aws_tag_list_get(&role->tags, "keyless.dev/namespace"), "logging");
+	assert_string_equal(aws_tag_list_get(&role->tags, "keyless.dev/name"), "s3-reader");
+	assert_string_equal(aws_tag_list_get(&role->tags, "keyless.dev/cluster"), "prod");
+	assert_string_equal(aws_tag_list_get(&role->tags, "owner"), "platform");
+	assert_non_null(strstr(role->trust, "\"oidc.eks.us-east-1.amazonaws.com/id/ABC:sub\":\"system:serviceaccount:logging:s3-reader-sa\""));
+	assert_non_null(strstr(role->trust, "\"oidc.eks.us-east-1.amazonaws.com/id/ABC:aud\":\"sts.amazonaws.com\""));
+	s = fake_kube_obj(&w->kube, &KUBE_SERVICEACCOUNTS, "logging", "s3-reader-sa");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(s, "metadata"), "annotations"),
+							      "eks.amazonaws.com/role-arn")), ROLE_ARN);
+	assert_string_equal(cond(w, "logging", "s3-reader", "Ready", "status"), "True");
+	assert_true(fake_kube_has_event(&w->kube, "RoleCreated"));
+	assert_true(fake_kube_has_event(&w->kube, "ServiceAccountAnnotated"));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+				    fake_kube_obj(&w->kube, &KUBE_WORKLOADIDENTITIES, "logging", "s3-reader"), "status"),
+							      "roleArn")), ROLE_ARN);
+
+	/* nothing changed: zero writes anywhere, and only the role's reads */
+	assert_int_equal(run(w, "logging/s3-reader").outcome, RECONCILE_OK);
+	assert_string_equal(calls(w), "GetRole,ListRolePolicies,GetRolePolicy,ListAttachedRolePolicies");
+	assert_int_equal(w->aws.writes, 0);
+	assert_int_equal(w->kube.writes, 0);
+	assert_int_equal(w->kube.n_events, 0);
+}
+
+static void test_reconcile__each_drift_repaired_with_one_call(void **state)
+{
+	struct world *w = *state;
+	struct fake_role *role;
+	struct op_err err;
+
+	converge(w);
+	run(w, "logging/s3-reader");
+	role = fake_aws_role(&w->aws, ROLE);
+
+	/* trust policy edited in the console: widened to every service account */
+	free(role->trust);
+	role->trust = strdup("{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"Federated\":"
+			     "\"arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC\"},"
+			     "\"Action\":\"sts:AssumeRoleWithWebIdentity\"}]}");
+	run(w, "logging/s3-reader");
+	assert_string_equal(calls(w), "GetRole,ListRolePolicies,GetRolePolicy,ListAttachedRolePolicies,UpdateAssumeRolePolicy");
+	assert_true(fake_kube_has_event(&w->kube, "DriftRepaired"));
+	assert_non_null(strstr(role->trust, "system:serviceaccount:logging:s3-reader-sa"));
+
+	/* the same document with other spacing and key order is no drift */
+	free(role->trust);
+	role->trust = strdup("{ \"Statement\": [ { \"Condition\": { \"StringEquals\": {"
+			     " \"oidc.eks.us-east-1.amazonaws.com/id/ABC:aud\": [\"sts.amazonaws.com\"],"
+			     " \"oidc.eks.us-east-1.amazonaws.com/id/ABC:sub\": \"system:serviceaccount:logging:s3-reader-sa\" } },"
+			     " \"Action\": \"sts:AssumeRoleWithWebIdentity\", \"Effect\": \"Allow\", \"Principal\": {"
+			     " \"Federated\": \"arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC\" } } ],"
+			     " \"Version\": \"2012-10-17\" }");
+	run(w, "logging/s3-reader");
+	assert_int_equal(w->aws.writes, 0);
+
+	/* inline policy widened */
+	assert_int_equal(fake_aws_api.iam_put_role_policy(NULL, ROLE, "keyless", "{\"Version\":\"2012-10-17\",\"Statement\":"
+				 "[{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"}]}", &err), 0);
+	run(w, "logging/s3-reader");
+	assert_string_equal(calls(w), "GetRole,ListRolePolicies,GetRolePolicy,ListAttachedRolePolicies,PutRolePolicy");
+
+	/* an extra inline policy and an extra managed policy: removed */
+	fake_aws_api.iam_put_role_policy(NULL, ROLE, "backdoor", "{\"Version\":\"2012-10-17\",\"Statement\":[]}", &err);
+	fake_aws_api.iam_attach_role_policy(NULL, ROLE, "arn:aws:iam::aws:policy/AdministratorAccess", &err);
+	run(w, "logging/s3-reader");
+	assert_string_equal(calls(w), "GetRole,ListRolePolicies,GetRolePolicy,ListAttachedRolePolicies,DeleteRolePolicy,"
+				      "DetachRolePolicy");
+
+	/* a tag removed, another added, the boundary removed, max session changed */
+	fake_aws_api.iam_untag_role(NULL, ROLE, (const char *[]){ "owner" }, 1, &err);
+	fake_aws_api.iam_tag_role(NULL, ROLE, &(struct aws_tag_in){ "stray", "x" }, 1, &err);
+	fake_aws_api.iam_delete_role_permissions_boundary(NULL, ROLE, &err);
+	fake_aws_api.iam_update_role(NULL, ROLE, NULL, 7200, &err);
+	run(w, "logging/s3-reader");
+	assert_string_equal(calls(w), "GetRole,ListRolePolicies,GetRolePolicy,ListAttachedRolePolicies,UpdateRole,"
+				      "PutRolePermissionsBoundary,TagRole,UntagRole");
+	assert_null(aws_tag_list_get(&role->tags, "stray"));
+	assert_string_equal(aws_tag_list_get(&role->tags, "owner"), "platform");
+
+	/* the service-account annotation removed by hand */
+	json_object_del(json_object_get(json_object_get(fake_kube_obj(&w->kube, &KUBE_SERVICEACCOUNTS, "logging",
+								      "s3-reader-sa"), "metadata"), "annotations"),
+			"eks.amazonaws.com/role-arn");
+	fake_kube_put(&w->kube, &KUBE_SERVICEACCOUNTS,
+		      json_deep_copy(fake_kube_obj(&w->kube, &KUBE_SERVICEACCOUNTS, "logging", "s3-reader-sa")));
+	run(w, "logging/s3-reader");
+	assert_int_equal(w->aws.writes, 0);
+	assert_int_equal(w->kube.writes, 1); /* the apply; the status did not change */
+	assert_true(fake_kube_has_event(&w->kube, "DriftRepaired"));
+	/* and converged again */
+	run(w, "logging/s3-reader");
+	assert_int_equal(w->aws.writes + w->kube.writes, 0);
+}
+
+static void test_reconcile__role_not_owned_is_left_untouched(void **state)
+{
+	struct world *w = *state;
+	struct iam_create_role_input in = { .role_name = ROLE, .assume_role_policy = "{\"Version\":\"2012-10-17\"}" };
+	struct op_err err;
+
+	assert_int_equal(fake_aws_api.iam_create_role(NULL, &in, NULL, &err), 0); /* someone else's, untagged */
+	converge(w);
+	assert_string_equal(cond(w, "logging", "s3-reader", "RoleReady", "reason"), "RoleNotOwned");
+	assert_string_equal(cond(w, "logging", "s3-reader", "Ready", "status"), "False");
+	/* only reads on the role: no update, tag, policy or delete */
+	assert_null(strstr(calls(w), "UpdateAssumeRolePolicy"));
+	assert_null(strstr(calls(w), "PutRolePolicy"));
+	assert_null(strstr(calls(w), "TagRole"));
+	assert_string_equal(fake_aws_role(&w->aws, ROLE)->trust, "{\"Version\":\"2012-10-17\"}");
+	assert_true(fake_kube_has_event(&w->kube, "RoleNotOwned"));
+	/* and deletion leaves it alone too */
+	json_object_set_new(json_object_get(fake_kube_obj(&w->kube, &KUBE_WORKLOADIDENTITIES, "logging", "s3-reader"),
+					    "metadata"), "deletionTimestamp", json_string("2026-01-02T00:00:00Z"));
+	assert_int_equal(run(w, "logging/s3-reader").outcome, RECONCILE_OK);
+	assert_null(strstr(calls(w), "DeleteRole"));
+	assert_non_null(fake_aws_role(&w->aws, ROLE));
+}
+
+static void test_reconcile__rejections_are_terminal_and_write_nothing_to_aws(void **state)
+{
+	struct world *w = *state;
+	struct reconcile_result r;
+
+	fake_kube_put(&w->kube, &KUBE_SERVICEACCOUNTS, sa("logging", "s3-reader-sa"));
+	/* a guardrail: iam:* is denied by default */
+	fake_kube_put(&w->kube, &KUBE_WORKLOADIDENTITIES, wi("logging", "admin", "s3-reader-sa", "2026-01-01T00:00:00Z", NULL));
+	json_object_set_new(json_array_get(json_object_get(json_object_get(json_object_get(
+				fake_kube_obj(&w->kube, &KUBE_WORKLOADIDENTITIES, "logging", "admin"), "spec"), "permissions"),
+						    "statements"), 0), "actions", json_pack("[s]", "iam:PassRole"));
+	r = run(w, "logging/admin");
+	assert_int_equal(r.outcome, RECONCILE_TERMINAL);
+	assert_int_equal(w->aws.n_calls, 0);
+	assert_string_equal(cond(w, "logging", "admin", "Ready", "reason"), "PolicyRejected");
+	assert_non_null(strstr(cond(w, "logging", "admin", "Ready", "message"), "statements[0].actions[0]"));
+	assert_true(fake_kube_has_event(&w->kube, "PolicyRejected"));
+	/* a second look at the same rejection: no new event, no status write */
+	run(w, "logging/admin");
+	assert_int_equal(w->kube.writes, 0);
+	assert_int_equal(w->kube.n_events, 0);
+
+	/* an excluded namespace */
+	fake_kube_put(&w->kube, &KUBE_WORKLOADIDENTITIES, wi("kube-system", "x", "default", "2026-01-01T00:00:00Z", NULL));
+	assert_int_equal(run(w, "kube-system/x").outcome, RECONCILE_TERMINAL);
+	assert_string_equal(cond(w, "kube-system", "x", "Ready", "reason"), "NamespaceNotAllowed");
+	assert_int_equal(w->aws.n_calls, 0);
+
+	/* an invalid spec */
+	fake_kube_put(&w->kube, &KUBE_WORKLOADIDENTITIES, wi("logging", "bad", "Not_Valid", "2026-01-01T00:00:00Z", NULL));
+	assert_int_equal(run(w, "logging/bad").outcome, RECONCILE_TERMINAL);
+	assert_string_equal(cond(w, "logging", "bad", "Ready", "reason"), "InvalidSpec");
+	assert_non_null(strstr(cond(w, "logging", "bad", "Ready", "message"), "spec.serviceAccountName"));
+}
+
+static void test_reconcile__older_identity_wins_a_shared_service_account(void **state)
+{
+	struct world *w = *state;
+
+	fake_kube_put(&w->kube, &KUBE_SERVICEACCOUNTS, sa("logging", "shared"));
+	fake_kube_put(&w->kube, &KUBE_WORKLOADIDENTITIES, wi("logging", "older", "shared", "2026-01-01T00:00:00Z", NULL));
+	fake_kube_put(&w->kube, &KUBE_WORKLOADIDENTITIES, wi("logging", "newer", "shared", "2026-01-02T00:00:00Z", NULL));
+	run(w, "logging/newer");
+	assert_string_equal(cond(w, "logging", "newer", "ServiceAccountReady", "reason"), "ServiceAccountConflict");
+	assert_non_null(strstr(cond(w, "logging", "newer", "ServiceAccountReady", "message"), "older"));
+	assert_null(json_object_get(json_object_get(fake_kube_obj(&w->kube, &KUBE_SERVICEACCOUNTS, "logging", "shared"),
+						    "metadata"), "annotations"));
+	run(w, "logging/older");
+	assert_string_equal(cond(w, "logging", "older", "Ready", "status"), "True");
+}
+
+static json_t *pod(const char *name, const char *rs, const char *created, const char *arn)
+{
+	json_t *env = json_array();
+
+	if (arn)
+		json_array_append_new(env, json_pack("{s:s, s:s}", "name", "AWS_ROLE_ARN", "value", arn));
+	return json_pack("{s:{s:s, s:s, s:s, s:s, s:[{s:s, s:s, s:b}]}, s:{s:s, s:[{s:s, s:o}]}, s:{s:s}}", "metadata",
+			 "namespace", "logging", "name", name, "uid", "bbbbbbbb-0000-0000-0000-000000000001",
+			 "creationTimestamp", created, "ownerReferences", "kind", "ReplicaSet", "name", rs, "controller", 1,
+			 "spec", "serviceAccountName", "s3-reader-sa", "containers", "name", "c", "env", env, "status",
+			 "phase", "Running");
+}
+
+static void test_reconcile__stale_pods_restart_once_and_missing_injection(void **state)
+{
+	struct world *w = *state;
+	json_t *dep;
+
+	fake_kube_put(&w->kube, &KUBE_REPLICASETS,
+		      json_pack("{s:{s:s, s:s, s:[{s:s, s:s, s:b}]}}", "metadata", "namespace", "logging", "name", "web-1",
+				"ownerReferences", "kind", "Deployment", "name", "web", "controller", 1));
+	fake_kube_put(&w->kube, &KUBE_DEPLOYMENTS, json_pack("{s:{s:s, s:s}, s:{}}", "metadata", "namespace", "logging",
+							     "name", "web", "spec"));
+	fake_kube_put(&w->kube, &KUBE_PODS, pod("web-1-a", "web-1", "2020-01-01T00:00:00Z", NULL)); /* before wiring */
+	converge(w);
+	dep = fake_kube_obj(&w->kube, &KUBE_DEPLOYMENTS, "logging", "web");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(dep, "metadata"), "annotations"),
+							      "keyless.dev/restarted-for")), ROLE_ARN);
+	assert_non_null(json_object_get(json_object_get(json_object_get(json_object_get(dep, "spec"), "template"),
+							"metadata"), "annotations"));
+	assert_true(fake_kube_has_event(&w->kube, "WorkloadRestarted"));
+	assert_string_equal(cond(w, "logging", "s3-reader", "WorkloadsReady", "reason"), "RestartInProgress");
+	/* once per role ARN: the old pod still there does not restart it again */
+	run(w, "logging/s3-reader");
+	assert_false(fake_kube_has_event(&w->kube, "WorkloadRestarted"));
+	/* the rollout replaced it with an injected pod */
+	kube_cache_begin_relist(w->kube.pods);
+	kube_cache_sweep(w->kube.pods, NULL, NULL);
+	fake_kube_put(&w->kube, &KUBE_PODS, pod("web-1-b", "web-1", "2999-01-01T00:00:00Z", ROLE_ARN));
+	run(w, "logging/s3-reader");
+	assert_string_equal(cond(w, "logging", "s3-reader", "WorkloadsReady", "status"), "True");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(
+				 fake_kube_obj(&w->kube, &KUBE_WORKLOADIDENTITIES, "logging", "s3-reader"), "status"), "stalePods")), 0);
+	/* a pod created after the wiring without the injection: the webhook is missing */
+	fake_kube_put(&w->kube, &KUBE_PODS, pod("web-1-c", "web-1", "2999-01-01T00:00:00Z", NULL));
+	run(w, "logging/s3-reader");
+	assert_string_equal(cond(w, "logging", "s3-reader", "WorkloadsReady", "reason"), "InjectionMissing");
+	assert_non_null(strstr(cond(w, "logging", "s3-reader", "WorkloadsReady", "message"), "pod identity webhook"));
+	assert_false(fake_kube_has_event(&w->kube, "WorkloadRestarted"));
+}
+
+static void test_reconcile__deletion_removes_exactly_what_keyless_created(void **state)
+{
+	struct world *w = *state;
+	json_t *o, *s;
+
+	converge(w);
+	fake_aws_api.iam_attach_role_policy(NULL, ROLE, "arn:aws:iam::aws:policy/ReadOnlyAccess", NULL);
+	o = fake_kube_obj(&w->kube, &KUBE_WORKLOADIDENTITIES, "logging", "s3-reader");
+	json_object_set_new(json_object_get(o, "metadata"), "deletionTimestamp", json_string("2026-01-02T00:00:00Z"));
+
+	/* AWS failing: the finalizer stays, retry later */
+	str_copy(w->aws.fail_op, sizeof(w->aws.fail_op), "DeleteRole");
+	w->aws.fail_rc = -EIO;
+	w->aws.fail_times = 1;
+	assert_int_equal(run(w, "logging/s3-reader").outcome, RECONCILE_ERROR);
+	assert_non_null(json_array_get(json_object_get(json_object_get(o, "metadata"), "finalizers"), 0));
+
+	assert_int_equal(run(w, "logging/s3-reader").outcome, RECONCILE_OK);
+	assert_string_equal(calls(w), "GetRole,ListRolePolicies,GetRolePolicy,ListAttachedRolePolicies,DetachRolePolicy,"
+				      "DeleteRole");
+	assert_null(fake_aws_role(&w->aws, ROLE));
+	s = fake_kube_obj(&w->kube, &KUBE_SERVICEACCOUNTS, "logging", "s3-reader-sa");
+	assert_null(json_object_get(json_object_get(json_object_get(s, "metadata"), "annotations"), "eks.amazonaws.com/role-arn"));
+	assert_int_equal(json_array_size(json_object_get(json_object_get(o, "metadata"), "finalizers")), 0);
+}
+
+static void test_reconcile__retain_keeps_the_role(void **state)
+{
+	struct world *w = *state;
+	json_t *o;
+
+	converge(w);
+	o = fake_kube_obj(&w->kube, &KUBE_WORKLOADIDENTITIES, "logging", "s3-reader");
+	json_object_set_new(json_object_get(o, "spec"), "deletionPolicy", json_string("Retain"));
+	json_object_set_new(json_object_get(o, "metadata"), "deletionTimestamp", json_string("2026-01-02T00:00:00Z"));
+	assert_int_equal(run(w, "logging/s3-reader").outcome, RECONCILE_OK);
+	assert_int_equal(w->aws.n_calls, 0);
+	assert_non_null(fake_aws_role(&w->aws, ROLE));
+	assert_true(fake_kube_has_event(&w->kube, "RoleRetained"));
+}
+
+static void test_reconcile__crash_between_create_and_policy_converges(void **state)
+{
+	struct world *w = *state;
+
+	/* CreateRole succeeded, then the process died before PutRolePolicy */
+	str_copy(w->aws.fail_op, sizeof(w->aws.fail_op), "PutRolePolicy");
+	w->aws.fail_rc = -EIO;
+	w->aws.fail_times = 1;
+	fake_kube_put(&w->kube, &KUBE_SERVICEACCOUNTS, sa("logging", "s3-reader-sa"));
+	fake_kube_put(&w->kube, &KUBE_WORKLOADIDENTITIES, wi("logging", "s3-reader", "s3-reader-sa", "2026-01-01T00:00:00Z", NULL));
+	assert_int_equal(run(w, "logging/s3-reader").outcome, RECONCILE_ERROR);
+	assert_string_equal(cond(w, "logging", "s3-reader", "RoleReady", "reason"), "AWSUnavailable");
+	/* the next reconcile finds the tagged role and only adds the policy */
+	assert_int_equal(run(w, "logging/s3-reader").outcome, RECONCILE_OK);
+	assert_string_equal(calls(w), "GetRole,ListRolePolicies,ListAttachedRolePolicies,PutRolePolicy");
+	assert_int_equal(fake_aws_role(&w->aws, ROLE)->n_inline, 1);
+	/* AccessDenied names the action */
+	str_copy(w->aws.fail_op, sizeof(w->aws.fail_op), "GetRole");
+	w->aws.fail_rc = -EACCES;
+	str_copy(w->aws.fail_code, sizeof(w->aws.fail_code), "AccessDenied");
+	w->aws.fail_times = 1;
+	assert_int_equal(run(w, "logging/s3-reader").outcome, RECONCILE_ERROR);
+	assert_string_equal(cond(w, "logging", "s3-reader", "RoleReady", "reason"), "AWSAccessDenied");
+	assert_non_null(strstr(cond(w, "logging", "s3-reader", "RoleReady", "message"), "iam:GetRole"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_reconcile__new_identity_exact_calls_then_noop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reconcile__each_drift_repaired_with_one_call, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reconcile__role_not_owned_is_left_untouched, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reconcile__rejections_are_terminal_and_write_nothing_to_aws, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_reconcile__older_identity_wins_a_shared_service_account, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reconcile__stale_pods_restart_once_and_missing_injection, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_reconcile__deletion_removes_exactly_what_keyless_created, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_reconcile__retain_keeps_the_role, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reconcile__crash_between_create_and_policy_converges, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("reconcile", tests, NULL, NULL);
+}

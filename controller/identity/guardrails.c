@@ -1,0 +1,238 @@
+#include "identity/guardrails.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <string.h>
+
+#include "base/str.h"
+#include "identity/shape.h"
+
+/* Largest glob_overlap table (bytes); patterns are short (actions <= 128). */
+#define OVERLAP_MAX_CELLS ((size_t)1 << 22)
+
+static bool same_char(char a, char b, bool nocase)
+{
+	if (nocase)
+		return tolower((unsigned char)a) == tolower((unsigned char)b);
+	return a == b;
+}
+
+/* Can pattern character p (not '*') stand for text symbol t? In symbolic
+ * mode t may itself be a wildcard of another pattern: '?' in p stands for
+ * any single character, so for t = '?' but not t = '*'; a literal only for
+ * the same literal. */
+static bool symbol_ok(char p, char t, bool nocase, bool symbolic)
+{
+	if (symbolic && t == '*')
+		return false;
+	if (p == '?')
+		return true;
+	return same_char(p, t, nocase); /* never true for t = '?' */
+}
+
+/* Greedy matching with one backtrack point (the last '*' seen): a '*' of
+ * the pattern absorbs any run of text symbols, so retrying only the latest
+ * star is enough whatever the per-symbol predicate. */
+static bool match_core(const char *p, const char *t, bool nocase, bool symbolic)
+{
+	const char *star = NULL, *star_t = NULL;
+
+	while (*t) {
+		if (*p == '*') {
+			star = p++;
+			star_t = t;
+		} else if (*p && symbol_ok(*p, *t, nocase, symbolic)) {
+			p++;
+			t++;
+		} else if (star) {
+			p = star + 1;
+			t = ++star_t;
+		} else {
+			return false;
+		}
+	}
+	while (*p == '*')
+		p++;
+	return *p == '\0';
+}
+
+bool glob_match(const char *pattern, const char *text, bool nocase)
+{
+	return match_core(pattern, text, nocase, false);
+}
+
+bool glob_covers(const char *outer, const char *inner, bool nocase)
+{
+	return match_core(outer, inner, nocase, true);
+}
+
+/* Reachability over pairs (i, j) of positions in a and b while building a
+ * common string: a '*' may match nothing (advance it alone) or absorb the
+ * character the other pattern produces; '?' and literals each produce one
+ * character, which must agree unless one of them is '?'. Every move advances
+ * i or j, so one pass in row-major order settles the table. */
+bool glob_overlap(const char *a, const char *b, bool nocase)
+{
+	size_t la = strlen(a), lb = strlen(b), w = lb + 1;
+	_cleanup_free_ bool *reach = NULL;
+
+	if ((la + 1) > OVERLAP_MAX_CELLS / w)
+		return true; /* too long to decide cheaply: the cautious answer for a deny list */
+	reach = calloc((la + 1) * w, sizeof(bool));
+	if (!reach)
+		return true;
+	reach[0] = true;
+	for (size_t i = 0; i <= la; i++) {
+		for (size_t j = 0; j <= lb; j++) {
+			if (!reach[i * w + j])
+				continue;
+			if (i == la && j == lb)
+				return true;
+			if (i < la && a[i] == '*')
+				reach[(i + 1) * w + j] = true;
+			if (j < lb && b[j] == '*')
+				reach[i * w + j + 1] = true;
+			if (i == la || j == lb)
+				continue;
+			if (a[i] == '*' && b[j] != '*')
+				reach[i * w + j + 1] = true;
+			else if (b[j] == '*' && a[i] != '*')
+				reach[(i + 1) * w + j] = true;
+			else if (a[i] != '*' && (a[i] == '?' || b[j] == '?' || same_char(a[i], b[j], nocase)))
+				reach[(i + 1) * w + j + 1] = true;
+		}
+	}
+	return false;
+}
+
+int guardrails_check_namespace(const struct guardrails *g, const char *ns, struct op_err *err)
+{
+	bool included = g->include_namespaces.n == 0;
+
+	for (size_t i = 0; i < g->include_namespaces.n && !included; i++)
+		included = glob_match(g->include_namespaces.items[i], ns, false);
+	if (!included)
+		return op_err_setr(err, -EACCES, "NamespaceNotAllowed",
+				   "namespace '%s' is not in guardrails.includeNamespaces", shape_quote(ns).s);
+	for (size_t i = 0; i < g->exclude_namespaces.n; i++) {
+		const char *pat = g->exclude_namespaces.items[i];
+
+		if (glob_match(pat, ns, false))
+			return op_err_setr(err, -EACCES, "NamespaceNotAllowed",
+					   "namespace '%s' is excluded by guardrails.excludeNamespaces pattern '%s'",
+					   shape_quote(ns).s, shape_quote(pat).s);
+	}
+	return 0;
+}
+
+/* Does the action reach across services ("*", "*:*", "s*:Get*")? */
+static bool crosses_services(const char *action)
+{
+	const char *colon = strchr(action, ':');
+	size_t n = colon ? (size_t)(colon - action) : strlen(action);
+
+	return strcspn(action, "*?") < n;
+}
+
+/* The denied pattern that rejects `action`, or NULL. */
+static const char *denied_by(const struct guardrails *g, const char *action)
+{
+	for (size_t i = 0; i < g->denied_actions.n; i++) {
+		const char *d = g->denied_actions.items[i];
+
+		/* "*" (or "*:*") denies the all-services wildcard itself; read as
+		 * a glob it would deny every action and leave nothing allowed */
+		if (glob_covers(d, "*:*", true)) {
+			if (crosses_services(action))
+				return d;
+		} else if (glob_overlap(d, action, true)) {
+			return d;
+		}
+	}
+	return NULL;
+}
+
+static bool covered_by_any(const struct str_array *pats, const char *action)
+{
+	for (size_t i = 0; i < pats->n; i++) {
+		if (glob_covers(pats->items[i], action, true))
+			return true;
+	}
+	return false;
+}
+
+static int reject(struct op_err *err, const char *fmt, ...) _printf_(2, 3);
+static int reject(struct op_err *err, const char *fmt, ...)
+{
+	char msg[sizeof(err->message)];
+	va_list ap;
+
+	if (!err)
+		return -EACCES;
+	va_start(ap, fmt);
+	str_vformat_trunc(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return op_err_setr(err, -EACCES, "PolicyRejected", "%s", msg);
+}
+
+static int check_statement(const struct guardrails *g, const struct wi_statement *st, size_t si, struct op_err *err)
+{
+	const char *wild = NULL;
+	size_t wild_i = 0;
+
+	if (st->effect != WI_ALLOW)
+		return 0; /* a Deny grants nothing */
+	for (size_t k = 0; k < st->n_actions; k++) {
+		const char *a = st->actions[k], *d = denied_by(g, a);
+
+		if (d)
+			return reject(err,
+				      "spec.permissions.statements[%zu].actions[%zu]: '%s' is denied by the operator's "
+				      "guardrail '%s' (guardrails.deniedActions)",
+				      si, k, shape_quote(a).s, shape_quote(d).s);
+		if (g->allowed_actions.n > 0 && !covered_by_any(&g->allowed_actions, a))
+			return reject(err,
+				      "spec.permissions.statements[%zu].actions[%zu]: '%s' is not within the operator's "
+				      "allowed actions (guardrails.allowedActions)",
+				      si, k, shape_quote(a).s);
+	}
+	for (size_t k = 0; k < st->n_resources && !wild; k++) {
+		if (shape_resource_is_wildcard(st->resources[k])) {
+			wild = st->resources[k];
+			wild_i = k;
+		}
+	}
+	for (size_t k = 0; wild && k < st->n_actions; k++) {
+		if (!covered_by_any(&g->resource_wildcard_actions, st->actions[k]))
+			return reject(err,
+				      "spec.permissions.statements[%zu].resources[%zu]: Resource \"%s\" is only allowed "
+				      "for actions in guardrails.resourceWildcardActions; '%s' is not",
+				      si, wild_i, shape_quote(wild).s, shape_quote(st->actions[k]).s);
+	}
+	return 0;
+}
+
+int guardrails_check_spec(const struct guardrails *g, const struct wi_spec *spec, struct op_err *err)
+{
+	int r;
+
+	for (size_t i = 0; i < spec->n_statements; i++) {
+		r = check_statement(g, &spec->statements[i], i, err);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < spec->n_managed_policy_arns; i++) {
+		const char *arn = spec->managed_policy_arns[i];
+		bool ok = false;
+
+		/* ARNs are case-sensitive */
+		for (size_t k = 0; k < g->managed_policy_arns.n && !ok; k++)
+			ok = glob_match(g->managed_policy_arns.items[k], arn, false);
+		if (!ok)
+			return reject(err,
+				      "spec.permissions.managedPolicyArns[%zu]: '%s' is not in the operator's allowlist "
+				      "(guardrails.managedPolicyArns)",
+				      i, shape_quote(arn).s);
+	}
+	return 0;
+}

@@ -1,0 +1,530 @@
+#include "identity/settings.h"
+
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/clock.h"
+#include "base/str.h"
+#include "base/yamljson.h"
+#include "identity/shape.h"
+
+#define MAX_CLUSTER_NAME_LEN 100 /* EKS' limit */
+#define MAX_ROLE_NAME_PREFIX_LEN 32 /* leaves 32 of IAM's 64 for <cluster>-<ns>-<name> */
+#define MAX_ROLE_PATH_LEN 512   /* IAM's limit */
+#define MAX_ISSUER_LEN 255      /* IAM OIDC provider URL limit */
+#define MAX_LIST 256            /* entries per guardrail list */
+/* keyless' 4 ownership tags + 40 WorkloadIdentity tags + 6 = IAM's 50 per role */
+#define MAX_EXTRA_TAGS 6
+#define MIN_RESYNC_NS (10 * NSEC_PER_SEC)
+#define MAX_RESYNC_NS (24 * 3600 * NSEC_PER_SEC)
+
+static const char *const top_keys[] = {
+	"clusterName", "region", "accountId", "oidcIssuer", "manageOidcProvider", "roleNamePrefix",
+	"rolePath", "permissionsBoundaryArn", "permissionsBoundaryWaived", "defaultMaxSessionDuration",
+	"defaultRestart", "resyncPeriod", "extraTags", "guardrails",
+};
+
+static const char *const guardrail_keys[] = {
+	"allowedActions", "deniedActions", "resourceWildcardActions", "managedPolicyArns",
+	"includeNamespaces", "excludeNamespaces",
+};
+
+static const char *const default_denied[] = { "iam:*", "sts:*", "organizations:*", "*" };
+/* Actions that do not support resource-level permissions: IAM only accepts
+ * them with Resource "*" (Service Authorization Reference: CloudWatch
+ * PutMetricData and X-Ray PutTraceSegments / PutTelemetryRecords list no
+ * resource types), so a statement granting them needs the wildcard. */
+static const char *const default_resource_wildcard[] = { "cloudwatch:PutMetricData", "xray:PutTraceSegments",
+							  "xray:PutTelemetryRecords" };
+static const char *const default_exclude_ns[] = { "kube-system" };
+
+static void str_array_release(struct str_array *a)
+{
+	shape_strv_free(a->items);
+	a->items = NULL;
+	a->n = 0;
+}
+
+void settings_free(struct settings *s)
+{
+	if (!s)
+		return;
+	free(s->cluster_name);
+	free(s->region);
+	free(s->account_id);
+	free(s->oidc_issuer);
+	free(s->role_name_prefix);
+	free(s->role_path);
+	free(s->permissions_boundary_arn);
+	shape_tags_free(s->extra_tags, s->n_extra_tags);
+	str_array_release(&s->guardrails.allowed_actions);
+	str_array_release(&s->guardrails.denied_actions);
+	str_array_release(&s->guardrails.resource_wildcard_actions);
+	str_array_release(&s->guardrails.managed_policy_arns);
+	str_array_release(&s->guardrails.include_namespaces);
+	str_array_release(&s->guardrails.exclude_namespaces);
+	free(s);
+}
+
+static int dup_to(const char *s, char **ret)
+{
+	char *d = strdup(s);
+
+	if (!d)
+		return -ENOMEM;
+	*ret = d;
+	return 0;
+}
+
+/* Levenshtein distance of two short strings, capped at 3 (more is "far"). */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), prev[64], cur[64];
+
+	if (la >= ARRAY_SIZE(prev) || lb >= ARRAY_SIZE(prev))
+		return 3;
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+
+			cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+		}
+		memcpy(prev, cur, (lb + 1) * sizeof(size_t));
+	}
+	return prev[lb] < 3 ? prev[lb] : 3;
+}
+
+/* Reject keys of obj not in keys[]; suggest the known key that matches
+ * without regard to case, or else the one within two edits. */
+static int check_keys(const struct shape_ctx *c, json_t *obj, const char *path, const char *const *keys,
+		      size_t n_keys)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(obj, key, v) {
+		const char *hint = NULL;
+		size_t best = 3;
+		bool known = false;
+
+		for (size_t i = 0; i < n_keys && !known; i++) {
+			size_t d;
+
+			if (streq(key, keys[i])) {
+				known = true;
+			} else if (strcasecmp(key, keys[i]) == 0) {
+				hint = keys[i];
+				best = 0;
+			} else if ((d = distance(key, keys[i])) < best) {
+				hint = keys[i];
+				best = d;
+			}
+		}
+		if (known)
+			continue;
+		if (hint)
+			return shape_fail(c, path, "unknown key '%s' (did you mean '%s'?)", shape_quote(key).s, hint);
+		return shape_fail(c, path, "unknown key '%s'", shape_quote(key).s);
+	}
+	return 0;
+}
+
+/* obj[key] as a string, NULL when absent or null. */
+static int get_string(const struct shape_ctx *c, json_t *obj, const char *key, const char **ret)
+{
+	json_t *v = json_object_get(obj, key);
+
+	*ret = NULL;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return shape_fail(c, key, "must be a string, not %s", shape_json_type(v));
+	*ret = json_string_value(v);
+	return 0;
+}
+
+static int get_bool(const struct shape_ctx *c, json_t *obj, const char *key, bool def, bool *ret)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!v || json_is_null(v)) {
+		*ret = def;
+		return 0;
+	}
+	if (!json_is_boolean(v))
+		return shape_fail(c, key, "must be true or false, not %s", shape_json_type(v));
+	*ret = json_is_true(v);
+	return 0;
+}
+
+static bool all_in(const char *s, const char *set, bool alnum)
+{
+	for (; *s; s++) {
+		bool an = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9');
+
+		if (!(alnum && an) && !strchr(set, *s))
+			return false;
+	}
+	return true;
+}
+
+static int parse_cluster_name(const struct shape_ctx *c, json_t *doc, struct settings *s)
+{
+	const char *v;
+	int r = get_string(c, doc, "clusterName", &v);
+
+	if (r < 0)
+		return r;
+	if (!v || !*v)
+		return shape_fail(c, "clusterName", "is required (the EKS cluster name; it is part of every role name)");
+	if (strlen(v) > MAX_CLUSTER_NAME_LEN || !all_in(v, "-_", true) || v[0] == '-' || v[0] == '_')
+		return shape_fail(c, "clusterName",
+				  "'%s' is not a cluster name (1..100 letters, digits, '-' and '_', starting with a "
+				  "letter or digit)",
+				  shape_quote(v).s);
+	return dup_to(v, &s->cluster_name);
+}
+
+/* [a-z]{2}(-[a-z]+)+-[0-9]+: us-east-1, us-gov-west-1, cn-north-1 */
+static bool is_region(const char *v)
+{
+	size_t parts = 0;
+
+	if (strlen(v) > 32)
+		return false;
+	for (const char *p = v;; parts++) {
+		size_t n = strcspn(p, "-");
+		bool last = p[n] == '\0';
+		const char *set = last ? "0123456789" : "abcdefghijklmnopqrstuvwxyz";
+
+		if (n == 0 || strspn(p, set) != n || (parts == 0 && n != 2))
+			return false;
+		if (last)
+			return parts >= 2;
+		p += n + 1;
+	}
+}
+
+static int parse_region(const struct shape_ctx *c, json_t *doc, struct settings *s)
+{
+	const char *v;
+	int r = get_string(c, doc, "region", &v);
+
+	if (r < 0 || !v)
+		return r;
+	if (!is_region(v))
+		return shape_fail(c, "region", "'%s' is not an AWS region (like us-east-1)", shape_quote(v).s);
+	return dup_to(v, &s->region);
+}
+
+static int parse_account_id(const struct shape_ctx *c, json_t *doc, struct settings *s)
+{
+	json_t *j = json_object_get(doc, "accountId");
+	const char *v;
+
+	if (!j || json_is_null(j))
+		return 0;
+	if (json_is_integer(j))
+		return shape_fail(c, "accountId", "must be a quoted string (accountId: \"%012lld\"), not a number",
+				  (long long)json_integer_value(j));
+	if (!json_is_string(j))
+		return shape_fail(c, "accountId", "must be a string, not %s", shape_json_type(j));
+	v = json_string_value(j);
+	if (strlen(v) != 12 || !all_in(v, "0123456789", false))
+		return shape_fail(c, "accountId", "'%s' is not an AWS account id (12 digits)", shape_quote(v).s);
+	return dup_to(v, &s->account_id);
+}
+
+static int parse_oidc_issuer(const struct shape_ctx *c, json_t *doc, struct settings *s)
+{
+	_cleanup_free_ char *url = NULL;
+	const char *v;
+	size_t n;
+	int r = get_string(c, doc, "oidcIssuer", &v);
+
+	if (r < 0 || !v)
+		return r;
+	if (!str_startswith(v, "https://") || !shape_token(v) || strpbrk(v, "?#"))
+		return shape_fail(c, "oidcIssuer", "'%s' is not an https:// URL without query or fragment",
+				  shape_quote(v).s);
+	url = strdup(v);
+	if (!url)
+		return -ENOMEM;
+	n = strlen(url);
+	while (n > strlen("https://") && url[n - 1] == '/')
+		url[--n] = '\0'; /* IAM and the token's iss use no trailing slash */
+	if (n == strlen("https://") || url[strlen("https://")] == '/')
+		return shape_fail(c, "oidcIssuer", "'%s' has no host", shape_quote(v).s);
+	if (n > MAX_ISSUER_LEN)
+		return shape_fail(c, "oidcIssuer", "is longer than %d characters", MAX_ISSUER_LEN);
+	s->oidc_issuer = TAKE_PTR(url);
+	return 0;
+}
+
+static int parse_role_naming(const struct shape_ctx *c, json_t *doc, struct settings *s)
+{
+	const char *v;
+	size_t n;
+	int r = get_string(c, doc, "roleNamePrefix", &v);
+
+	if (r < 0)
+		return r;
+	if (!v)
+		v = "";
+	if (strlen(v) > MAX_ROLE_NAME_PREFIX_LEN || !all_in(v, "+=,.@_-", true))
+		return shape_fail(c, "roleNamePrefix",
+				  "'%s' is not a role name prefix (at most %d letters, digits and +=,.@_-)",
+				  shape_quote(v).s, MAX_ROLE_NAME_PREFIX_LEN);
+	if (dup_to(v, &s->role_name_prefix) < 0)
+		return -ENOMEM;
+
+	r = get_string(c, doc, "rolePath", &v);
+	if (r < 0)
+		return r;
+	if (!v)
+		v = "/keyless/";
+	n = strlen(v);
+	/* IAM: (\u002F)|(\u002F[\u0021-\u007E]+\u002F), at most 512 characters */
+	if (n == 0 || n > MAX_ROLE_PATH_LEN || v[0] != '/' || v[n - 1] != '/')
+		return shape_fail(c, "rolePath", "'%s' must start and end with '/' (like /keyless/)", shape_quote(v).s);
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] < 0x21 || v[i] > 0x7e)
+			return shape_fail(c, "rolePath", "'%s' may only contain printable ASCII without spaces",
+					  shape_quote(v).s);
+	}
+	return dup_to(v, &s->role_path);
+}
+
+static int parse_boundary(const struct shape_ctx *c, json_t *doc, struct settings *s)
+{
+	const char *v;
+	int r = get_bool(c, doc, "permissionsBoundaryWaived", false, &s->permissions_boundary_waived);
+
+	if (r < 0)
+		return r;
+	r = get_string(c, doc, "permissionsBoundaryArn", &v);
+	if (r < 0)
+		return r;
+	if (!v || !*v) {
+		if (s->permissions_boundary_waived)
+			return 0;
+		return shape_fail(c, "permissionsBoundaryArn",
+				  "is required: every role keyless creates gets this permissions boundary (set "
+				  "permissionsBoundaryWaived: true to run without one, not recommended)");
+	}
+	if (!shape_policy_arn(v))
+		return shape_fail(c, "permissionsBoundaryArn",
+				  "'%s' is not a managed policy ARN (arn:<partition>:iam::<account id or aws>:policy/<name>)",
+				  shape_quote(v).s);
+	return dup_to(v, &s->permissions_boundary_arn);
+}
+
+static int parse_defaults(const struct shape_ctx *c, json_t *doc, struct settings *s)
+{
+	json_t *j = json_object_get(doc, "defaultMaxSessionDuration");
+	const char *v;
+	int r;
+
+	s->default_max_session_duration = 3600;
+	if (j && !json_is_null(j)) {
+		if (!json_is_integer(j))
+			return shape_fail(c, "defaultMaxSessionDuration", "must be an integer (seconds), not %s",
+					  shape_json_type(j));
+		if (json_integer_value(j) < 3600 || json_integer_value(j) > 43200)
+			return shape_fail(c, "defaultMaxSessionDuration", "%lld is not within 3600..43200 seconds",
+					  (long long)json_integer_value(j));
+		s->default_max_session_duration = (int)json_integer_value(j);
+	}
+
+	r = get_string(c, doc, "defaultRestart", &v);
+	if (r < 0)
+		return r;
+	if (!v || streq(v, "RolloutRestart"))
+		s->default_restart = WI_RESTART_ROLLOUT;
+	else if (streq(v, "DeletePods"))
+		s->default_restart = WI_RESTART_DELETE_PODS;
+	else if (streq(v, "None"))
+		s->default_restart = WI_RESTART_NONE;
+	else
+		return shape_fail(c, "defaultRestart", "'%s' is not RolloutRestart, DeletePods or None",
+				  shape_quote(v).s);
+
+	s->resync_ns = 10 * 60 * NSEC_PER_SEC;
+	j = json_object_get(doc, "resyncPeriod");
+	if (j && !json_is_null(j)) {
+		char text[32];
+		int64_t ns;
+
+		if (json_is_integer(j)) /* a bare number means seconds, as in str_to_duration_ns */
+			snprintf(text, sizeof(text), "%lld", (long long)json_integer_value(j));
+		else if (!json_is_string(j) || str_copy(text, sizeof(text), json_string_value(j)) < 0)
+			return shape_fail(c, "resyncPeriod", "must be a duration like 10m or 1h30m");
+		if (str_to_duration_ns(text, &ns) < 0)
+			return shape_fail(c, "resyncPeriod", "'%s' is not a duration (like 10m or 1h30m)", text);
+		if (ns < MIN_RESYNC_NS || ns > MAX_RESYNC_NS)
+			return shape_fail(c, "resyncPeriod", "'%s' is not within 10s..24h", text);
+		s->resync_ns = ns;
+	}
+	return 0;
+}
+
+typedef const char *(*pattern_check_fn)(const char *s);
+
+static const char *check_action_pattern(const char *s)
+{
+	return shape_action(s, true) ? NULL : "is not an action pattern (service:Action, or \"*\")";
+}
+
+static const char *check_policy_pattern(const char *s)
+{
+	if (streq(s, "*"))
+		return NULL;
+	if (!str_startswith(s, "arn:") || !shape_token(s) || strlen(s) > SHAPE_MAX_ARN_LEN)
+		return "is not a managed policy ARN or ARN pattern";
+	if (!strpbrk(s, "*?") && !shape_policy_arn(s))
+		return "is not a managed policy ARN (arn:<partition>:iam::<account id or aws>:policy/<name>)";
+	return NULL;
+}
+
+static const char *check_namespace_pattern(const char *s)
+{
+	if (!*s || strlen(s) > 63 || !all_in(s, "abcdefghijklmnopqrstuvwxyz0123456789-*?", false))
+		return "is not a namespace pattern (lowercase letters, digits, '-', and the wildcards * and ?)";
+	return NULL;
+}
+
+static int fill_defaults(struct str_array *a, const char *const *items, size_t n)
+{
+	a->items = calloc(n + 1, sizeof(char *));
+	if (!a->items)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (dup_to(items[i], &a->items[i]) < 0)
+			return -ENOMEM;
+		a->n++;
+	}
+	return 0;
+}
+
+/* guardrails.<key>: a list of patterns; absent or null -> the defaults. */
+static int parse_pattern_list(const struct shape_ctx *c, json_t *g, const char *key, pattern_check_fn check,
+			      const char *const *defaults, size_t n_defaults, struct str_array *out)
+{
+	json_t *arr = g ? json_object_get(g, key) : NULL, *item;
+	char path[64];
+	size_t i;
+
+	shape_path(path, sizeof(path), "guardrails.%s", key);
+	if (!arr || json_is_null(arr))
+		return fill_defaults(out, defaults, n_defaults);
+	if (!json_is_array(arr))
+		return shape_fail(c, path, "must be a list, not %s", shape_json_type(arr));
+	if (json_array_size(arr) > MAX_LIST)
+		return shape_fail(c, path, "has %zu entries; at most %d are allowed", json_array_size(arr), MAX_LIST);
+	out->items = calloc(json_array_size(arr) + 1, sizeof(char *));
+	if (!out->items)
+		return -ENOMEM;
+	json_array_foreach(arr, i, item) {
+		char p[96];
+		const char *problem;
+
+		shape_path(p, sizeof(p), "%s[%zu]", path, i);
+		if (!json_is_string(item))
+			return shape_fail(c, p, "must be a string, not %s", shape_json_type(item));
+		problem = check(json_string_value(item));
+		if (problem)
+			return shape_fail(c, p, "'%s' %s", shape_quote(json_string_value(item)).s, problem);
+		if (dup_to(json_string_value(item), &out->items[i]) < 0)
+			return -ENOMEM;
+		out->n++;
+	}
+	return 0;
+}
+
+static int parse_guardrails(const struct shape_ctx *c, json_t *doc, struct guardrails *g)
+{
+	json_t *obj = json_object_get(doc, "guardrails");
+	int r;
+
+	if (obj && json_is_null(obj))
+		obj = NULL;
+	if (obj && !json_is_object(obj))
+		return shape_fail(c, "guardrails", "must be a map, not %s", shape_json_type(obj));
+	if (obj) {
+		r = check_keys(c, obj, "guardrails", guardrail_keys, ARRAY_SIZE(guardrail_keys));
+		if (r < 0)
+			return r;
+	}
+	r = parse_pattern_list(c, obj, "allowedActions", check_action_pattern, NULL, 0, &g->allowed_actions);
+	if (r < 0)
+		return r;
+	r = parse_pattern_list(c, obj, "deniedActions", check_action_pattern, default_denied,
+			       ARRAY_SIZE(default_denied), &g->denied_actions);
+	if (r < 0)
+		return r;
+	r = parse_pattern_list(c, obj, "resourceWildcardActions", check_action_pattern, default_resource_wildcard,
+			       ARRAY_SIZE(default_resource_wildcard), &g->resource_wildcard_actions);
+	if (r < 0)
+		return r;
+	r = parse_pattern_list(c, obj, "managedPolicyArns", check_policy_pattern, NULL, 0, &g->managed_policy_arns);
+	if (r < 0)
+		return r;
+	r = parse_pattern_list(c, obj, "includeNamespaces", check_namespace_pattern, NULL, 0,
+			       &g->include_namespaces);
+	if (r < 0)
+		return r;
+	return parse_pattern_list(c, obj, "excludeNamespaces", check_namespace_pattern, default_exclude_ns,
+				  ARRAY_SIZE(default_exclude_ns), &g->exclude_namespaces);
+}
+
+int settings_parse(json_t *doc, const char *source, struct settings **ret, struct op_err *err)
+{
+	char prefix[320];
+	const struct shape_ctx c = { .err = err, .prefix = prefix, .reason = "InvalidSettings" };
+	_cleanup_(settings_freep) struct settings *s = NULL;
+	int r;
+
+	shape_path(prefix, sizeof(prefix), "settings %s: ", source ? source : "(inline)");
+	if (!json_is_object(doc))
+		return shape_fail(&c, "", "must be a YAML map of settings, not %s", doc ? shape_json_type(doc) : "empty");
+	r = check_keys(&c, doc, "", top_keys, ARRAY_SIZE(top_keys));
+	if (r < 0)
+		return r;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	if ((r = parse_cluster_name(&c, doc, s)) < 0 || (r = parse_region(&c, doc, s)) < 0 ||
+	    (r = parse_account_id(&c, doc, s)) < 0 || (r = parse_oidc_issuer(&c, doc, s)) < 0 ||
+	    (r = get_bool(&c, doc, "manageOidcProvider", true, &s->manage_oidc_provider)) < 0 ||
+	    (r = parse_role_naming(&c, doc, s)) < 0 || (r = parse_boundary(&c, doc, s)) < 0 ||
+	    (r = parse_defaults(&c, doc, s)) < 0 ||
+	    (r = shape_parse_tags(&c, "extraTags", json_object_get(doc, "extraTags"), MAX_EXTRA_TAGS, &s->extra_tags,
+				  &s->n_extra_tags)) < 0 ||
+	    (r = parse_guardrails(&c, doc, &s->guardrails)) < 0)
+		return r;
+	*ret = TAKE_PTR(s);
+	return 0;
+}
+
+int settings_load(const char *path, struct settings **ret, struct op_err *err)
+{
+	json_auto_t *doc = NULL;
+	int r;
+
+	r = yaml_file_to_json(path, &doc, err);
+	if (r < 0) {
+		if (err) {
+			char msg[sizeof(err->message)];
+
+			memcpy(msg, err->message, sizeof(msg));
+			op_err_setr(err, r, "InvalidSettings", "settings %s", msg);
+		}
+		return r;
+	}
+	return settings_parse(doc, path, ret, err);
+}

@@ -1,0 +1,417 @@
+#include "identity/shape.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/str.h"
+
+struct quoted shape_quote(const char *s)
+{
+	struct quoted q;
+	const size_t max = 120;
+	size_t i;
+
+	for (i = 0; s[i] && i < max; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		q.s[i] = (ch < 0x20 || ch >= 0x7f) ? '?' : (char)ch;
+	}
+	if (s[i]) {
+		memcpy(q.s + i, "...", 3);
+		i += 3;
+	}
+	q.s[i] = '\0';
+	return q;
+}
+
+static bool is_lower_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+static bool is_alnum(char c)
+{
+	return is_lower_alnum(c) || (c >= 'A' && c <= 'Z');
+}
+
+static bool is_ctl(char c)
+{
+	unsigned char u = (unsigned char)c;
+
+	return u < 0x20 || u == 0x7f;
+}
+
+/* True if every character of s[0..n) is in `set` or alphanumeric (only
+ * lowercase letters with `lower_only`). */
+static bool span_of(const char *s, size_t n, const char *set, bool lower_only)
+{
+	for (size_t i = 0; i < n; i++) {
+		bool ok = lower_only ? is_lower_alnum(s[i]) : is_alnum(s[i]);
+
+		if (!ok && (!s[i] || !strchr(set, s[i])))
+			return false;
+	}
+	return true;
+}
+
+bool shape_dns_subdomain(const char *s)
+{
+	size_t n = strlen(s);
+	const char *label = s;
+
+	if (n == 0 || n > 253)
+		return false;
+	for (;;) {
+		const char *dot = strchr(label, '.');
+		size_t len = dot ? (size_t)(dot - label) : strlen(label);
+
+		if (len == 0 || !is_lower_alnum(label[0]) || !is_lower_alnum(label[len - 1]) ||
+		    !span_of(label, len, "-", true))
+			return false;
+		if (!dot)
+			return true;
+		label = dot + 1;
+	}
+}
+
+bool shape_token(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (is_ctl(*s) || *s == ' ')
+			return false;
+	}
+	return true;
+}
+
+bool shape_action(const char *s, bool service_wildcards)
+{
+	const char *colon;
+	size_t n = strlen(s);
+
+	if (streq(s, "*"))
+		return true;
+	if (n == 0 || n > SHAPE_MAX_ACTION_LEN)
+		return false;
+	colon = strchr(s, ':');
+	if (!colon || colon == s || !colon[1])
+		return false;
+	if (!span_of(s, (size_t)(colon - s), service_wildcards ? "-*?" : "-", true))
+		return false;
+	return span_of(colon + 1, strlen(colon + 1), "*?", false);
+}
+
+static const char *const partitions[] = { "aws", "aws-cn", "aws-us-gov" };
+
+/* If s starts with "arn:<partition>:", return what follows, else NULL. */
+static const char *after_partition(const char *s)
+{
+	if (!str_startswith(s, "arn:"))
+		return NULL;
+	s += 4;
+	for (size_t i = 0; i < ARRAY_SIZE(partitions); i++) {
+		size_t n = strlen(partitions[i]);
+
+		if (strncmp(s, partitions[i], n) == 0 && s[n] == ':')
+			return s + n + 1;
+	}
+	return NULL;
+}
+
+const char *shape_resource_problem(const char *s)
+{
+	const char *p, *parts[3];
+	size_t lens[3];
+
+	if (streq(s, "*"))
+		return NULL;
+	if (strlen(s) > SHAPE_MAX_ARN_LEN)
+		return "is longer than 2048 characters";
+	if (!str_startswith(s, "arn:"))
+		return "is neither \"*\" nor an ARN (arn:<partition>:<service>:<region>:<account>:<resource>)";
+	p = after_partition(s);
+	if (!p)
+		return "has an unknown partition (aws, aws-cn or aws-us-gov)";
+	/* service, region, account, each followed by ':' */
+	for (int i = 0; i < 3; i++) {
+		const char *colon = strchr(p, ':');
+
+		if (!colon)
+			return "is not an ARN (arn:<partition>:<service>:<region>:<account>:<resource>)";
+		parts[i] = p;
+		lens[i] = (size_t)(colon - p);
+		p = colon + 1;
+	}
+	if (lens[0] == 0 || !span_of(parts[0], lens[0], "-*?", true))
+		return "has an invalid service (lowercase letters, digits, '-', wildcards)";
+	if (!span_of(parts[1], lens[1], "-*?", true))
+		return "has an invalid region (lowercase letters, digits, '-', wildcards)";
+	if (!(lens[2] == 3 && strncmp(parts[2], "aws", 3) == 0)) {
+		for (size_t i = 0; i < lens[2]; i++) {
+			if (!strchr("0123456789*?", parts[2][i]))
+				return "has an invalid account (12 digits, \"aws\", wildcards or empty)";
+		}
+	}
+	if (!*p)
+		return "has an empty resource part";
+	for (; *p; p++) {
+		if (is_ctl(*p))
+			return "contains a control character";
+	}
+	return NULL;
+}
+
+static bool only_wildcards(const char *s, size_t n, bool need_star)
+{
+	bool star = false;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '*')
+			star = true;
+		else if (s[i] != '?')
+			return false;
+	}
+	return star || !need_star;
+}
+
+bool shape_resource_is_wildcard(const char *s)
+{
+	const char *p = after_partition(s);
+	const char *c1, *c2, *c3;
+
+	if (streq(s, "*"))
+		return true;
+	if (!p || !(c1 = strchr(p, ':')) || !(c2 = strchr(c1 + 1, ':')) || !(c3 = strchr(c2 + 1, ':')))
+		return false;
+	/* An empty region or account is a wildcard there too: "arn:aws:*:::*"
+	 * names every resource of services without regions (IAM, S3, ...).
+	 * A service or resource of only '?' matches just some names: no. */
+	return only_wildcards(p, (size_t)(c1 - p), true) && only_wildcards(c1 + 1, (size_t)(c2 - c1 - 1), false) &&
+	       only_wildcards(c2 + 1, (size_t)(c3 - c2 - 1), false) && only_wildcards(c3 + 1, strlen(c3 + 1), true);
+}
+
+static bool policy_name_char(char c)
+{
+	return is_alnum(c) || (c && strchr("+=,.@_-", c));
+}
+
+bool shape_policy_arn(const char *s)
+{
+	const char *p = after_partition(s);
+	bool prev_slash = true;
+
+	if (!p || strlen(s) > SHAPE_MAX_ARN_LEN || !str_startswith(p, "iam::"))
+		return false;
+	p += 5;
+	if (str_startswith(p, "aws:")) {
+		p += 4;
+	} else {
+		for (int i = 0; i < 12; i++, p++) {
+			if (*p < '0' || *p > '9')
+				return false;
+		}
+		if (*p++ != ':')
+			return false;
+	}
+	if (!str_startswith(p, "policy/"))
+		return false;
+	p += 7;
+	if (!*p)
+		return false;
+	for (; *p; p++) {
+		if (*p == '/') {
+			if (prev_slash)
+				return false;
+			prev_slash = true;
+		} else if (policy_name_char(*p)) {
+			prev_slash = false;
+		} else {
+			return false;
+		}
+	}
+	return !prev_slash;
+}
+
+/* IAM's condition operators (IAM User Guide, "IAM JSON policy elements:
+ * Condition operators"). */
+static const char *const condition_operators[] = {
+	"StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase",
+	"StringLike", "StringNotLike",
+	"NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals",
+	"NumericGreaterThan", "NumericGreaterThanEquals",
+	"DateEquals", "DateNotEquals", "DateLessThan", "DateLessThanEquals", "DateGreaterThan",
+	"DateGreaterThanEquals",
+	"Bool", "BinaryEquals", "IpAddress", "NotIpAddress",
+	"ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike",
+	"Null",
+};
+
+bool shape_condition_operator(const char *s)
+{
+	char base[64];
+	size_t n;
+
+	if (str_startswith(s, "ForAnyValue:"))
+		s += strlen("ForAnyValue:");
+	else if (str_startswith(s, "ForAllValues:"))
+		s += strlen("ForAllValues:");
+	if (str_copy(base, sizeof(base), s) < 0)
+		return false;
+	n = strlen(base);
+	if (n > 8 && streq(base + n - 8, "IfExists")) {
+		base[n - 8] = '\0';
+		if (streq(base, "Null")) /* "...except the Null condition" */
+			return false;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(condition_operators); i++) {
+		if (streq(base, condition_operators[i]))
+			return true;
+	}
+	return false;
+}
+
+static bool tag_chars(const char *s)
+{
+	return span_of(s, strlen(s), " _.:/=+-@", false);
+}
+
+bool shape_tag_key(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= SHAPE_MAX_TAG_KEY_LEN && tag_chars(s);
+}
+
+bool shape_tag_value(const char *s)
+{
+	return strlen(s) <= SHAPE_MAX_TAG_VALUE_LEN && tag_chars(s);
+}
+
+bool shape_tag_key_reserved(const char *s)
+{
+	return strncasecmp(s, "keyless.dev/", 12) == 0 || strncasecmp(s, "aws:", 4) == 0;
+}
+
+void shape_path(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	str_vformat_trunc(buf, size, fmt, ap);
+	va_end(ap);
+}
+
+int shape_fail(const struct shape_ctx *c, const char *path, const char *fmt, ...)
+{
+	char problem[sizeof(c->err->message)];
+	va_list ap;
+
+	if (!c->err)
+		return -EINVAL;
+	va_start(ap, fmt);
+	str_vformat_trunc(problem, sizeof(problem), fmt, ap);
+	va_end(ap);
+	return op_err_setr(c->err, -EINVAL, c->reason, "%s%s%s%s", c->prefix, path, *path ? ": " : "", problem);
+}
+
+const char *shape_json_type(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: return "an object";
+	case JSON_ARRAY: return "a list";
+	case JSON_STRING: return "a string";
+	case JSON_INTEGER: return "an integer";
+	case JSON_REAL: return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE: return "a boolean";
+	case JSON_NULL: return "null";
+	}
+	return "unknown";
+}
+
+void shape_tags_free(struct wi_tag *tags, size_t n)
+{
+	for (size_t i = 0; tags && i < n; i++) {
+		free(tags[i].key);
+		free(tags[i].value);
+	}
+	free(tags);
+}
+
+int shape_parse_tags(const struct shape_ctx *c, const char *path, json_t *obj, size_t max, struct wi_tag **ret,
+		     size_t *ret_n)
+{
+	struct wi_tag *tags = NULL;
+	size_t n = 0, size;
+	const char *key;
+	json_t *val;
+	int r = 0;
+
+	if (!obj || json_is_null(obj)) {
+		*ret = NULL;
+		*ret_n = 0;
+		return 0;
+	}
+	if (!json_is_object(obj))
+		return shape_fail(c, path, "must be a map of tag key to value, not %s", shape_json_type(obj));
+	size = json_object_size(obj);
+	if (size > max)
+		return shape_fail(c, path, "has %zu tags; at most %zu are allowed", size, max);
+	if (size > 0) {
+		tags = calloc(size, sizeof(*tags));
+		if (!tags)
+			return -ENOMEM;
+	}
+	json_object_foreach(obj, key, val) {
+		char p[384];
+
+		shape_path(p, sizeof(p), "%s[%s]", path, shape_quote(key).s);
+		if (!shape_tag_key(key)) {
+			r = shape_fail(c, p,
+				       "tag key must be 1..128 characters of letters, digits, spaces and _.:/=+-@");
+			goto out;
+		}
+		if (shape_tag_key_reserved(key)) {
+			r = shape_fail(c, p, "tag keys starting with 'keyless.dev/' or 'aws:' are reserved");
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (strcasecmp(tags[i].key, key) == 0) {
+				r = shape_fail(c, p, "duplicates tag key '%s' (IAM tag keys are case-insensitive)",
+					       shape_quote(tags[i].key).s);
+				goto out;
+			}
+		}
+		if (!json_is_string(val)) {
+			r = shape_fail(c, p, "tag value must be a string, not %s (quote it)", shape_json_type(val));
+			goto out;
+		}
+		if (!shape_tag_value(json_string_value(val))) {
+			r = shape_fail(c, p,
+				       "tag value must be at most 256 characters of letters, digits, spaces and _.:/=+-@");
+			goto out;
+		}
+		tags[n].key = strdup(key);
+		tags[n].value = strdup(json_string_value(val));
+		n++;
+		if (!tags[n - 1].key || !tags[n - 1].value) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	*ret = TAKE_PTR(tags);
+	*ret_n = n;
+out:
+	shape_tags_free(tags, n);
+	return r;
+}
+
+void shape_strv_free(char **v)
+{
+	for (char **p = v; p && *p; p++)
+		free(*p);
+	free(v);
+}

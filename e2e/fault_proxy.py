@@ -16,6 +16,11 @@ Actions:
   503            HTTP 503, Code ServiceUnavailable
   drop           read the request, close the connection without answering
   reset          read the request, reset the connection (SO_LINGER 0)
+  hang           read the request and never answer (until stop()): a process
+                 killed while waiting never learns the outcome
+proxy.on_api_action["PutRolePolicy"] = "hang" applies an action to every
+request of that Query-protocol API action (form field Action=...), ahead of
+the script; proxy.api_actions lists the API actions seen.
 The error bodies are the shapes AWS documents (RequestId included).
 """
 
@@ -41,6 +46,9 @@ class FaultProxy:
         u = urllib.parse.urlsplit(upstream)
         self.upstream = (u.hostname, u.port or 80)
         self.default = "pass"
+        self.on_api_action = {}
+        self.api_actions = []
+        self._stopping = threading.Event()
         self._script = collections.deque()
         self._lock = threading.Lock()
         self.log = []
@@ -56,7 +64,11 @@ class FaultProxy:
             def _handle(self):
                 n = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(n) if n else b""
-                action = proxy._next()
+                api = urllib.parse.parse_qs(body.decode(errors="replace")).get("Action", [""])[0]
+                with proxy._lock:
+                    proxy.api_actions.append(api)
+                    forced = proxy.on_api_action.get(api)
+                action = forced or proxy._next()
                 with proxy._lock:
                     proxy.log.append((time.monotonic(), self.command, self.path, action))
                 if action == "pass":
@@ -64,6 +76,10 @@ class FaultProxy:
                 if action == "drop":
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if action == "hang":
+                    proxy._stopping.wait()
+                    self.close_connection = True
                     return
                 if action == "reset":
                     self.close_connection = True
@@ -128,6 +144,7 @@ class FaultProxy:
         return self
 
     def stop(self):
+        self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
 

@@ -123,6 +123,8 @@ int rfc3339_parse(const char *s, int64_t *ret_ns)
 	tm.tm_sec = sec;
 	t = timegm(&tm);
 	t -= (time_t)sign * (oh * 3600 + om * 60);
+	if (t > INT64_MAX / NSEC_PER_SEC - 1 || t < INT64_MIN / NSEC_PER_SEC + 1)
+		return -ERANGE; /* nanoseconds since 1970 fit in int64 until 2262 */
 	*ret_ns = (int64_t)t * NSEC_PER_SEC + frac;
 	return 0;
 }

@@ -284,6 +284,13 @@ static void stop_controllers(void *ctx)
 	log_info("stopping reconcile workers (in-flight reconciles finish)");
 	if (c->mgr)
 		manager_stop(c->mgr);
+	/* stop every informer before freeing any: handlers read the other caches */
+	if (c->wis)
+		kube_informer_stop(c->wis);
+	if (c->pods)
+		kube_informer_stop(c->pods);
+	if (c->sas)
+		kube_informer_stop(c->sas);
 	kube_informer_free(c->wis);
 	kube_informer_free(c->pods);
 	kube_informer_free(c->sas);

@@ -243,9 +243,45 @@ static int role_identity(struct rctx *x)
 	return 0;
 }
 
+static struct reconcile_result reconcile_one(struct wi_reconciler *r, const char *key);
+
+static const char *outcome_name(enum reconcile_outcome o)
+{
+	switch (o) {
+	case RECONCILE_OK: return "ok";
+	case RECONCILE_REQUEUE: return "requeue";
+	case RECONCILE_ERROR: return "error, will retry";
+	case RECONCILE_TERMINAL: return "rejected";
+	}
+	return "?";
+}
+
+/* One reconcile, with what it cost: AWS calls (reads and writes, from the
+ * client's counters; exact with one worker) and Kubernetes writes. */
 struct reconcile_result wi_reconcile(void *ctx, const char *key)
 {
 	struct wi_reconciler *r = ctx;
+	struct aws_stats before, after;
+	uint64_t kw = atomic_load(&r->kube_writes);
+	int64_t t0 = clock_mono_ns(NULL);
+	struct reconcile_result res;
+
+	if (r->awsc)
+		aws_stats_snapshot(r->awsc, &before);
+	res = reconcile_one(r, key);
+	if (r->awsc) {
+		aws_stats_snapshot(r->awsc, &after);
+		log_info("%s: reconciled (%s) in %lld ms: %llu AWS calls (%llu writes), %llu Kubernetes writes", key,
+			 outcome_name(res.outcome), (long long)((clock_mono_ns(NULL) - t0) / NSEC_PER_MSEC),
+			 (unsigned long long)(after.reads + after.writes - before.reads - before.writes),
+			 (unsigned long long)(after.writes - before.writes),
+			 (unsigned long long)(atomic_load(&r->kube_writes) - kw));
+	}
+	return res;
+}
+
+static struct reconcile_result reconcile_one(struct wi_reconciler *r, const char *key)
+{
 	struct rctx x = { .r = r };
 	struct reconcile_result res = { .outcome = RECONCILE_OK };
 	struct op_err err;

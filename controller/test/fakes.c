@@ -126,7 +126,7 @@ static int f_create_oidc(struct aws_client *c, const struct iam_create_oidc_prov
 		return r;
 	f->have_provider = true;
 	str_copy(f->provider_url, sizeof(f->provider_url), in->url + (str_startswith(in->url, "https://") ? 8 : 0));
-	snprintf(f->provider_arn, sizeof(f->provider_arn), "arn:aws:iam::123456789012:oidc-provider/%s", f->provider_url);
+	str_format(f->provider_arn, sizeof(f->provider_arn), "arn:aws:iam::123456789012:oidc-provider/%s", f->provider_url);
 	for (size_t i = 0; i < in->n_client_ids && f->n_client_ids < 8; i++)
 		f->client_ids[f->n_client_ids++] = strdup(in->client_ids[i]);
 	*ret = strdup(f->provider_arn);
@@ -190,7 +190,7 @@ static int f_create_role(struct aws_client *c, const struct iam_create_role_inpu
 	fr->used = true;
 	str_copy(fr->name, sizeof(fr->name), in->role_name);
 	str_copy(fr->path, sizeof(fr->path), in->path ? in->path : "/");
-	snprintf(fr->arn, sizeof(fr->arn), "arn:aws:iam::123456789012:role%s%s", fr->path, fr->name);
+	str_format(fr->arn, sizeof(fr->arn), "arn:aws:iam::123456789012:role%s%s", fr->path, fr->name);
 	str_copy(fr->description, sizeof(fr->description), in->description ? in->description : "");
 	str_copy(fr->boundary, sizeof(fr->boundary), in->permissions_boundary ? in->permissions_boundary : "");
 	fr->trust = strdup(in->assume_role_policy);
@@ -437,7 +437,7 @@ void fake_kube_release(struct fake_kube *k)
 
 static void key_of(const struct kube_resource *r, const char *ns, const char *name, char *out, size_t size)
 {
-	snprintf(out, size, "%s/%s/%s", r->plural, ns ? ns : "", name);
+	str_format(out, size, "%s/%s/%s", r->plural, ns ? ns : "", name);
 }
 
 static struct kube_cache *cache_of(struct fake_kube *k, const struct kube_resource *r)
@@ -472,7 +472,7 @@ static void bump_rv(json_t *obj)
 	static int rv = 100;
 	char buf[16];
 
-	snprintf(buf, sizeof(buf), "%d", ++rv);
+	str_format(buf, sizeof(buf), "%d", ++rv);
 	json_object_set_new(json_object_get(obj, "metadata"), "resourceVersion", json_string(buf));
 }
 
@@ -515,7 +515,7 @@ bool fake_kube_has_event(struct fake_kube *k, const char *reason)
 static void record(struct fake_kube *k, const char *verb, const struct kube_resource *r, const char *name, bool write)
 {
 	if (k->n_calls < 256)
-		snprintf(k->calls[k->n_calls++], sizeof(k->calls[0]), "%s %s/%s", verb, r->plural, name);
+		str_format(k->calls[k->n_calls++], sizeof(k->calls[0]), "%s %s/%s", verb, r->plural, name);
 	if (write)
 		k->writes++;
 }
@@ -655,7 +655,7 @@ static void fk_event(void *ctx, const struct kube_object_ref *ref, const char *t
 
 	(void)ref, (void)action;
 	if (k->n_events < 128)
-		snprintf(k->events[k->n_events++], sizeof(k->events[0]), "%s %s: %s", type, reason, message);
+		str_format(k->events[k->n_events++], sizeof(k->events[0]), "%s %s: %s", type, reason, message);
 }
 
 struct kube_ops fake_kube_ops(struct fake_kube *k)

@@ -23,6 +23,7 @@ static void test_clock__rfc3339_parse_table(void **state)
 		{ "2026-11-28T17:00:00Zjunk", -EINVAL, 0 },
 		{ "yesterday", -EINVAL, 0 },
 		{ "2026-11-28T17:00:00.Z", -EINVAL, 0 },
+		{ "2999-01-01T00:00:00Z", -ERANGE, 0 }, /* beyond int64 nanoseconds (2262) */
 	};
 
 	(void)state;

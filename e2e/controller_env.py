@@ -1,0 +1,77 @@
+"""Run the real `keyless controller` (ASan+UBSan build) against the local
+cluster for the end-to-end tests: CRD installed, a permissions boundary
+policy created in moto, settings written, controller started and stopped."""
+
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+
+from conftest import aws_client, wait_until
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+KEYLESS = os.path.join(ROOT, "bin", "keyless-asan")
+CRD = os.path.join(ROOT, "crds", "keyless.dev_workloadidentities.yaml")
+BOUNDARY_DOC = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "NotAction": ["iam:*", "organizations:*"],
+                                                          "Resource": "*"}]}
+
+
+def install_crd():
+    subprocess.run(["kubectl", "apply", "-f", CRD], check=True, capture_output=True)
+    subprocess.run(["kubectl", "wait", "--for=condition=Established", "--timeout=30s",
+                    "crd/workloadidentities.keyless.dev"], check=True, capture_output=True)
+
+
+def boundary_policy_arn():
+    iam = aws_client("iam")
+    for p in iam.list_policies(Scope="Local")["Policies"]:
+        if p["PolicyName"] == "keyless-e2e-boundary":
+            return p["Arn"]
+    return iam.create_policy(PolicyName="keyless-e2e-boundary",
+                             PolicyDocument=json.dumps(BOUNDARY_DOC))["Policy"]["Arn"]
+
+
+def write_settings(path, **overrides):
+    settings = {
+        "clusterName": os.environ["KEYLESS_CLUSTER_NAME"],
+        "region": os.environ["AWS_REGION"],
+        "rolePath": "/keyless/",
+        "permissionsBoundaryArn": boundary_policy_arn(),
+        "resyncPeriod": "10s",
+        "extraTags": {"managed-by": "keyless-e2e"},
+    }
+    settings.update(overrides)
+    with open(path, "w") as f:
+        json.dump(settings, f)  # JSON is YAML
+    return path
+
+
+class Controller:
+    def __init__(self, settings_path, log_path, env=None, extra=()):
+        self.log_path = log_path
+        self.log = open(log_path, "a")
+        e = dict(os.environ, **(env or {}))
+        self.p = subprocess.Popen([KEYLESS, "controller", "--settings", settings_path, "--workers", "1", *extra],
+                                  stdout=self.log, stderr=subprocess.STDOUT, env=e)
+        wait_until(lambda: "caches synced" in self.text() or self.p.poll() is not None, 60, "controller start")
+        assert self.p.poll() is None, self.text()[-3000:]
+
+    def text(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def reconcile_lines(self, key):
+        return [l for l in self.text().splitlines() if f" {key}: reconciled (" in l]
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.p.poll() is None:
+            self.p.send_signal(sig)
+            try:
+                self.p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self.log.close()
+        return self.p.returncode

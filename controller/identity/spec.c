@@ -535,6 +535,8 @@ int wi_spec_parse(json_t *obj, struct wi_spec **ret, struct op_err *err)
 	if (!s)
 		return -ENOMEM;
 	r = parse_metadata(&c, obj, s);
+	if (r == -ENOMEM)
+		return op_err_set(err, r, "out of memory parsing the WorkloadIdentity");
 	if (r < 0)
 		return r;
 	r = get_object(&c, obj, "spec", "spec", &spec);
@@ -543,6 +545,8 @@ int wi_spec_parse(json_t *obj, struct wi_spec **ret, struct op_err *err)
 	if (!spec)
 		return shape_fail(&c, "spec", "is required");
 	r = parse_spec(&c, spec, s);
+	if (r == -ENOMEM)
+		return op_err_set(err, r, "out of memory parsing the WorkloadIdentity");
 	if (r < 0)
 		return r;
 	*ret = TAKE_PTR(s);

@@ -8,7 +8,9 @@
  * grant anything):
  *   - an action is rejected when it can match an action a denied pattern
  *     matches (glob overlap: "s3:*" overlaps "s3:Delete*"; "*" overlaps all);
- *     a denied pattern "*" denies the all-actions wildcard itself ("*", "*:*");
+ *     a denied pattern "*" (or "*:*") denies the all-actions wildcard itself
+ *     ("*", "*:*"; more precisely any action whose service part has a
+ *     wildcard, which spec.c never lets through anyway), not every action;
  *   - when allowedActions is non-empty, every action must be covered by one
  *     of them (every action it can match is matched by the allowed pattern);
  *   - Resource "*" (or an ARN that is only wildcards) is rejected unless
@@ -26,10 +28,19 @@
 #include "identity/settings.h"
 #include "identity/spec.h"
 
+/* Messages name the field and the rule, e.g.
+ *   spec.permissions.statements[0].actions[1]: 'iam:PassRole' is denied by
+ *   the operator's guardrail 'iam:*' (guardrails.deniedActions)
+ *   namespace 'kube-system' is excluded by guardrails.excludeNamespaces pattern 'kube-*'
+ * The first violation found is reported (statements, then actions, in order;
+ * then managed policies). Call guardrails_check_namespace first. */
+
 /* Glob match with IAM's wildcards (* any run, ? one char), case-insensitive
  * when `nocase` (IAM action names are case-insensitive). */
 bool glob_match(const char *pattern, const char *text, bool nocase);
-/* Can some string match both patterns? */
+/* Can some string match both patterns? Exact. (Patterns longer than a few
+ * thousand characters, or no memory: true, the cautious answer for a deny
+ * list.) */
 bool glob_overlap(const char *a, const char *b, bool nocase);
 /* Does every string matched by `inner` match `outer`? (sound, may say no
  * for some exotic true cases) */

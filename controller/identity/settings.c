@@ -506,7 +506,7 @@ int settings_parse(json_t *doc, const char *source, struct settings **ret, struc
 	    (r = shape_parse_tags(&c, "extraTags", json_object_get(doc, "extraTags"), MAX_EXTRA_TAGS, &s->extra_tags,
 				  &s->n_extra_tags)) < 0 ||
 	    (r = parse_guardrails(&c, doc, &s->guardrails)) < 0)
-		return r;
+		return r == -ENOMEM ? op_err_set(err, r, "%sout of memory", prefix) : r;
 	*ret = TAKE_PTR(s);
 	return 0;
 }

@@ -38,7 +38,7 @@
 #include "identity/spec.h"
 
 struct str_array {
-	char **items;
+	char **items; /* n strings, NULL-terminated; never NULL after parsing */
 	size_t n;
 };
 
@@ -70,9 +70,15 @@ struct settings {
 };
 
 /* Parse settings from a JSON value (the YAML document); `source` names the
- * file in messages. Defaults are applied for absent keys. */
+ * file in messages. Defaults are applied for absent (or null) keys; an
+ * explicit empty list is kept empty (deniedActions: [] denies nothing).
+ * Unknown keys are errors with a did-you-mean. Errors: -EINVAL, reason
+ * "InvalidSettings", message "settings <source>: <key path>: <problem>".
+ * Limits: clusterName 1..100 ([A-Za-z0-9_-], as EKS); roleNamePrefix <= 32;
+ * resyncPeriod 10s..24h; extraTags <= 6 (4 ownership + 40 WorkloadIdentity
+ * tags + 6 = IAM's 50 per role); 256 entries per guardrail list. */
 int settings_parse(json_t *doc, const char *source, struct settings **ret, struct op_err *err);
-/* Read and parse a YAML file. */
+/* Read and parse a YAML file (errors name the path). */
 int settings_load(const char *path, struct settings **ret, struct op_err *err);
 void settings_free(struct settings *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct settings *, settings_free)

@@ -356,6 +356,18 @@ static int parse_permissions(const struct shape_ctx *c, json_t *perms, struct wi
 		       &s->managed_policy_arns, &s->n_managed_policy_arns);
 	if (r < 0)
 		return r;
+	/* a set in the CRD (x-kubernetes-list-type: set) */
+	for (size_t k = 1; k < s->n_managed_policy_arns; k++) {
+		for (size_t j = 0; j < k; j++) {
+			char p[MAX_PATH];
+
+			if (!streq(s->managed_policy_arns[k], s->managed_policy_arns[j]))
+				continue;
+			shape_path(p, sizeof(p), "spec.permissions.managedPolicyArns[%zu]", k);
+			return shape_fail(c, p, "'%s' is already managedPolicyArns[%zu]",
+					  shape_quote(s->managed_policy_arns[k]).s, j);
+		}
+	}
 	if (s->n_statements == 0 && s->n_managed_policy_arns == 0)
 		return shape_fail(c, "spec.permissions", "at least one of statements or managedPolicyArns is required");
 	return 0;
@@ -523,6 +535,8 @@ int wi_spec_parse(json_t *obj, struct wi_spec **ret, struct op_err *err)
 	if (!s)
 		return -ENOMEM;
 	r = parse_metadata(&c, obj, s);
+	if (r == -ENOMEM)
+		return op_err_set(err, r, "out of memory parsing the WorkloadIdentity");
 	if (r < 0)
 		return r;
 	r = get_object(&c, obj, "spec", "spec", &spec);
@@ -531,6 +545,8 @@ int wi_spec_parse(json_t *obj, struct wi_spec **ret, struct op_err *err)
 	if (!spec)
 		return shape_fail(&c, "spec", "is required");
 	r = parse_spec(&c, spec, s);
+	if (r == -ENOMEM)
+		return op_err_set(err, r, "out of memory parsing the WorkloadIdentity");
 	if (r < 0)
 		return r;
 	*ret = TAKE_PTR(s);

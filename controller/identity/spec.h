@@ -75,12 +75,22 @@ struct wi_spec {
 #define WI_FINALIZER "keyless.dev/cleanup"
 #define WI_DEFAULT_AUDIENCE "sts.amazonaws.com"
 
+/* Limits (the same in the CRD): 50 statements, 100 actions and 100 resources
+ * per statement, 20 condition operators x 20 keys x 50 values, 20 managed
+ * policies, 40 tags. actions, resources, condition values and
+ * managed_policy_arns are also NULL-terminated (managed_policy_arns is an
+ * empty list, not NULL, when there are none); tags is NULL when empty.
+ * Conditions are flattened to one entry per (operator, key), in document
+ * order; a single string value is taken as a one-value list, as IAM does. */
+
 /* Parse a WorkloadIdentity object. On failure returns -EINVAL and err names
  * the field; *ret is written only on success (owned by the caller). */
 int wi_spec_parse(json_t *obj, struct wi_spec **ret, struct op_err *err);
 void wi_spec_free(struct wi_spec *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct wi_spec *, wi_spec_free)
 
+/* "RolloutRestart", "DeletePods", "None"; "Default" for WI_RESTART_DEFAULT
+ * (the operator's settings decide). */
 const char *wi_restart_name(enum wi_restart r);
 
 #endif

@@ -454,6 +454,9 @@ static const struct {
 	{ "{" SA ",'permissions':{'managedPolicyArns':['arn:aws:iam::aws:policy/A','arn:aws:iam::1234:policy/x']}}",
 	  "spec.permissions.managedPolicyArns[1]: 'arn:aws:iam::1234:policy/x' is not a managed policy ARN "
 	  "(arn:<partition>:iam::<account id or aws>:policy/<name>)" },
+	{ "{" SA ",'permissions':{'managedPolicyArns':['arn:aws:iam::aws:policy/A','arn:aws:iam::aws:policy/B',"
+	  "'arn:aws:iam::aws:policy/A']}}",
+	  "spec.permissions.managedPolicyArns[2]: 'arn:aws:iam::aws:policy/A' is already managedPolicyArns[0]" },
 	{ "{" SA ",'permissions':{'managedPolicyArns':'arn:aws:iam::aws:policy/A'}}",
 	  "spec.permissions.managedPolicyArns: must be a list, not a string" },
 	/* tags */

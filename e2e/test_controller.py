@@ -356,3 +356,36 @@ def test_guardrails_reject_and_shared_service_account_conflict(controller, core,
     assert "first" in cond(o, "ServiceAccountReady")["message"]
     first = get_wi(namespace, "first")["status"]["roleArn"]
     assert sa_annotations(core, namespace, "app-sa")["eks.amazonaws.com/role-arn"] == first
+
+
+def test_delete_pods_mode_and_missing_injection(controller, core, namespace):
+    make_sa(core, namespace, "app-sa")
+    pod = client.V1Pod(metadata=client.V1ObjectMeta(name="bare"),
+                       spec=client.V1PodSpec(service_account_name="app-sa",
+                                             containers=[client.V1Container(name="c", image="example.invalid/x")]))
+    core.create_namespaced_pod(namespace, pod)
+    make_wi(namespace, "app", "app-sa", restart="DeletePods")
+    # the pod without a controller, started before the wiring, is deleted (restart: DeletePods)
+    wait_until(lambda: not [p for p in core.list_namespaced_pod(namespace).items if p.metadata.name == "bare"],
+               60, "the bare pod deleted")
+    assert "PodDeleted" in events_of(namespace, "app")
+    wait_cond(namespace, "app", "Ready", "True")
+
+    # without the pod identity webhook, a pod created after the wiring lacks AWS_ROLE_ARN:
+    # reported as InjectionMissing, and keyless does not restart anything for it
+    adm = client.AdmissionregistrationV1Api()
+    saved = adm.read_mutating_webhook_configuration("pod-identity-webhook")
+    adm.delete_mutating_webhook_configuration("pod-identity-webhook")
+    try:
+        time.sleep(6)  # the apiserver's webhook configuration cache, and keyless' 5 s grace after the wiring
+        core.create_namespaced_pod(namespace, client.V1Pod(
+            metadata=client.V1ObjectMeta(name="late"),
+            spec=client.V1PodSpec(service_account_name="app-sa",
+                                  containers=[client.V1Container(name="c", image="example.invalid/x")])))
+        o = wait_cond(namespace, "app", "WorkloadsReady", "False", "InjectionMissing")
+        assert "pod identity webhook" in cond(o, "WorkloadsReady")["message"]
+        assert o["status"]["stalePods"] == 1
+        assert [p.metadata.name for p in core.list_namespaced_pod(namespace).items] == ["late"]  # not deleted
+    finally:
+        saved.metadata = client.V1ObjectMeta(name="pod-identity-webhook")
+        adm.create_mutating_webhook_configuration(saved)

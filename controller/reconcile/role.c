@@ -182,10 +182,11 @@ static void desired_release(struct desired *d)
 	free(d->permissions);
 }
 
+/* IAM tag keys are case-insensitive: "Team" and "team" are one tag. */
 static bool has_tag(const struct wi_tag *tags, size_t n, const char *key)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (streq(tags[i].key, key))
+		if (strcasecmp(tags[i].key, key) == 0)
 			return true;
 	}
 	return false;

@@ -24,13 +24,26 @@ RETRY_S = 0.5
 MAX_POLL_S = 2.2 * RETRY_S
 
 
+_SETTINGS = {}
+
+
+def settings_file(tmpdir):
+    """Operator settings (the controller needs them; no WorkloadIdentity exists in these tests)."""
+    if "path" not in _SETTINGS:
+        from controller_env import install_crd, write_settings
+        install_crd()
+        _SETTINGS["path"] = write_settings(os.path.join(tmpdir, "settings.yaml"))
+    return _SETTINGS["path"]
+
+
 class Replica:
-    def __init__(self, namespace, identity, kubeconfig=None):
+    def __init__(self, namespace, identity, kubeconfig=None, settings=None):
         self.identity = identity
         self.lines = []
         env = dict(os.environ, **({"KUBECONFIG": kubeconfig} if kubeconfig else {}))
         self.p = subprocess.Popen(
-            [KEYLESS, "controller", "--leader-elect", "--lease-namespace", namespace, "--lease-name", "keyless-le",
+            [KEYLESS, "controller", "--settings", settings, "--leader-elect", "--lease-namespace", namespace,
+             "--lease-name", "keyless-le",
              "--identity", identity, "--lease-duration", f"{LEASE_S}s", "--renew-deadline", "3s",
              "--retry-period", f"{int(RETRY_S * 1000)}ms"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
@@ -59,11 +72,12 @@ def holder(namespace):
 
 
 @pytest.fixture
-def replicas(namespace):
+def replicas(namespace, tmp_path_factory):
     made = []
+    settings = settings_file(str(tmp_path_factory.mktemp("le")))
 
     def make(identity, kubeconfig=None):
-        r = Replica(namespace, identity, kubeconfig)
+        r = Replica(namespace, identity, kubeconfig, settings)
         made.append(r)
         return r
 

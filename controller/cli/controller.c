@@ -51,6 +51,8 @@ struct ctl {
 	struct wi_reconciler rec;
 	struct wi_handler handler;
 	char *issuer, *account_id;
+	pthread_t starter;
+	bool starter_running;
 	bool running;
 	atomic_bool stop;
 };
@@ -217,12 +219,13 @@ static int start_informer(struct ctl *c, const struct kube_resource *r, const st
 	return rc < 0 ? rc : kube_informer_start(*ret);
 }
 
+static void *start_workers(void *ctx);
+
 static void start_controllers(void *ctx)
 {
 	struct ctl *c = ctx;
 	struct manager_opts mo = { .workers = (int)c->o.workers, .reconcile = reconcile, .ctx = c,
 				   .resync_ns = c->settings->resync_ns, .on_worker_exit = worker_exit };
-	struct kube_informer *all[3];
 	int r;
 
 	log_info("started leading: informers for WorkloadIdentities, ServiceAccounts, Pods; %ld reconcile workers",
@@ -246,6 +249,22 @@ static void start_controllers(void *ctx)
 	c->rec.pods = kube_informer_cache(c->pods);
 	c->rec.sas = kube_informer_cache(c->sas);
 	c->rec.wis = kube_informer_cache(c->wis);
+	/* Waiting for the caches must not block the lease thread (it has to keep
+	 * renewing): a starter thread waits and then starts the workers. */
+	if (pthread_create(&c->starter, NULL, start_workers, c) != 0) {
+		log_error("cannot start the worker starter thread");
+		atomic_store(&c->stop, true);
+		return;
+	}
+	c->starter_running = true;
+}
+
+static void *start_workers(void *ctx)
+{
+	struct ctl *c = ctx;
+	struct kube_informer *all[3];
+	int r;
+
 	/* reconcile only from synced caches (a half-filled cache would look like drift) */
 	all[0] = c->sas;
 	all[1] = c->pods;
@@ -260,18 +279,21 @@ static void start_controllers(void *ctx)
 		}
 	}
 	if (atomic_load(&c->stop))
-		return;
+		return NULL;
 	log_info("caches synced: %zu WorkloadIdentities, %zu ServiceAccounts, %zu Pods",
 		 kube_cache_len(c->rec.wis), kube_cache_len(c->rec.sas), kube_cache_len(c->rec.pods));
 	r = manager_start(c->mgr);
 	if (r < 0) {
 		log_error("cannot start the workers: %s", strerror(-r));
 		atomic_store(&c->stop, true);
-		return;
+		return NULL;
 	}
 	c->running = true;
+	return NULL;
 }
 
+/* Stop writing: the workers (in-flight reconciles finish). Called by the
+ * lease thread before it releases the lease. */
 static void stop_controllers(void *ctx)
 {
 	struct ctl *c = ctx;
@@ -282,20 +304,28 @@ static void stop_controllers(void *ctx)
 		return;
 	}
 	log_info("stopping reconcile workers (in-flight reconciles finish)");
+	if (c->starter_running) {
+		pthread_join(c->starter, NULL);
+		c->starter_running = false;
+	}
 	if (c->mgr)
 		manager_stop(c->mgr);
-	/* stop every informer before freeing any: handlers read the other caches */
-	if (c->wis)
-		kube_informer_stop(c->wis);
-	if (c->pods)
-		kube_informer_stop(c->pods);
-	if (c->sas)
-		kube_informer_stop(c->sas);
-	kube_informer_free(c->wis);
-	kube_informer_free(c->pods);
-	kube_informer_free(c->sas);
-	c->pods = c->sas = c->wis = NULL;
 	c->running = false;
+}
+
+/* The informers only read; stop them after the lease is released. Stop
+ * them all before freeing any: handlers read the other caches. */
+static void stop_informers(struct ctl *c)
+{
+	struct kube_informer *all[] = { c->wis, c->pods, c->sas };
+
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
+		if (all[i])
+			kube_informer_signal_stop(all[i]);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
+		kube_informer_free(all[i]);
+	c->pods = c->sas = c->wis = NULL;
 }
 
 /* Settings, AWS client, account, issuer, partition, quotas: everything the
@@ -490,6 +520,7 @@ int cli_controller(int argc, char **argv)
 			sleep_ns(100 * NSEC_PER_MSEC);
 		stop_controllers(&c);
 	}
+	stop_informers(&c);
 out:
 	if (c.mgr)
 		manager_free(c.mgr);

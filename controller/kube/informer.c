@@ -628,12 +628,17 @@ int kube_informer_start(struct kube_informer *inf)
 	return 0;
 }
 
-void kube_informer_stop(struct kube_informer *inf)
+void kube_informer_signal_stop(struct kube_informer *inf)
 {
 	pthread_mutex_lock(&inf->lock);
 	atomic_store(&inf->stop, true);
 	pthread_cond_broadcast(&inf->cond);
 	pthread_mutex_unlock(&inf->lock);
+}
+
+void kube_informer_stop(struct kube_informer *inf)
+{
+	kube_informer_signal_stop(inf);
 	if (inf->running) {
 		pthread_join(inf->thread, NULL);
 		inf->running = false;

@@ -65,6 +65,8 @@ int kube_informer_new(const struct kube_informer_opts *opts, struct kube_informe
 int kube_informer_start(struct kube_informer *inf);
 /* Stop and join (the in-flight watch is cancelled within ~1 s). */
 void kube_informer_stop(struct kube_informer *inf);
+/* Ask to stop without waiting (stop several in parallel, then join each). */
+void kube_informer_signal_stop(struct kube_informer *inf);
 void kube_informer_free(struct kube_informer *inf);
 
 bool kube_informer_synced(struct kube_informer *inf);

@@ -433,6 +433,61 @@ static void test_reconcile__crash_between_create_and_policy_converges(void **sta
 	assert_non_null(strstr(cond(w, "logging", "s3-reader", "RoleReady", "message"), "iam:GetRole"));
 }
 
+static json_t *owned_pod(const char *name, const char *kind, const char *owner)
+{
+	return json_pack("{s:{s:s, s:s, s:s, s:s, s:[{s:s, s:s, s:b}]}, s:{s:s, s:[{s:s}]}, s:{s:s}}", "metadata",
+			 "namespace", "logging", "name", name, "uid", "cccccccc-0000-0000-0000-000000000001",
+			 "creationTimestamp", "2020-01-01T00:00:00Z", "ownerReferences", "kind", kind, "name", owner,
+			 "controller", 1, "spec", "serviceAccountName", "s3-reader-sa", "containers", "name", "c", "status",
+			 "phase", "Running");
+}
+
+static void test_reconcile__jobs_and_paused_deployments_are_only_reported(void **state)
+{
+	struct world *w = *state;
+
+	fake_kube_put(&w->kube, &KUBE_PODS, owned_pod("batch-1", "Job", "batch"));
+	fake_kube_put(&w->kube, &KUBE_REPLICASETS,
+		      json_pack("{s:{s:s, s:s, s:[{s:s, s:s, s:b}]}}", "metadata", "namespace", "logging", "name", "web-1",
+				"ownerReferences", "kind", "Deployment", "name", "web", "controller", 1));
+	fake_kube_put(&w->kube, &KUBE_DEPLOYMENTS, json_pack("{s:{s:s, s:s}, s:{s:b}}", "metadata", "namespace", "logging",
+							     "name", "web", "spec", "paused", 1));
+	fake_kube_put(&w->kube, &KUBE_PODS, owned_pod("web-1-a", "ReplicaSet", "web-1"));
+	converge(w);
+	assert_false(fake_kube_has_event(&w->kube, "WorkloadRestarted"));
+	assert_null(json_object_get(json_object_get(fake_kube_obj(&w->kube, &KUBE_DEPLOYMENTS, "logging", "web"),
+						    "metadata"), "annotations"));
+	assert_string_equal(cond(w, "logging", "s3-reader", "WorkloadsReady", "reason"), "RestartInProgress");
+	assert_non_null(strstr(cond(w, "logging", "s3-reader", "WorkloadsReady", "message"), "Job pods are never restarted"));
+	assert_non_null(strstr(cond(w, "logging", "s3-reader", "WorkloadsReady", "message"), "paused Deployment"));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(
+				 fake_kube_obj(&w->kube, &KUBE_WORKLOADIDENTITIES, "logging", "s3-reader"), "status"), "stalePods")), 2);
+}
+
+static void test_reconcile__policy_too_large_is_refused_before_sending(void **state)
+{
+	struct world *w = *state;
+	json_t *o, *stmts = json_array();
+
+	for (int i = 0; i < 50; i++) {
+		json_t *res = json_array();
+
+		for (int j = 0; j < 10; j++)
+			json_array_append_new(res, json_sprintf("arn:aws:s3:::a-rather-long-bucket-name-%02d/with/a/long/prefix/%02d/*", i, j));
+		json_array_append_new(stmts, json_pack("{s:s, s:[s], s:o}", "effect", "Allow", "actions", "s3:GetObject",
+						       "resources", res));
+	}
+	fake_kube_put(&w->kube, &KUBE_SERVICEACCOUNTS, sa("logging", "s3-reader-sa"));
+	o = wi("logging", "s3-reader", "s3-reader-sa", "2026-01-01T00:00:00Z", NULL);
+	json_object_set_new(json_object_get(json_object_get(o, "spec"), "permissions"), "statements", stmts);
+	fake_kube_put(&w->kube, &KUBE_WORKLOADIDENTITIES, o);
+	run(w, "logging/s3-reader");
+	assert_string_equal(cond(w, "logging", "s3-reader", "RoleReady", "reason"), "PolicyTooLarge");
+	assert_non_null(strstr(cond(w, "logging", "s3-reader", "RoleReady", "message"), "10240"));
+	assert_null(fake_aws_role(&w->aws, ROLE)); /* nothing sent */
+	assert_null(strstr(calls(w), "CreateRole"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -448,6 +503,9 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_reconcile__retain_keeps_the_role, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reconcile__crash_between_create_and_policy_converges, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reconcile__jobs_and_paused_deployments_are_only_reported, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_reconcile__policy_too_large_is_refused_before_sending, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("reconcile", tests, NULL, NULL);

@@ -72,7 +72,8 @@ elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.0f", b-a}'; }
 
 build_kube() {
 	local out=$1/bin
-	if [ -x "$out/kube-apiserver" ] && [ -x "$out/kube-controller-manager" ] && [ -x "$out/kubectl" ]; then return; fi
+	if [ -x "$out/kube-apiserver" ] && [ -x "$out/kube-controller-manager" ] && [ -x "$out/kube-scheduler" ] &&
+		[ -x "$out/kubectl" ]; then return; fi
 	need_go
 	check_pin kube k8s.io/kubernetes "$KUBERNETES_VERSION"
 	local t=$EPOCHREALTIME v=$KUBERNETES_VERSION rest=${KUBERNETES_VERSION#v1.}
@@ -84,12 +85,13 @@ build_kube() {
 		ld+=" -X $pkg.gitVersion=$v -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
 		ld+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
 	done
-	say "building kube-apiserver, kube-controller-manager, kubectl $v (first time: ~15-25 min on 2 cores)"
+	say "building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl $v (first time: ~15-25 min on 2 cores)"
 	mkdir -p "$out.tmp"
 	(cd "$HT/kube" && go build -trimpath -ldflags "$ld" -o "$out.tmp/" \
-		k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl)
+		k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+		k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
 	mkdir -p "$out"
-	mv "$out.tmp"/kube-apiserver "$out.tmp"/kube-controller-manager "$out.tmp"/kubectl "$out/"
+	mv "$out.tmp"/kube-apiserver "$out.tmp"/kube-controller-manager "$out.tmp"/kube-scheduler "$out.tmp"/kubectl "$out/"
 	rmdir "$out.tmp" 2>/dev/null || true
 	say "kubernetes built in $(elapsed "$t") s"
 }
@@ -165,7 +167,7 @@ update_pins() {
 	} >"$HT/kube/go.mod"
 	rm -f "$HT/kube/go.sum"
 	(cd "$HT/kube" && go get -tool k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-		k8s.io/kubernetes/cmd/kubectl && go mod tidy)
+		k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl && go mod tidy)
 	say "updating hack/tools/etcd for $ETCD_VERSION"
 	printf 'module keyless.dev/hack/tools/etcd\n\ngo 1.26.0\n' >"$HT/etcd/go.mod"
 	rm -f "$HT/etcd/go.sum"

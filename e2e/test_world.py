@@ -8,6 +8,7 @@ signature checking, and the STS front's web-identity checks.
 
 import json
 import ssl
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -16,6 +17,7 @@ import botocore.exceptions
 import jwt
 import pytest
 from kubernetes import client
+from kubernetes.utils import parse_quantity
 
 from conftest import aws_client, https_get_json, jwt_claims, token_for, wait_until
 
@@ -192,3 +194,136 @@ def test_eks_describe_cluster_reports_the_local_issuer(issuer):
     eks = aws_client("eks")
     cluster = eks.describe_cluster(name=os.environ["KEYLESS_CLUSTER_NAME"])["cluster"]
     assert cluster["identity"]["oidc"]["issuer"] == issuer
+
+
+# --- pods run: kube-scheduler binds them to kwok's fake nodes, kwok plays the kubelet ---
+
+KWOK_NODES = {"kwok-node-0", "kwok-node-1"}
+
+
+def is_running_ready(pod):
+    conds = {c.type: c.status for c in (pod.status.conditions or [])}
+    return (pod.metadata.deletion_timestamp is None and pod.status.phase == "Running"
+            and conds.get("Ready") == "True" and conds.get("PodScheduled") == "True")
+
+
+def running_pods(core, ns, app, n, timeout=60, exclude_uids=()):
+    """Wait for exactly n pods of app, none of exclude_uids, all Running and Ready on a fake node."""
+    def ok():
+        pods = core.list_namespaced_pod(ns, label_selector=f"app={app}").items
+        if len(pods) != n or any(p.metadata.uid in exclude_uids for p in pods):
+            return None
+        return pods if all(is_running_ready(p) for p in pods) else None
+    return wait_until(ok, timeout, f"{n} Running/Ready pods of {app}")
+
+
+def rollout_complete(apps, ns, name, replicas, timeout=90):
+    """What `kubectl rollout status` checks: the new ReplicaSet has every replica, available, none old left."""
+    def ok():
+        d = apps.read_namespaced_deployment(name, ns)
+        s = d.status
+        done = (s.observed_generation or 0) >= d.metadata.generation and \
+            (s.updated_replicas or 0) == replicas and (s.replicas or 0) == replicas and \
+            (s.available_replicas or 0) == replicas and (s.ready_replicas or 0) == replicas
+        return d if done else None
+    return wait_until(ok, timeout, f"rollout of deployment {name}")
+
+
+def test_deployment_pods_are_scheduled_to_fake_nodes_and_run(core, apps, namespace):
+    nodes = {n.metadata.name: n for n in core.list_node(label_selector="keyless.dev/kwok=true").items}
+    assert set(nodes) == KWOK_NODES
+    for n in nodes.values():
+        assert n.metadata.annotations["kwok.x-k8s.io/node"] == "fake"
+        assert n.metadata.labels["kubernetes.io/os"] == "linux"
+        assert "eks.amazonaws.com/compute-type" not in n.metadata.labels
+        assert {c.type: c.status for c in n.status.conditions}["Ready"] == "True"
+        assert parse_quantity(n.status.allocatable["pods"]) == 1000
+    # kwok keeps a node Lease like a kubelet, so the node lifecycle controller keeps the node Ready
+    leases = client.CoordinationV1Api().list_namespaced_lease("kube-node-lease").items
+    assert KWOK_NODES <= {lease.metadata.name for lease in leases}
+
+    make_sa(core, namespace, "plain-sa")
+    make_deployment(apps, namespace, "web", "plain-sa", replicas=4)
+    pods = running_pods(core, namespace, "web", 4)
+    for p in pods:
+        assert p.spec.node_name in KWOK_NODES
+        assert p.spec.scheduler_name == "default-scheduler"
+        assert p.status.container_statuses[0].ready and p.status.container_statuses[0].state.running
+        assert p.status.pod_ip and p.status.host_ip == "127.0.0.1"
+    d = rollout_complete(apps, namespace, "web", 4)
+    assert {c.type: c.status for c in d.status.conditions}["Available"] == "True"
+
+
+def test_rollout_restart_completes_and_new_pods_pass_admission(core, apps, namespace):
+    make_sa(core, namespace, "app-sa")
+    make_deployment(apps, namespace, "api", "app-sa", replicas=3)
+    rollout_complete(apps, namespace, "api", 3)
+    old = running_pods(core, namespace, "api", 3)
+    assert all("AWS_ROLE_ARN" not in env_of(p.spec.containers[0]) for p in old)
+    old_uids = {p.metadata.uid for p in old}
+
+    # What keyless does: annotate the service account, then restart the pods
+    # that started before the annotation.
+    arn = f"arn:aws:iam::123456789012:role/e2e-restart-{namespace}"
+    core.patch_namespaced_service_account("app-sa", namespace,
+                                          {"metadata": {"annotations": {"eks.amazonaws.com/role-arn": arn}}})
+    # The webhook reads service accounts from a watch-fed cache: wait until a
+    # dry-run pod CREATE (admitted through the webhook, never stored) shows it.
+    probe = client.V1Pod(metadata=client.V1ObjectMeta(name="probe"), spec=client.V1PodSpec(
+        service_account_name="app-sa", containers=[client.V1Container(name="c", image="example.invalid/x")]))
+    wait_until(lambda: env_of(core.create_namespaced_pod(namespace, probe, dry_run="All").spec.containers[0])
+               .get("AWS_ROLE_ARN") == arn, 30, "the webhook to see the annotation")
+
+    # kubectl rollout restart's patch
+    restarted_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    apps.patch_namespaced_deployment("api", namespace, {"spec": {"template": {"metadata": {
+        "annotations": {"kubectl.kubernetes.io/restartedAt": restarted_at}}}}})
+    rollout_complete(apps, namespace, "api", 3)
+    new = running_pods(core, namespace, "api", 3, exclude_uids=old_uids)
+    rs = {r.metadata.name: r for r in apps.list_namespaced_replica_set(namespace, label_selector="app=api").items}
+    assert len(rs) == 2
+    for p in new:
+        assert p.metadata.annotations["kubectl.kubernetes.io/restartedAt"] == restarted_at
+        owner = p.metadata.owner_references[0]
+        assert owner.kind == "ReplicaSet" and rs[owner.name].spec.replicas == 3
+        e = env_of(p.spec.containers[0])
+        assert e["AWS_ROLE_ARN"] == arn
+        assert e["AWS_WEB_IDENTITY_TOKEN_FILE"] == TOKEN_PATH
+        assert "aws-iam-token" in {v.name for v in p.spec.volumes}
+    # the old ReplicaSet was scaled to zero and its pods are gone
+    assert sorted(r.spec.replicas for r in rs.values()) == [0, 3]
+    assert not {p.metadata.uid for p in core.list_namespaced_pod(namespace).items} & old_uids
+
+
+def test_job_pod_completes(core, namespace):
+    batch = client.BatchV1Api()
+    batch.create_namespaced_job(namespace, client.V1Job(
+        metadata=client.V1ObjectMeta(name="once"),
+        spec=client.V1JobSpec(backoff_limit=0, template=client.V1PodTemplateSpec(spec=client.V1PodSpec(
+            restart_policy="Never", containers=[client.V1Container(name="c", image="example.invalid/x")])))))
+
+    def complete():
+        j = batch.read_namespaced_job("once", namespace)
+        conds = {c.type: c.status for c in (j.status.conditions or [])}
+        return j if conds.get("Complete") == "True" else None
+    j = wait_until(complete, 60, "job once to complete")
+    assert j.status.succeeded == 1 and not j.status.failed
+    pods = core.list_namespaced_pod(namespace, label_selector="job-name=once").items
+    assert len(pods) == 1
+    assert pods[0].status.phase == "Succeeded"
+    assert pods[0].spec.node_name in KWOK_NODES
+    term = pods[0].status.container_statuses[0].state.terminated
+    assert term.exit_code == 0 and term.reason == "Completed"
+
+
+def test_deleted_pod_is_replaced_and_runs(core, apps, namespace):
+    make_sa(core, namespace, "plain-sa")
+    make_deployment(apps, namespace, "worker", "plain-sa", replicas=2)
+    pods = running_pods(core, namespace, "worker", 2)
+    victim = pods[0]
+    # a graceful delete, as kubectl does: the apiserver sets deletionTimestamp,
+    # kwok (the "kubelet") finishes it, the ReplicaSet controller replaces it
+    core.delete_namespaced_pod(victim.metadata.name, namespace)
+    after = running_pods(core, namespace, "worker", 2, exclude_uids={victim.metadata.uid})
+    assert pods[1].metadata.uid in {p.metadata.uid for p in after}
+    rollout_complete(apps, namespace, "worker", 2)

@@ -51,13 +51,14 @@ part_key() {
 	helm) { echo "$HELM_VERSION"; cat "$HT/helm/go.mod" "$HT/helm/go.sum"; go_version; } ;;
 	venv) { cat "$HT/python/requirements.txt" "$HT/python/constraints.txt"; py_version; } ;;
 	imds) { echo "$EC2_METADATA_MOCK_VERSION"; cat "$HT/imds/go.mod" "$HT/imds/go.sum"; go_version; } ;;
+	kwok) { echo "$KWOK_VERSION"; cat "$HT/kwok/go.mod" "$HT/kwok/go.sum"; go_version; echo ldflags-v1; } ;;
 	esac | sha256sum | cut -c1-12
 }
 
 part_dir() { echo "$CACHE_ROOT/parts/$1-$(part_key "$1")"; }
 
 cache_key() {
-	{ for p in kube etcd helm venv imds; do part_key $p; done; } | sha256sum | cut -c1-16
+	{ for p in kube etcd helm venv imds kwok; do part_key $p; done; } | sha256sum | cut -c1-16
 }
 
 tools_dir() { echo "$CACHE_ROOT/$(cache_key)"; }
@@ -72,7 +73,8 @@ elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.0f", b-a}'; }
 
 build_kube() {
 	local out=$1/bin
-	if [ -x "$out/kube-apiserver" ] && [ -x "$out/kube-controller-manager" ] && [ -x "$out/kubectl" ]; then return; fi
+	if [ -x "$out/kube-apiserver" ] && [ -x "$out/kube-controller-manager" ] && [ -x "$out/kube-scheduler" ] &&
+		[ -x "$out/kubectl" ]; then return; fi
 	need_go
 	check_pin kube k8s.io/kubernetes "$KUBERNETES_VERSION"
 	local t=$EPOCHREALTIME v=$KUBERNETES_VERSION rest=${KUBERNETES_VERSION#v1.}
@@ -84,12 +86,13 @@ build_kube() {
 		ld+=" -X $pkg.gitVersion=$v -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
 		ld+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
 	done
-	say "building kube-apiserver, kube-controller-manager, kubectl $v (first time: ~15-25 min on 2 cores)"
+	say "building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl $v (first time: ~15-25 min on 2 cores)"
 	mkdir -p "$out.tmp"
 	(cd "$HT/kube" && go build -trimpath -ldflags "$ld" -o "$out.tmp/" \
-		k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl)
+		k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+		k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
 	mkdir -p "$out"
-	mv "$out.tmp"/kube-apiserver "$out.tmp"/kube-controller-manager "$out.tmp"/kubectl "$out/"
+	mv "$out.tmp"/kube-apiserver "$out.tmp"/kube-controller-manager "$out.tmp"/kube-scheduler "$out.tmp"/kubectl "$out/"
 	rmdir "$out.tmp" 2>/dev/null || true
 	say "kubernetes built in $(elapsed "$t") s"
 }
@@ -138,6 +141,38 @@ build_imds() {
 	say "ec2-metadata-mock built in $(elapsed "$t") s"
 }
 
+# kwok (Kubernetes WithOut Kubelet): simulates nodes and pod lifecycles for
+# the local control plane, which has no kubelet. Version stamped as kwok's
+# own hack/releases.sh does. The standalone kwok binary has no built-in
+# stages (kwokctl writes its defaults into a config file), so the part also
+# keeps the pinned module's stage definitions (kustomize/stage/**.yaml, the
+# files kwokctl embeds) in share/kwok/stage/; hack/local-cluster picks from them.
+build_kwok() {
+	local dir=$1 out=$1/bin
+	if [ -x "$out/kwok" ] && [ -f "$dir/share/kwok/stage/.complete" ]; then return; fi
+	need_go
+	check_pin kwok sigs.k8s.io/kwok "$KWOK_VERSION"
+	local t=$EPOCHREALTIME src f
+	if [ ! -x "$out/kwok" ]; then
+		say "building kwok $KWOK_VERSION"
+		mkdir -p "$out"
+		(cd "$HT/kwok" && go build -trimpath \
+			-ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}" \
+			-o "$out/kwok.tmp" sigs.k8s.io/kwok/cmd/kwok)
+		mv "$out/kwok.tmp" "$out/kwok"
+	fi
+	src=$(cd "$HT/kwok" && go mod download -json sigs.k8s.io/kwok | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
+	[ -d "$src/kustomize/stage" ] || die "kwok module source has no kustomize/stage ($src)"
+	rm -rf "$dir/share/kwok/stage"
+	(cd "$src/kustomize/stage" && find . -name '*.yaml' ! -path '*/testdata/*') | while read -r f; do
+		mkdir -p "$dir/share/kwok/stage/$(dirname "$f")"
+		cp "$src/kustomize/stage/$f" "$dir/share/kwok/stage/$f"
+	done
+	chmod -R u+w "$dir/share/kwok/stage"
+	touch "$dir/share/kwok/stage/.complete"
+	say "kwok ready in $(elapsed "$t") s"
+}
+
 build_venv() {
 	local dir=$1
 	if [ -f "$dir/venv/.complete" ]; then return; fi
@@ -165,7 +200,7 @@ update_pins() {
 	} >"$HT/kube/go.mod"
 	rm -f "$HT/kube/go.sum"
 	(cd "$HT/kube" && go get -tool k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-		k8s.io/kubernetes/cmd/kubectl && go mod tidy)
+		k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl && go mod tidy)
 	say "updating hack/tools/etcd for $ETCD_VERSION"
 	printf 'module keyless.dev/hack/tools/etcd\n\ngo 1.26.0\n' >"$HT/etcd/go.mod"
 	rm -f "$HT/etcd/go.sum"
@@ -178,6 +213,10 @@ update_pins() {
 	printf 'module keyless.dev/hack/tools/imds\n\ngo 1.26.0\n' >"$HT/imds/go.mod"
 	rm -f "$HT/imds/go.sum"
 	(cd "$HT/imds" && go get -tool "github.com/aws/amazon-ec2-metadata-mock/cmd/ec2-metadata-mock@$EC2_METADATA_MOCK_VERSION" && go mod tidy)
+	say "updating hack/tools/kwok for kwok $KWOK_VERSION"
+	printf 'module keyless.dev/hack/tools/kwok\n\ngo 1.26.0\n' >"$HT/kwok/go.mod"
+	rm -f "$HT/kwok/go.sum"
+	(cd "$HT/kwok" && go get -tool "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" && go mod tidy)
 }
 
 ensure_all() {
@@ -192,11 +231,14 @@ ensure_all() {
 	build_helm "$(part_dir helm)"
 	build_kube "$(part_dir kube)"
 	build_imds "$(part_dir imds)"
+	build_kwok "$(part_dir kwok)"
 	# Assemble: symlinks from <key>/ into the parts.
-	for p in kube etcd helm imds; do
+	for p in kube etcd helm imds kwok; do
 		for f in "$(part_dir $p)"/bin/*; do ln -sfn "$f" "$dir/bin/$(basename "$f")"; done
 	done
 	ln -sfn "$(part_dir venv)/venv" "$dir/venv"
+	mkdir -p "$dir/share"
+	ln -sfn "$(part_dir kwok)/share/kwok" "$dir/share/kwok"
 	flock -u 9
 	echo "$dir"
 	[ "$(elapsed "$t")" -gt 1 ] && say "tools ready in $(elapsed "$t") s: $dir" || true
@@ -217,7 +259,8 @@ main() {
 			"etcd $("$dir/bin/etcd" --version | awk '/etcd Version/ {print $3}')," \
 			"helm $("$dir/bin/helm" version --short)," \
 			"moto $("$dir/venv/bin/python" -c 'import moto; print(moto.__version__)')," \
-			"ec2-metadata-mock $EC2_METADATA_MOCK_VERSION"
+			"ec2-metadata-mock $EC2_METADATA_MOCK_VERSION," \
+			"kwok $("$dir/bin/kwok" --version 2>/dev/null | awk '{print $3; exit}')"
 		say "in $dir"
 		;;
 	*) die "usage: hack/tools.sh [--dir|--env|--update]" ;;

@@ -10,17 +10,6 @@
 
 #include "base/str.h"
 
-/* snprintf into a fixed buffer, marking truncation with "..." */
-static void fmt_trunc(char *dst, size_t size, const char *fmt, ...) _printf_(3, 4);
-static void fmt_trunc(char *dst, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	str_vformat_trunc(dst, size, fmt, ap);
-	va_end(ap);
-}
-
 /* --- credentials ---------------------------------------------------------- */
 
 int aws_credentials_new(const char *access_key_id, const char *secret_access_key, const char *session_token,
@@ -288,7 +277,7 @@ static int select_profile(const struct aws_env *env, const struct aws_shared_con
 		long duration = 0;
 
 		if (wif) {
-			fmt_trunc(desc, sizeof(desc), "profile %s", profile);
+			str_format(desc, sizeof(desc), "profile %s", profile);
 			r = aws_creds_provider_web_identity(role, wif, sess, desc, ret);
 			return r < 0 ? op_err_set(err, r, "out of memory") : 0;
 		}
@@ -307,7 +296,7 @@ static int select_profile(const struct aws_env *env, const struct aws_shared_con
 					return op_err_set(err, -EINVAL,
 							  "profile %s: source_profile is itself but has no static keys",
 							  profile);
-				fmt_trunc(desc, sizeof(desc), "profile %s static keys", profile);
+				str_format(desc, sizeof(desc), "profile %s static keys", profile);
 				r = from_keys(akid, secret, token, AWS_CREDS_PROFILE, desc, &source, err);
 			} else {
 				r = select_profile(env, cfg, src, depth + 1, &source, err);
@@ -335,7 +324,7 @@ static int select_profile(const struct aws_env *env, const struct aws_shared_con
 					  "web_identity_token_file",
 					  profile);
 		}
-		fmt_trunc(desc, sizeof(desc), "profile %s role_arn, source %s: %s", profile,
+		str_format(desc, sizeof(desc), "profile %s role_arn, source %s: %s", profile,
 			  aws_creds_source_name(source->source), source->description);
 		r = aws_creds_provider_assume_role(source, role, sess, ext, (int)duration, desc, ret);
 		if (r < 0) {
@@ -354,7 +343,7 @@ static int select_profile(const struct aws_env *env, const struct aws_shared_con
 			return op_err_set(err, -EINVAL,
 					  "profile %s: aws_access_key_id and aws_secret_access_key must both be set",
 					  profile);
-		fmt_trunc(desc, sizeof(desc), "profile %s static keys", profile);
+		str_format(desc, sizeof(desc), "profile %s static keys", profile);
 		return from_keys(akid, secret, token, AWS_CREDS_PROFILE, desc, ret, err);
 	}
 	return -ENODATA; /* the profile does not provide credentials */
@@ -377,7 +366,7 @@ int aws_creds_chain_select(const struct aws_env *env, const struct aws_shared_co
 			return op_err_set(err, -EINVAL, "%s is set but %s is not",
 					  akid ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
 					  akid ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
-		fmt_trunc(desc, sizeof(desc), "AWS_ACCESS_KEY_ID=...%s%s",
+		str_format(desc, sizeof(desc), "AWS_ACCESS_KEY_ID=...%s%s",
 			 strlen(akid) > 4 ? akid + strlen(akid) - 4 : "",
 			 aws_env_get(env, "AWS_SESSION_TOKEN") ? " with AWS_SESSION_TOKEN" : "");
 		return from_keys(akid, secret, aws_env_get(env, "AWS_SESSION_TOKEN"), AWS_CREDS_ENV, desc, ret, err);

@@ -11,17 +11,6 @@
 #include "base/buf.h"
 #include "base/str.h"
 
-/* snprintf into a fixed buffer, marking truncation with "..." */
-static void fmt_trunc(char *dst, size_t size, const char *fmt, ...) _printf_(3, 4);
-static void fmt_trunc(char *dst, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	str_vformat_trunc(dst, size, fmt, ap);
-	va_end(ap);
-}
-
 #define TOKEN_FILE_CAP ((size_t)64 << 10)
 
 static void wipe_free(char *s)
@@ -145,7 +134,7 @@ int aws_creds_provider_web_identity(const char *role_arn, const char *token_file
 		web_identity_destroy(&w->base);
 		return -ENOMEM;
 	}
-	fmt_trunc(w->base.description, sizeof(w->base.description), "role %s, token file %s%s%s, from %s", role_arn,
+	str_format(w->base.description, sizeof(w->base.description), "role %s, token file %s%s%s, from %s", role_arn,
 		 token_file, session_name ? ", session " : "", session_name ? session_name : "",
 		 origin ? origin : "environment");
 	*ret = &w->base;
@@ -243,7 +232,7 @@ int aws_creds_provider_container(const char *url, const char *token_file, const 
 		container_destroy(&k->base);
 		return -ENOMEM;
 	}
-	fmt_trunc(k->base.description, sizeof(k->base.description), "%s, authorization %s%s", url,
+	str_format(k->base.description, sizeof(k->base.description), "%s, authorization %s%s", url,
 		 token_file ? "token file " : token ? "token from AWS_CONTAINER_AUTHORIZATION_TOKEN" : "none",
 		 token_file ? token_file : "");
 	*ret = &k->base;
@@ -393,7 +382,7 @@ int aws_creds_provider_imds(const char *endpoint, long timeout_ms, int attempts,
 		imds_destroy(&m->base);
 		return -ENOMEM;
 	}
-	fmt_trunc(m->base.description, sizeof(m->base.description), "instance metadata %s (IMDSv2%s, %ld ms timeout)",
+	str_format(m->base.description, sizeof(m->base.description), "instance metadata %s (IMDSv2%s, %ld ms timeout)",
 		 endpoint, v1_disabled ? " only" : ", v1 fallback", m->timeout_ms);
 	*ret = &m->base;
 	return 0;
@@ -475,7 +464,7 @@ int aws_creds_provider_assume_role(struct aws_creds_provider *source, const char
 		return -ENOMEM;
 	}
 	a->source = source;
-	fmt_trunc(a->base.description, sizeof(a->base.description), "role %s, %s", role_arn,
+	str_format(a->base.description, sizeof(a->base.description), "role %s, %s", role_arn,
 		 origin ? origin : "profile");
 	*ret = &a->base;
 	return 0;

@@ -67,16 +67,6 @@ void settings_free(struct settings *s)
 	free(s);
 }
 
-static int dup_to(const char *s, char **ret)
-{
-	char *d = strdup(s);
-
-	if (!d)
-		return -ENOMEM;
-	*ret = d;
-	return 0;
-}
-
 /* Levenshtein distance of two short strings, capped at 3 (more is "far"). */
 static size_t distance(const char *a, const char *b)
 {
@@ -187,7 +177,7 @@ static int parse_cluster_name(const struct shape_ctx *c, json_t *doc, struct set
 				  "'%s' is not a cluster name (1..100 letters, digits, '-' and '_', starting with a "
 				  "letter or digit)",
 				  shape_quote(v).s);
-	return dup_to(v, &s->cluster_name);
+	return shape_dup(v, &s->cluster_name);
 }
 
 /* [a-z]{2}(-[a-z]+)+-[0-9]+: us-east-1, us-gov-west-1, cn-north-1 */
@@ -219,7 +209,7 @@ static int parse_region(const struct shape_ctx *c, json_t *doc, struct settings 
 		return r;
 	if (!is_region(v))
 		return shape_fail(c, "region", "'%s' is not an AWS region (like us-east-1)", shape_quote(v).s);
-	return dup_to(v, &s->region);
+	return shape_dup(v, &s->region);
 }
 
 static int parse_account_id(const struct shape_ctx *c, json_t *doc, struct settings *s)
@@ -237,7 +227,7 @@ static int parse_account_id(const struct shape_ctx *c, json_t *doc, struct setti
 	v = json_string_value(j);
 	if (strlen(v) != 12 || !all_in(v, "0123456789", false))
 		return shape_fail(c, "accountId", "'%s' is not an AWS account id (12 digits)", shape_quote(v).s);
-	return dup_to(v, &s->account_id);
+	return shape_dup(v, &s->account_id);
 }
 
 static int parse_oidc_issuer(const struct shape_ctx *c, json_t *doc, struct settings *s)
@@ -280,7 +270,7 @@ static int parse_role_naming(const struct shape_ctx *c, json_t *doc, struct sett
 		return shape_fail(c, "roleNamePrefix",
 				  "'%s' is not a role name prefix (at most %d letters, digits and +=,.@_-)",
 				  shape_quote(v).s, MAX_ROLE_NAME_PREFIX_LEN);
-	if (dup_to(v, &s->role_name_prefix) < 0)
+	if (shape_dup(v, &s->role_name_prefix) < 0)
 		return -ENOMEM;
 
 	r = get_string(c, doc, "rolePath", &v);
@@ -297,7 +287,7 @@ static int parse_role_naming(const struct shape_ctx *c, json_t *doc, struct sett
 			return shape_fail(c, "rolePath", "'%s' may only contain printable ASCII without spaces",
 					  shape_quote(v).s);
 	}
-	return dup_to(v, &s->role_path);
+	return shape_dup(v, &s->role_path);
 }
 
 static int parse_boundary(const struct shape_ctx *c, json_t *doc, struct settings *s)
@@ -321,7 +311,7 @@ static int parse_boundary(const struct shape_ctx *c, json_t *doc, struct setting
 		return shape_fail(c, "permissionsBoundaryArn",
 				  "'%s' is not a managed policy ARN (arn:<partition>:iam::<account id or aws>:policy/<name>)",
 				  shape_quote(v).s);
-	return dup_to(v, &s->permissions_boundary_arn);
+	return shape_dup(v, &s->permissions_boundary_arn);
 }
 
 static int parse_defaults(const struct shape_ctx *c, json_t *doc, struct settings *s)
@@ -404,7 +394,7 @@ static int fill_defaults(struct str_array *a, const char *const *items, size_t n
 	if (!a->items)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		if (dup_to(items[i], &a->items[i]) < 0)
+		if (shape_dup(items[i], &a->items[i]) < 0)
 			return -ENOMEM;
 		a->n++;
 	}
@@ -439,7 +429,7 @@ static int parse_pattern_list(const struct shape_ctx *c, json_t *g, const char *
 		problem = check(json_string_value(item));
 		if (problem)
 			return shape_fail(c, p, "'%s' %s", shape_quote(json_string_value(item)).s, problem);
-		if (dup_to(json_string_value(item), &out->items[i]) < 0)
+		if (shape_dup(json_string_value(item), &out->items[i]) < 0)
 			return -ENOMEM;
 		out->n++;
 	}

@@ -415,3 +415,13 @@ void shape_strv_free(char **v)
 		free(*p);
 	free(v);
 }
+
+int shape_dup(const char *s, char **ret)
+{
+	char *d = strdup(s);
+
+	if (!d)
+		return -ENOMEM;
+	*ret = d;
+	return 0;
+}

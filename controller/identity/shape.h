@@ -32,6 +32,9 @@
 struct quoted {
 	char s[128];
 };
+/* *ret = strdup(s); 0 or -ENOMEM (*ret untouched on failure). */
+int shape_dup(const char *s, char **ret);
+
 struct quoted shape_quote(const char *s);
 
 /* Kubernetes DNS-1123 subdomain: <= 253 characters, dot-separated labels of

@@ -69,16 +69,6 @@ void wi_spec_free(struct wi_spec *s)
 	free(s);
 }
 
-static int dup_to(const char *s, char **ret)
-{
-	char *d = strdup(s);
-
-	if (!d)
-		return -ENOMEM;
-	*ret = d;
-	return 0;
-}
-
 /* obj[key] as a string: *ret NULL when absent or null. */
 static int get_string(const struct shape_ctx *c, json_t *obj, const char *key, const char *path,
 		      const char **ret)
@@ -162,7 +152,7 @@ static int parse_list(const struct shape_ctx *c, json_t *arr, const char *path, 
 			r = shape_fail(c, p, "'%s' %s", shape_quote(s).s, problem);
 			goto out;
 		}
-		r = dup_to(s, &v[i]);
+		r = shape_dup(s, &v[i]);
 		if (r < 0)
 			goto out;
 	}
@@ -243,7 +233,7 @@ static int parse_conditions(const struct shape_ctx *c, json_t *conds, const char
 				return shape_fail(c, p,
 						  "condition key must be 1..256 characters without spaces or control characters");
 			st->n_conditions++;
-			if (dup_to(op, &cond->op) < 0 || dup_to(key, &cond->key) < 0)
+			if (shape_dup(op, &cond->op) < 0 || shape_dup(key, &cond->key) < 0)
 				return -ENOMEM;
 			if (json_is_string(vals)) {
 				/* IAM takes a single value as well as a list */
@@ -253,7 +243,7 @@ static int parse_conditions(const struct shape_ctx *c, json_t *conds, const char
 					return shape_fail(c, p, "'%s' %s", shape_quote(json_string_value(vals)).s,
 							  problem);
 				cond->values = calloc(2, sizeof(char *));
-				if (!cond->values || dup_to(json_string_value(vals), &cond->values[0]) < 0)
+				if (!cond->values || shape_dup(json_string_value(vals), &cond->values[0]) < 0)
 					return -ENOMEM;
 				cond->n_values = 1;
 				continue;
@@ -287,7 +277,7 @@ static int parse_statement(const struct shape_ctx *c, json_t *obj, const char *p
 							      "0123456789") != strlen(sid))
 			return shape_fail(c, p, "'%s' is not a statement id (at most 128 letters and digits)",
 					  shape_quote(sid).s);
-		if (dup_to(sid, &st->sid) < 0)
+		if (shape_dup(sid, &st->sid) < 0)
 			return -ENOMEM;
 	}
 
@@ -391,7 +381,7 @@ static int parse_metadata(const struct shape_ctx *c, json_t *obj, struct wi_spec
 		return r;
 	if (!str || !is_dns_label(str))
 		return shape_fail(c, "metadata.namespace", "a namespace name (DNS-1123 label) is required");
-	if (dup_to(str, &s->namespace) < 0)
+	if (shape_dup(str, &s->namespace) < 0)
 		return -ENOMEM;
 
 	r = get_string(c, meta, "name", "metadata.name", &str);
@@ -399,7 +389,7 @@ static int parse_metadata(const struct shape_ctx *c, json_t *obj, struct wi_spec
 		return r;
 	if (!str || !shape_dns_subdomain(str))
 		return shape_fail(c, "metadata.name", "a name (DNS-1123 subdomain) is required");
-	if (dup_to(str, &s->name) < 0)
+	if (shape_dup(str, &s->name) < 0)
 		return -ENOMEM;
 
 	r = get_string(c, meta, "uid", "metadata.uid", &str);
@@ -407,7 +397,7 @@ static int parse_metadata(const struct shape_ctx *c, json_t *obj, struct wi_spec
 		return r;
 	if (!str || !shape_token(str) || strlen(str) > 128)
 		return shape_fail(c, "metadata.uid", "a uid is required");
-	if (dup_to(str, &s->uid) < 0)
+	if (shape_dup(str, &s->uid) < 0)
 		return -ENOMEM;
 
 	v = json_object_get(meta, "generation");
@@ -420,7 +410,7 @@ static int parse_metadata(const struct shape_ctx *c, json_t *obj, struct wi_spec
 	r = get_string(c, meta, "creationTimestamp", "metadata.creationTimestamp", &str);
 	if (r < 0)
 		return r;
-	if (str && dup_to(str, &s->creation_timestamp) < 0)
+	if (str && shape_dup(str, &s->creation_timestamp) < 0)
 		return -ENOMEM;
 
 	r = get_string(c, meta, "deletionTimestamp", "metadata.deletionTimestamp", &str);
@@ -454,7 +444,7 @@ static int parse_spec(const struct shape_ctx *c, json_t *spec, struct wi_spec *s
 				  "'%s' is not a valid service account name (DNS-1123 subdomain: lowercase letters, "
 				  "digits, '-' and '.', at most 253 characters)",
 				  shape_quote(str).s);
-	if (dup_to(str, &s->service_account) < 0)
+	if (shape_dup(str, &s->service_account) < 0)
 		return -ENOMEM;
 
 	r = get_bool(c, spec, "createServiceAccount", "spec.createServiceAccount", false, &s->create_service_account);
@@ -469,7 +459,7 @@ static int parse_spec(const struct shape_ctx *c, json_t *spec, struct wi_spec *s
 	if (!shape_token(str) || strlen(str) > MAX_AUDIENCE_LEN)
 		return shape_fail(c, "spec.audience", "'%s' is not an audience (1..255 characters, no whitespace)",
 				  shape_quote(str).s);
-	if (dup_to(str, &s->audience) < 0)
+	if (shape_dup(str, &s->audience) < 0)
 		return -ENOMEM;
 
 	r = get_bool(c, spec, "stsRegionalEndpoints", "spec.stsRegionalEndpoints", true, &s->sts_regional_endpoints);

@@ -50,6 +50,25 @@ void manual_clock_advance(struct manual_clock *m, int64_t ns)
 	m->mono_ns += ns;
 }
 
+int cond_init_monotonic(pthread_cond_t *cond)
+{
+	pthread_condattr_t ca;
+	int r;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	r = pthread_cond_init(cond, &ca);
+	pthread_condattr_destroy(&ca);
+	return -r;
+}
+
+struct timespec mono_deadline(int64_t mono_ns)
+{
+	struct timespec ts = { .tv_sec = mono_ns / NSEC_PER_SEC, .tv_nsec = mono_ns % NSEC_PER_SEC };
+
+	return ts;
+}
+
 void sleep_ns(int64_t ns)
 {
 	struct timespec ts;

@@ -6,7 +6,9 @@
 #ifndef KEYLESS_CLOCK_H
 #define KEYLESS_CLOCK_H
 
+#include <pthread.h>
 #include <stdint.h>
+#include <time.h>
 
 #define NSEC_PER_MSEC INT64_C(1000000)
 #define NSEC_PER_SEC INT64_C(1000000000)
@@ -29,6 +31,12 @@ struct manual_clock {
 };
 void manual_clock_init(struct manual_clock *m, int64_t mono_ns, int64_t real_ns);
 void manual_clock_advance(struct manual_clock *m, int64_t ns);
+
+/* Condition variables timed on the monotonic clock (wall-clock jumps do not
+ * shorten or stretch waits): init one, and turn a CLOCK_MONOTONIC time in ns
+ * (clock_mono_ns(NULL) + delay) into the deadline pthread_cond_timedwait takes. */
+int cond_init_monotonic(pthread_cond_t *cond);
+struct timespec mono_deadline(int64_t mono_ns);
 
 /* Sleep for ns (real time); returns early only on error. */
 void sleep_ns(int64_t ns);

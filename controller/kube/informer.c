@@ -51,14 +51,7 @@ int kube_informer_new(const struct kube_informer_opts *opts, struct kube_informe
 	if (!inf->o.backoff_max_ns)
 		inf->o.backoff_max_ns = 30 * NSEC_PER_SEC;
 	pthread_mutex_init(&inf->lock, NULL);
-	{
-		pthread_condattr_t ca;
-
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* abs_deadline() is monotonic */
-		pthread_cond_init(&inf->cond, &ca);
-		pthread_condattr_destroy(&ca);
-	}
+	cond_init_monotonic(&inf->cond);
 	inf->cache = kube_cache_new(opts->kind);
 	inf->applier = inf->cache ? kube_watch_applier_new(inf->cache) : NULL;
 	if (!inf->applier || kube_path(&p, opts->resource, opts->namespace, NULL, NULL) < 0) {
@@ -101,14 +94,7 @@ bool kube_informer_synced(struct kube_informer *inf)
 
 static struct timespec abs_deadline(int64_t from_now_ns)
 {
-	struct timespec ts;
-	int64_t t;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	t = (int64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec + from_now_ns;
-	ts.tv_sec = t / NSEC_PER_SEC;
-	ts.tv_nsec = t % NSEC_PER_SEC;
-	return ts;
+	return mono_deadline(clock_mono_ns(NULL) + from_now_ns);
 }
 
 int kube_informer_wait_synced(struct kube_informer *inf, int64_t timeout_ns)

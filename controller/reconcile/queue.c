@@ -45,17 +45,13 @@ struct wq *wq_new(const struct wq_opts *opts)
 {
 	static const struct wq_opts defaults = { 0 };
 	struct wq *q = calloc(1, sizeof(*q));
-	pthread_condattr_t ca;
 
 	if (!q)
 		return NULL;
 	if (!opts)
 		opts = &defaults;
 	pthread_mutex_init(&q->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&q->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	cond_init_monotonic(&q->cond);
 	q->base_ns = opts->base_delay_ns ? opts->base_delay_ns : 5 * NSEC_PER_MSEC;
 	q->max_ns = opts->max_delay_ns ? opts->max_delay_ns : 1000 * NSEC_PER_SEC;
 	tb_init(&q->bucket, opts->qps == 0 ? 10 : (opts->qps < 0 ? 0 : opts->qps), opts->burst ? opts->burst : 100,
@@ -303,13 +299,6 @@ unsigned wq_num_requeues(struct wq *q, const char *key)
 
 /* --- get / done / shutdown ---------------------------------------------------------- */
 
-static struct timespec to_ts(int64_t ns)
-{
-	struct timespec ts = { .tv_sec = ns / NSEC_PER_SEC, .tv_nsec = ns % NSEC_PER_SEC };
-
-	return ts;
-}
-
 int wq_get_timeout(struct wq *q, char **ret_key, int64_t timeout_ns)
 {
 	int64_t deadline = timeout_ns >= 0 ? now_ns() + timeout_ns : INT64_MAX;
@@ -341,7 +330,7 @@ int wq_get_timeout(struct wq *q, char **ret_key, int64_t timeout_ns)
 		if (wake == INT64_MAX) {
 			pthread_cond_wait(&q->cond, &q->lock);
 		} else {
-			struct timespec ts = to_ts(wake);
+			struct timespec ts = mono_deadline(wake);
 
 			pthread_cond_timedwait(&q->cond, &q->lock, &ts);
 		}

@@ -325,10 +325,11 @@ int eks_create_pod_identity_association(struct aws_client *c,
 	return r;
 }
 
-int eks_describe_pod_identity_association(struct aws_client *c, const char *cluster_name, const char *association_id,
-					  struct eks_pod_identity_association **ret, struct op_err *err)
+/* Describe and Delete: the same request on .../pod-identity-associations/<id>. */
+static int association_by_id(struct aws_client *c, enum aws_op aop, const char *method, const char *cluster_name,
+			     const char *association_id, struct eks_pod_identity_association **ret, struct op_err *err)
 {
-	static const char op[] = "DescribePodIdentityAssociation";
+	const char *op = aws_op_info(aop)->name;
 	_cleanup_buf_ struct buf path = BUF_INIT(4096);
 	int r;
 
@@ -337,7 +338,14 @@ int eks_describe_pod_identity_association(struct aws_client *c, const char *clus
 		return r;
 	if (build_path(&path, cluster_name, "/pod-identity-associations", association_id) < 0)
 		return oom(err);
-	return association_call(c, AWS_OP_EKS_DESCRIBE_POD_IDENTITY_ASSOCIATION, "GET", path.data, NULL, ret, err);
+	return association_call(c, aop, method, path.data, NULL, ret, err);
+}
+
+int eks_describe_pod_identity_association(struct aws_client *c, const char *cluster_name, const char *association_id,
+					  struct eks_pod_identity_association **ret, struct op_err *err)
+{
+	return association_by_id(c, AWS_OP_EKS_DESCRIBE_POD_IDENTITY_ASSOCIATION, "GET", cluster_name, association_id,
+				 ret, err);
 }
 
 int eks_update_pod_identity_association(struct aws_client *c,
@@ -372,16 +380,8 @@ int eks_update_pod_identity_association(struct aws_client *c,
 int eks_delete_pod_identity_association(struct aws_client *c, const char *cluster_name, const char *association_id,
 					struct eks_pod_identity_association **ret, struct op_err *err)
 {
-	static const char op[] = "DeletePodIdentityAssociation";
-	_cleanup_buf_ struct buf path = BUF_INIT(4096);
-	int r;
-
-	if ((r = need(err, op, "clusterName", cluster_name)) < 0 ||
-	    (r = need(err, op, "associationId", association_id)) < 0)
-		return r;
-	if (build_path(&path, cluster_name, "/pod-identity-associations", association_id) < 0)
-		return oom(err);
-	return association_call(c, AWS_OP_EKS_DELETE_POD_IDENTITY_ASSOCIATION, "DELETE", path.data, NULL, ret, err);
+	return association_by_id(c, AWS_OP_EKS_DELETE_POD_IDENTITY_ASSOCIATION, "DELETE", cluster_name, association_id,
+				 ret, err);
 }
 
 void eks_pod_identity_association_list_release(struct eks_pod_identity_association_list *l)

@@ -20,4 +20,12 @@
  * malloc'd NUL-terminated buffer; fails the test if missing. */
 char *test_read_file(const char *rel, size_t *ret_len);
 
+/* A private temporary folder per test group: pass test_tmpdir_setup and
+ * test_tmpdir_teardown to cmocka_run_group_tests; test_write_file writes a
+ * file in it and returns its path (valid for the next 7 calls). */
+extern char test_tmpdir[64];
+int test_tmpdir_setup(void **state);
+int test_tmpdir_teardown(void **state);
+const char *test_write_file(const char *name, const char *content);
+
 #endif

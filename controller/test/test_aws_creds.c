@@ -11,39 +11,6 @@
 #include "aws/creds.h"
 #include "test_aws_fake.h"
 
-static char tmpdir[64];
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/keyless-test-creds-XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	char cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static const char *tmpfile_with(const char *name, const char *text)
-{
-	static char paths[8][256];
-	static int next;
-	char *p = paths[next++ % 8];
-	FILE *f;
-
-	snprintf(p, 256, "%s/%s", tmpdir, name);
-	f = fopen(p, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	return p;
-}
-
 /* Select with env (NULL-terminated "K=V" list) and optional config text. */
 static int select_with(const char *const *env, const char *config, const char *credentials,
 		       struct aws_creds_provider **ret, struct op_err *e)
@@ -55,8 +22,8 @@ static int select_with(const char *const *env, const char *config, const char *c
 	fake_init(&f);
 	for (size_t i = 0; env && env[i]; i++)
 		fake_setenv(&f, env[i]);
-	assert_int_equal(aws_shared_config_load_files(config ? tmpfile_with("config", config) : NULL,
-						      credentials ? tmpfile_with("credentials", credentials) : NULL,
+	assert_int_equal(aws_shared_config_load_files(config ? test_write_file("config", config) : NULL,
+						      credentials ? test_write_file("credentials", credentials) : NULL,
 						      &cfg, NULL),
 			 0);
 	op_err_clear(e);
@@ -200,7 +167,7 @@ static void test_creds__web_identity_reads_token_and_calls_sts_unsigned(void **s
 
 	(void)state;
 	fake_init(&f);
-	snprintf(kv, sizeof(kv), "AWS_WEB_IDENTITY_TOKEN_FILE=%s", tmpfile_with("token", "eyJhbGciOi.payload.sig\n"));
+	snprintf(kv, sizeof(kv), "AWS_WEB_IDENTITY_TOKEN_FILE=%s", test_write_file("token", "eyJhbGciOi.payload.sig\n"));
 	fake_setenv(&f, kv);
 	fake_setenv(&f, "AWS_ROLE_ARN=arn:aws:iam::123456789012:role/keyless-controller");
 	fake_setenv(&f, "AWS_REGION=eu-west-1");
@@ -236,7 +203,7 @@ static void test_creds__container_token_reread_each_time(void **state)
 
 	(void)state;
 	fake_init(&f);
-	tf = tmpfile_with("pod-identity-token", "token-one\n");
+	tf = test_write_file("pod-identity-token", "token-one\n");
 	snprintf(kv, sizeof(kv), "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=%s", tf);
 	fake_setenv(&f, kv);
 	fake_setenv(&f, "AWS_CONTAINER_CREDENTIALS_FULL_URI=http://169.254.170.23/v1/credentials");
@@ -255,7 +222,7 @@ static void test_creds__container_token_reread_each_time(void **state)
 	assert_string_equal(f.seen[0].method, "GET");
 	assert_string_equal(f.seen[0].url, "http://169.254.170.23/v1/credentials");
 	/* the agent rotated the token; 6 minutes later the refresh sends the new one */
-	tmpfile_with("pod-identity-token", "token-two");
+	test_write_file("pod-identity-token", "token-two");
 	manual_clock_advance(&f.clock, 6 * 60 * NSEC_PER_SEC);
 	assert_int_equal(aws_client_credentials(c, &cr, &e), 0);
 	assert_string_equal(cr->access_key_id, "ASIA2");
@@ -264,7 +231,7 @@ static void test_creds__container_token_reread_each_time(void **state)
 	assert_string_equal(fake_seen_header(&f.seen[1], "Authorization", h, sizeof(h)), "token-two");
 	/* a token with a line break would inject headers: refused, nothing sent
 	 * (18:11: ASIA2 expired at 18:10, so the failed refresh is an error) */
-	tmpfile_with("pod-identity-token", "token-three\r\nX-Evil: 1\n");
+	test_write_file("pod-identity-token", "token-three\r\nX-Evil: 1\n");
 	manual_clock_advance(&f.clock, 65 * 60 * NSEC_PER_SEC);
 	op_err_clear(&e);
 	assert_int_equal(aws_client_credentials(c, &cr, &e), -EINVAL);
@@ -584,5 +551,5 @@ int main(void)
 		cmocka_unit_test(test_creds__json_documents),
 	};
 
-	return cmocka_run_group_tests_name("aws_creds", tests, setup, teardown);
+	return cmocka_run_group_tests_name("aws_creds", tests, test_tmpdir_setup, test_tmpdir_teardown);
 }

@@ -8,39 +8,6 @@
 #include "kube/auth.h"
 #include "kube/config.h"
 
-static char tmpdir[64];
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/keyless-test-XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	char cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static const char *write_file(const char *name, const char *content)
-{
-	static char path[8][256];
-	static int i;
-	char *p = path[i++ % 8];
-	FILE *f;
-
-	snprintf(p, 256, "%s/%s", tmpdir, name);
-	f = fopen(p, "w");
-	assert_non_null(f);
-	fputs(content, f);
-	fclose(f);
-	return p;
-}
-
 static int load(const char *path, const char *ctx, struct kube_config **c, struct op_err *e)
 {
 	op_err_clear(e);
@@ -49,7 +16,7 @@ static int load(const char *path, const char *ctx, struct kube_config **c, struc
 
 static void test_config__token_user_and_relative_ca(void **state)
 {
-	const char *p = write_file("kc-token", "apiVersion: v1\n"
+	const char *p = test_write_file("kc-token", "apiVersion: v1\n"
 					       "kind: Config\n"
 					       "current-context: dev\n"
 					       "clusters:\n"
@@ -72,7 +39,7 @@ static void test_config__token_user_and_relative_ca(void **state)
 	(void)state;
 	assert_int_equal(load(p, NULL, &c, &e), 0);
 	assert_string_equal(c->server, "https://10.0.0.1:6443");
-	snprintf(want, sizeof(want), "%s/pki/ca.crt", tmpdir);
+	snprintf(want, sizeof(want), "%s/pki/ca.crt", test_tmpdir);
 	assert_string_equal(c->ca_file, want);
 	assert_string_equal(c->tls_server_name, "kubernetes.default");
 	assert_string_equal(c->token, "abc.def");
@@ -86,7 +53,7 @@ static void test_config__token_user_and_relative_ca(void **state)
 static void test_config__data_fields_decode(void **state)
 {
 	/* "CA PEM" / "CERT" / "KEY" in base64 */
-	const char *p = write_file("kc-data", "current-context: x\n"
+	const char *p = test_write_file("kc-data", "current-context: x\n"
 					      "clusters: [{name: c, cluster: {server: 'https://h:1', "
 					      "certificate-authority-data: Q0EgUEVN, insecure-skip-tls-verify: true}}]\n"
 					      "users: [{name: u, user: {client-certificate-data: Q0VSVA==, client-key-data: S0VZ}}]\n"
@@ -107,7 +74,7 @@ static void test_config__data_fields_decode(void **state)
 
 static void test_config__exec_plugin(void **state)
 {
-	const char *p = write_file("kc-exec", "current-context: eks\n"
+	const char *p = test_write_file("kc-exec", "current-context: eks\n"
 					      "clusters: [{name: c, cluster: {server: 'https://eks:443'}}]\n"
 					      "users:\n"
 					      "- name: aws\n"
@@ -126,7 +93,7 @@ static void test_config__exec_plugin(void **state)
 	(void)state;
 	assert_int_equal(load(p, NULL, &c, &e), 0);
 	assert_non_null(c->exec);
-	snprintf(want, sizeof(want), "%s/./bin/get-token", tmpdir);
+	snprintf(want, sizeof(want), "%s/./bin/get-token", test_tmpdir);
 	assert_string_equal(c->exec->command, want);
 	assert_string_equal(c->exec->args[0], "eks");
 	assert_string_equal(c->exec->args[3], "prod");
@@ -140,7 +107,7 @@ static void test_config__exec_plugin(void **state)
 
 static void expect_error(const char *yaml, const char *ctx, int code, const char *msg)
 {
-	const char *p = write_file("kc-bad", yaml);
+	const char *p = test_write_file("kc-bad", yaml);
 	struct kube_config *c = NULL;
 	struct op_err e;
 
@@ -188,10 +155,10 @@ static void test_config__errors_name_file_key_and_problem(void **state)
 
 static void test_config__merge_first_wins(void **state)
 {
-	const char *a = write_file("kc-a", "current-context: first\n"
+	const char *a = test_write_file("kc-a", "current-context: first\n"
 					   "clusters: [{name: c, cluster: {server: 'https://first:1'}}]\n"
 					   "contexts: [{name: first, context: {cluster: c, user: u}}]\n");
-	const char *b = write_file("kc-b", "current-context: second\n"
+	const char *b = test_write_file("kc-b", "current-context: second\n"
 					   "clusters: [{name: c, cluster: {server: 'https://second:1'}}]\n"
 					   "users: [{name: u, user: {token: from-b}}]\n"
 					   "contexts: [{name: second, context: {cluster: c, user: u}}]\n");
@@ -229,9 +196,9 @@ static const char *fake_getenv(const char *name, void *ctx)
 static void test_config__load_order_and_in_cluster(void **state)
 {
 	char sadir[128], home[128], kubedir[256], missing[300];
-	const char *flag = write_file("kc-flag", "current-context: x\n" GOOD_CLUSTER
+	const char *flag = test_write_file("kc-flag", "current-context: x\n" GOOD_CLUSTER
 						 "users: [{name: u, user: {token: flag}}]\n" GOOD_CTX);
-	const char *envf = write_file("kc-env", "current-context: x\n" GOOD_CLUSTER
+	const char *envf = test_write_file("kc-env", "current-context: x\n" GOOD_CLUSTER
 						"users: [{name: u, user: {token: env}}]\n" GOOD_CTX);
 	struct fake_env fe = { .home = "/nonexistent" };
 	struct kube_config_opts o = { .getenv = fake_getenv, .getenv_ctx = &fe };
@@ -240,11 +207,11 @@ static void test_config__load_order_and_in_cluster(void **state)
 	FILE *f;
 
 	(void)state;
-	snprintf(sadir, sizeof(sadir), "%s/sa", tmpdir);
+	snprintf(sadir, sizeof(sadir), "%s/sa", test_tmpdir);
 	mkdir(sadir, 0700);
-	write_file("sa/token", "in-cluster-token\n");
-	write_file("sa/ca.crt", "CA");
-	write_file("sa/namespace", "keyless-system\n");
+	test_write_file("sa/token", "in-cluster-token\n");
+	test_write_file("sa/ca.crt", "CA");
+	test_write_file("sa/namespace", "keyless-system\n");
 	o.in_cluster_dir = sadir;
 
 	/* 1. flag beats everything */
@@ -277,12 +244,12 @@ static void test_config__load_order_and_in_cluster(void **state)
 	kube_config_free(c);
 	/* 4. then ~/.kube/config */
 	fe.host = NULL;
-	snprintf(home, sizeof(home), "%s/home", tmpdir);
+	snprintf(home, sizeof(home), "%s/home", test_tmpdir);
 	snprintf(kubedir, sizeof(kubedir), "%s/.kube", home);
 	mkdir(home, 0700);
 	mkdir(kubedir, 0700);
 	fe.home = home;
-	write_file("home/.kube/config", "current-context: x\n" GOOD_CLUSTER "users: [{name: u, user: {token: home}}]\n" GOOD_CTX);
+	test_write_file("home/.kube/config", "current-context: x\n" GOOD_CLUSTER "users: [{name: u, user: {token: home}}]\n" GOOD_CTX);
 	assert_int_equal(kube_config_load(&o, &c, &e), 0);
 	assert_string_equal(c->token, "home");
 	kube_config_free(c);
@@ -332,7 +299,7 @@ static void test_auth__exec_credential_parse(void **state)
 
 static void test_auth__token_file_reread_on_change(void **state)
 {
-	const char *tf = write_file("token", "first\n");
+	const char *tf = test_write_file("token", "first\n");
 	struct kube_config cfg = { .source = (char *)"test", .token_file = (char *)tf };
 	struct kube_auth *a;
 	struct kube_creds cr;
@@ -348,7 +315,7 @@ static void test_auth__token_file_reread_on_change(void **state)
 	assert_int_equal(kube_auth_get(a, &cr, &e), 0); /* unchanged file: cached */
 	kube_creds_release(&cr);
 	assert_int_equal(kube_auth_file_reads(a), 1);
-	write_file("token", "second-token\n"); /* rotated (size differs) */
+	test_write_file("token", "second-token\n"); /* rotated (size differs) */
 	assert_int_equal(kube_auth_get(a, &cr, &e), 0);
 	assert_string_equal(cr.token, "second-token");
 	assert_true(cr.generation > g1);
@@ -387,9 +354,9 @@ static void test_auth__exec_plugin_cached_until_expiry_and_401(void **state)
 	char *args[] = { NULL };
 
 	(void)state;
-	snprintf(script, sizeof(script), "%s", write_file("plugin.sh", body));
+	snprintf(script, sizeof(script), "%s", test_write_file("plugin.sh", body));
 	chmod(script, 0755);
-	snprintf(counter_env, sizeof(counter_env), "COUNTER=%s/counter", tmpdir);
+	snprintf(counter_env, sizeof(counter_env), "COUNTER=%s/counter", test_tmpdir);
 	env[0] = counter_env;
 	env[1] = (char *)"EXPIRY=2026-11-28T18:00:00Z";
 	env[2] = NULL;
@@ -442,5 +409,5 @@ int main(void)
 		cmocka_unit_test(test_auth__exec_plugin_cached_until_expiry_and_401),
 	};
 
-	return cmocka_run_group_tests_name("kube_config", tests, setup, teardown);
+	return cmocka_run_group_tests_name("kube_config", tests, test_tmpdir_setup, test_tmpdir_teardown);
 }

@@ -356,8 +356,6 @@ static void test_reconcile__stale_pods_restart_once_and_missing_injection(void *
 	/* a pod created after the wiring without the injection: the webhook is missing */
 	fake_kube_put(&w->kube, &KUBE_PODS, pod("web-1-c", "web-1", "2100-01-01T00:00:00Z", NULL));
 	run(w, "logging/s3-reader");
-	if (!streq(cond(w, "logging", "s3-reader", "WorkloadsReady", "reason"), "InjectionMissing"))
-		print_message("%s\n", cond(w, "logging", "s3-reader", "WorkloadsReady", "message"));
 	assert_string_equal(cond(w, "logging", "s3-reader", "WorkloadsReady", "reason"), "InjectionMissing");
 	assert_non_null(strstr(cond(w, "logging", "s3-reader", "WorkloadsReady", "message"), "pod identity webhook"));
 	assert_false(fake_kube_has_event(&w->kube, "WorkloadRestarted"));

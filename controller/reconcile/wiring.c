@@ -310,7 +310,9 @@ static int restart_workload(struct rctx *x, const struct target *t, bool *ret_pa
 void wi_ensure_workloads(struct rctx *x)
 {
 	struct stale_pod *stale = calloc(256, sizeof(*stale));
-	struct target targets[MAX_TARGETS];
+	struct target targets[MAX_TARGETS], prev_t = { 0 };
+	bool prev_job = false;
+	int prev_found = -ENOENT;
 	size_t n_stale = 0, n_missing = 0, n_targets = 0, n_jobs = 0, n_bare = 0, n_paused = 0, restarted = 0;
 	enum wi_restart mode = x->spec->restart != WI_RESTART_DEFAULT ? x->spec->restart : x->r->settings->default_restart;
 	int64_t wired_ns = 0;
@@ -326,8 +328,21 @@ void wi_ensure_workloads(struct rctx *x)
 	for (size_t i = 0; i < n_stale && i < 256; i++) {
 		struct target t = { 0 };
 		bool job, dup = false;
+		int found;
 
-		if (pod_target(x, &stale[i], &t, &job) < 0) {
+		/* pods of one ReplicaSet share their workload: look it up once */
+		if (i > 0 && streq(stale[i].owner_kind, stale[i - 1].owner_kind) &&
+		    streq(stale[i].owner_name, stale[i - 1].owner_name)) {
+			t = prev_t;
+			job = prev_job;
+			found = prev_found;
+		} else {
+			found = pod_target(x, &stale[i], &t, &job);
+			prev_t = t;
+			prev_job = job;
+			prev_found = found;
+		}
+		if (found < 0) {
 			if (job) {
 				n_jobs++;
 			} else {

@@ -24,6 +24,7 @@
 #include "identity/settings.h"
 #include "reconcile/kube_ops.h"
 #include "reconcile/manager.h"
+#include "reconcile/thumbprint.h"
 #include "reconcile/workload.h"
 
 struct ctl_opts {
@@ -402,6 +403,7 @@ static int setup_reconciler(struct ctl *c)
 		.aws = &aws_api_real,
 		.awsc = c->aws,
 		.kube = &c->kube_ops,
+		.thumbprint = oidc_thumbprint,
 	};
 	{
 		_cleanup_(iam_account_summary_freep) struct iam_account_summary *sum = NULL;

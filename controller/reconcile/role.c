@@ -7,7 +7,6 @@
 #include "base/str.h"
 #include "identity/documents.h"
 #include "identity/plan.h"
-#include "reconcile/thumbprint.h"
 #include "reconcile/workload_int.h"
 
 #define MAX_TAGS 50
@@ -107,7 +106,7 @@ bool wi_ensure_provider(struct rctx *x)
 			char *arn = NULL;
 
 			op_err_clear(&terr);
-			if (oidc_thumbprint(r->issuer, thumb, &terr) < 0)
+			if (r->thumbprint && r->thumbprint(r->issuer, thumb, &terr) < 0)
 				log_info("OIDC provider thumbprint omitted (IAM accepts that): %s", terr.message);
 			in.n_thumbprints = thumb[0] ? 1 : 0;
 			op_err_clear(&err);

@@ -14,20 +14,22 @@
 #define MAX_ROLE_PATH_LEN 512   /* IAM's limit */
 #define MAX_ISSUER_LEN 255      /* IAM OIDC provider URL limit */
 #define MAX_LIST 256            /* entries per guardrail list */
-/* keyless' 4 ownership tags + 40 WorkloadIdentity tags + 6 = IAM's 50 per role */
-#define MAX_EXTRA_TAGS 6
+/* keyless' 5 ownership tags + 40 WorkloadIdentity tags + 5 = IAM's 50 per role */
+#define MAX_EXTRA_TAGS 5
+#define MAX_AUDIENCE_LEN 255
 #define MIN_RESYNC_NS (10 * NSEC_PER_SEC)
 #define MAX_RESYNC_NS (24 * 3600 * NSEC_PER_SEC)
 
 static const char *const top_keys[] = {
 	"clusterName", "region", "accountId", "oidcIssuer", "manageOidcProvider", "roleNamePrefix",
 	"rolePath", "permissionsBoundaryArn", "permissionsBoundaryWaived", "defaultMaxSessionDuration",
-	"defaultRestart", "resyncPeriod", "extraTags", "guardrails",
+	"defaultRestart", "resyncPeriod", "extraTags", "oidcIssuerCA", "guardrailEnforcement", "guardrails",
 };
 
 static const char *const guardrail_keys[] = {
 	"allowedActions", "deniedActions", "resourceWildcardActions", "managedPolicyArns",
-	"includeNamespaces", "excludeNamespaces",
+	"includeNamespaces", "excludeNamespaces", "allowControllerNamespace", "allowedTagKeys", "allowedAudiences",
+	"resourceAccounts",
 };
 
 static const char *const default_denied[] = { "iam:*", "sts:*", "organizations:*", "*" };
@@ -38,6 +40,7 @@ static const char *const default_denied[] = { "iam:*", "sts:*", "organizations:*
 static const char *const default_resource_wildcard[] = { "cloudwatch:PutMetricData", "xray:PutTraceSegments",
 							  "xray:PutTelemetryRecords" };
 static const char *const default_exclude_ns[] = { "kube-system" };
+static const char *const default_audiences[] = { WI_DEFAULT_AUDIENCE };
 
 static void str_array_release(struct str_array *a)
 {
@@ -57,6 +60,7 @@ void settings_free(struct settings *s)
 	free(s->role_name_prefix);
 	free(s->role_path);
 	free(s->permissions_boundary_arn);
+	free(s->oidc_issuer_ca);
 	shape_tags_free(s->extra_tags, s->n_extra_tags);
 	str_array_release(&s->guardrails.allowed_actions);
 	str_array_release(&s->guardrails.denied_actions);
@@ -64,6 +68,9 @@ void settings_free(struct settings *s)
 	str_array_release(&s->guardrails.managed_policy_arns);
 	str_array_release(&s->guardrails.include_namespaces);
 	str_array_release(&s->guardrails.exclude_namespaces);
+	str_array_release(&s->guardrails.allowed_tag_keys);
+	str_array_release(&s->guardrails.allowed_audiences);
+	str_array_release(&s->guardrails.resource_accounts);
 	free(s);
 }
 
@@ -388,6 +395,27 @@ static const char *check_namespace_pattern(const char *s)
 	return NULL;
 }
 
+static const char *check_tag_key_pattern(const char *s)
+{
+	if (!*s || strlen(s) > SHAPE_MAX_TAG_KEY_LEN || !all_in(s, " _.:/=+-@*?", true))
+		return "is not a tag key pattern (1..128 letters, digits, spaces, _.:/=+-@ and the wildcards * and ?)";
+	return NULL;
+}
+
+static const char *check_audience(const char *s)
+{
+	if (!*s || strlen(s) > MAX_AUDIENCE_LEN || !all_in(s, "_.:/=+-@", true))
+		return "is not an audience keyless can manage (1..255 letters, digits and _.:/=+-@, no wildcards)";
+	return NULL;
+}
+
+static const char *check_account(const char *s)
+{
+	if (streq(s, "aws") || (strlen(s) == 12 && all_in(s, "0123456789", false)))
+		return NULL;
+	return "is not an AWS account id (12 digits, or \"aws\" for AWS-owned resources)";
+}
+
 static int fill_defaults(struct str_array *a, const char *const *items, size_t n)
 {
 	a->items = calloc(n + 1, sizeof(char *));
@@ -468,8 +496,58 @@ static int parse_guardrails(const struct shape_ctx *c, json_t *doc, struct guard
 			       &g->include_namespaces);
 	if (r < 0)
 		return r;
-	return parse_pattern_list(c, obj, "excludeNamespaces", check_namespace_pattern, default_exclude_ns,
-				  ARRAY_SIZE(default_exclude_ns), &g->exclude_namespaces);
+	r = parse_pattern_list(c, obj, "excludeNamespaces", check_namespace_pattern, default_exclude_ns,
+			       ARRAY_SIZE(default_exclude_ns), &g->exclude_namespaces);
+	if (r < 0)
+		return r;
+	r = parse_pattern_list(c, obj, "allowedTagKeys", check_tag_key_pattern, NULL, 0, &g->allowed_tag_keys);
+	if (r < 0)
+		return r;
+	r = parse_pattern_list(c, obj, "allowedAudiences", check_audience, default_audiences,
+			       ARRAY_SIZE(default_audiences), &g->allowed_audiences);
+	if (r < 0)
+		return r;
+	r = parse_pattern_list(c, obj, "resourceAccounts", check_account, NULL, 0, &g->resource_accounts);
+	if (r < 0)
+		return r;
+	if (obj) {
+		const struct shape_ctx gc = { .err = c->err, .prefix = c->prefix, .reason = c->reason };
+		json_t *v = json_object_get(obj, "allowControllerNamespace");
+
+		if (v && !json_is_null(v) && !json_is_boolean(v))
+			return shape_fail(&gc, "guardrails.allowControllerNamespace", "must be true or false, not %s",
+					  shape_json_type(v));
+		g->allow_controller_namespace = json_is_true(v);
+	}
+	return 0;
+}
+
+static int parse_enforcement(const struct shape_ctx *c, json_t *doc, struct settings *s)
+{
+	const char *v;
+	int r = get_string(c, doc, "guardrailEnforcement", &v);
+
+	if (r < 0)
+		return r;
+	if (!v || streq(v, "revoke"))
+		s->enforcement = ENFORCE_REVOKE;
+	else if (streq(v, "keep"))
+		s->enforcement = ENFORCE_KEEP;
+	else
+		return shape_fail(c, "guardrailEnforcement", "'%s' is not revoke or keep", shape_quote(v).s);
+	return 0;
+}
+
+static int parse_issuer_ca(const struct shape_ctx *c, json_t *doc, struct settings *s)
+{
+	const char *v;
+	int r = get_string(c, doc, "oidcIssuerCA", &v);
+
+	if (r < 0 || !v)
+		return r;
+	if (!*v || v[0] != '/' || !shape_token(v))
+		return shape_fail(c, "oidcIssuerCA", "'%s' is not an absolute path to a PEM file", shape_quote(v).s);
+	return shape_dup(v, &s->oidc_issuer_ca);
 }
 
 int settings_parse(json_t *doc, const char *source, struct settings **ret, struct op_err *err)
@@ -492,7 +570,8 @@ int settings_parse(json_t *doc, const char *source, struct settings **ret, struc
 	    (r = parse_account_id(&c, doc, s)) < 0 || (r = parse_oidc_issuer(&c, doc, s)) < 0 ||
 	    (r = get_bool(&c, doc, "manageOidcProvider", true, &s->manage_oidc_provider)) < 0 ||
 	    (r = parse_role_naming(&c, doc, s)) < 0 || (r = parse_boundary(&c, doc, s)) < 0 ||
-	    (r = parse_defaults(&c, doc, s)) < 0 ||
+	    (r = parse_defaults(&c, doc, s)) < 0 || (r = parse_enforcement(&c, doc, s)) < 0 ||
+	    (r = parse_issuer_ca(&c, doc, s)) < 0 ||
 	    (r = shape_parse_tags(&c, "extraTags", json_object_get(doc, "extraTags"), MAX_EXTRA_TAGS, &s->extra_tags,
 				  &s->n_extra_tags)) < 0 ||
 	    (r = parse_guardrails(&c, doc, &s->guardrails)) < 0)

@@ -17,7 +17,10 @@
  *   defaultMaxSessionDuration: 3600
  *   defaultRestart: RolloutRestart     # RolloutRestart | DeletePods | None
  *   resyncPeriod: 10m
- *   extraTags: {owner: platform}
+ *   extraTags: {owner: platform}      # always win over a WorkloadIdentity's spec.tags
+ *   oidcIssuerCA: /etc/keyless/issuer-ca.pem  # verifies the issuer before its thumbprint is pinned
+ *   guardrailEnforcement: revoke       # revoke | keep: what happens to the role of an identity the
+ *                                      # guardrails reject after it was granted (see README)
  *   guardrails:
  *     allowedActions: []               # empty: anything not denied
  *     deniedActions: ["iam:*", "sts:*", "organizations:*", "*"]
@@ -25,6 +28,10 @@
  *     managedPolicyArns: []            # allowlist (exact ARNs or * patterns)
  *     includeNamespaces: []            # empty: all
  *     excludeNamespaces: [kube-system]
+ *     allowControllerNamespace: false  # keyless' own namespace is excluded unless true
+ *     allowedTagKeys: []               # spec.tags keys tenants may set (patterns); empty: none
+ *     allowedAudiences: [sts.amazonaws.com]  # spec.audience values (added to the OIDC provider)
+ *     resourceAccounts: []             # accounts a Resource ARN may name; empty: any
  */
 #ifndef KEYLESS_IDENTITY_SETTINGS_H
 #define KEYLESS_IDENTITY_SETTINGS_H
@@ -49,7 +56,17 @@ struct guardrails {
 	struct str_array managed_policy_arns;
 	struct str_array include_namespaces;
 	struct str_array exclude_namespaces;
+	bool allow_controller_namespace;
+	struct str_array allowed_tag_keys;   /* patterns; empty: tenants may set no tags */
+	struct str_array allowed_audiences;  /* exact; default sts.amazonaws.com */
+	struct str_array resource_accounts;  /* 12-digit ids or "aws"; empty: any account */
 };
+
+/* What happens to the role of an identity that the guardrails (or the spec's
+ * validation) reject after keyless granted it: REVOKE removes its inline and
+ * managed policies (the trust stays, so allowing it again is instant); KEEP
+ * leaves the role as it was and only reports. */
+enum guardrail_enforcement { ENFORCE_REVOKE, ENFORCE_KEEP };
 
 struct settings {
 	char *cluster_name;
@@ -66,6 +83,8 @@ struct settings {
 	int64_t resync_ns;
 	struct wi_tag *extra_tags;
 	size_t n_extra_tags;
+	char *oidc_issuer_ca;     /* PEM file; NULL: the system's trust store */
+	enum guardrail_enforcement enforcement;
 	struct guardrails guardrails;
 };
 
@@ -75,8 +94,9 @@ struct settings {
  * Unknown keys are errors with a did-you-mean. Errors: -EINVAL, reason
  * "InvalidSettings", message "settings <source>: <key path>: <problem>".
  * Limits: clusterName 1..100 ([A-Za-z0-9_-], as EKS); roleNamePrefix <= 32;
- * resyncPeriod 10s..24h; extraTags <= 6 (4 ownership + 40 WorkloadIdentity
- * tags + 6 = IAM's 50 per role); 256 entries per guardrail list. */
+ * resyncPeriod 10s..24h; extraTags <= 5 (5 ownership + 40 WorkloadIdentity
+ * tags + 5 = IAM's 50 per role); 256 entries per guardrail list; audiences
+ * 1..255 characters of [A-Za-z0-9_.:/=+@-] (they are recorded in IAM tags). */
 int settings_parse(json_t *doc, const char *source, struct settings **ret, struct op_err *err);
 /* Read and parse a YAML file (errors name the path). */
 int settings_load(const char *path, struct settings **ret, struct op_err *err);

@@ -52,6 +52,7 @@ static void test_settings__defaults(void **state)
 	static const char *const wildcard[] = { "cloudwatch:PutMetricData", "xray:PutTraceSegments",
 						"xray:PutTelemetryRecords" };
 	static const char *const excluded[] = { "kube-system" };
+	static const char *const audiences[] = { "sts.amazonaws.com" };
 
 	(void)state;
 	if (settings_load(TD "settings-minimal.yaml", &s, &err) < 0)
@@ -75,6 +76,13 @@ static void test_settings__defaults(void **state)
 	assert_list(&s->guardrails.managed_policy_arns, NULL, 0);
 	assert_list(&s->guardrails.include_namespaces, NULL, 0);
 	assert_list(&s->guardrails.exclude_namespaces, excluded, ARRAY_SIZE(excluded));
+	/* tenants may set no tags, request only the STS audience, name any account */
+	assert_false(s->guardrails.allow_controller_namespace);
+	assert_list(&s->guardrails.allowed_tag_keys, NULL, 0);
+	assert_list(&s->guardrails.allowed_audiences, audiences, ARRAY_SIZE(audiences));
+	assert_list(&s->guardrails.resource_accounts, NULL, 0);
+	assert_int_equal(s->enforcement, ENFORCE_REVOKE);
+	assert_null(s->oidc_issuer_ca);
 }
 
 static void test_settings__every_key(void **state)
@@ -87,6 +95,9 @@ static void test_settings__every_key(void **state)
 	static const char *const policies[] = { "arn:aws:iam::aws:policy/ReadOnlyAccess",
 						"arn:aws:iam::012345678901:policy/shared/*" };
 	static const char *const included[] = { "team-*", "production", "staging" };
+	static const char *const tag_keys[] = { "cost-center", "app.kubernetes.io/*" };
+	static const char *const audiences[] = { "sts.amazonaws.com", "https://vault.example.com" };
+	static const char *const accounts[] = { "012345678901", "aws" };
 
 	(void)state;
 	if (settings_load(TD "settings-full.yaml", &s, &err) < 0)
@@ -113,6 +124,12 @@ static void test_settings__every_key(void **state)
 	assert_list(&s->guardrails.managed_policy_arns, policies, ARRAY_SIZE(policies));
 	assert_list(&s->guardrails.include_namespaces, included, ARRAY_SIZE(included));
 	assert_list(&s->guardrails.exclude_namespaces, NULL, 0); /* [] means none, not the default */
+	assert_true(s->guardrails.allow_controller_namespace);
+	assert_list(&s->guardrails.allowed_tag_keys, tag_keys, ARRAY_SIZE(tag_keys));
+	assert_list(&s->guardrails.allowed_audiences, audiences, ARRAY_SIZE(audiences));
+	assert_list(&s->guardrails.resource_accounts, accounts, ARRAY_SIZE(accounts));
+	assert_int_equal(s->enforcement, ENFORCE_KEEP);
+	assert_string_equal(s->oidc_issuer_ca, "/etc/keyless/issuer-ca.pem");
 }
 
 static void test_settings__small_variants(void **state)
@@ -254,8 +271,21 @@ static const struct {
 	{ BASE "extraTags: {keyless.dev/cluster: x}\n",
 	  "extraTags[keyless.dev/cluster]: tag keys starting with 'keyless.dev/' or 'aws:' are reserved" },
 	{ BASE "extraTags: {cost: 42}\n", "extraTags[cost]: tag value must be a string, not an integer (quote it)" },
-	{ BASE "extraTags: {a: '1', b: '2', c: '3', d: '4', e: '5', f: '6', g: '7'}\n",
-	  "extraTags: has 7 tags; at most 6 are allowed" },
+	{ BASE "extraTags: {a: '1', b: '2', c: '3', d: '4', e: '5', f: '6'}\n",
+	  "extraTags: has 6 tags; at most 5 are allowed" },
+	{ BASE "guardrailEnforcement: Revoke\n", "guardrailEnforcement: 'Revoke' is not revoke or keep" },
+	{ BASE "oidcIssuerCA: ca.pem\n", "oidcIssuerCA: 'ca.pem' is not an absolute path to a PEM file" },
+	{ BASE "guardrails: {allowControllerNamespace: 'yes'}\n",
+	  "guardrails.allowControllerNamespace: must be true or false, not a string" },
+	{ BASE "guardrails: {allowedTagKeys: ['team!']}\n",
+	  "guardrails.allowedTagKeys[0]: 'team!' is not a tag key pattern (1..128 letters, digits, spaces, _.:/=+-@ "
+	  "and the wildcards * and ?)" },
+	{ BASE "guardrails: {allowedAudiences: ['sts.*']}\n",
+	  "guardrails.allowedAudiences[0]: 'sts.*' is not an audience keyless can manage (1..255 letters, digits and "
+	  "_.:/=+-@, no wildcards)" },
+	{ BASE "guardrails: {resourceAccounts: ['*']}\n",
+	  "guardrails.resourceAccounts[0]: '*' is not an AWS account id (12 digits, or \"aws\" for AWS-owned "
+	  "resources)" },
 	{ BASE "guardrails: []\n", "guardrails: must be a map, not a list" },
 	{ BASE "guardrails: {deniedActions: iam:*}\n", "guardrails.deniedActions: must be a list, not a string" },
 	{ BASE "guardrails: {deniedActions: ['iam:*', 'sts:*', iam]}\n",

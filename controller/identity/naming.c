@@ -4,41 +4,101 @@
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/str.h"
+#include "identity/shape.h"
 
-static bool role_chars_ok(const char *s)
+static bool role_chars_ok(const char *s, bool plus_ok)
 {
 	for (; *s; s++) {
 		char c = *s;
 
+		if (c == '+' && !plus_ok)
+			return false;
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("+=,.@_-", c)))
 			return false;
 	}
 	return true;
 }
 
-int identity_role_name(const char *prefix, const char *cluster, const char *ns, const char *name, char *out,
-		       size_t size)
+int identity_role_name(const struct role_key *k, char *out, size_t size)
 {
-	char full[1024];
+	const char *prefix = k->prefix ? k->prefix : "", *path = k->path ? k->path : "/";
 	unsigned char digest[SHA256_DIGEST_LENGTH];
+	char input[2048], readable[512];
 	int n;
 
 	if (size < IAM_ROLE_NAME_MAX + 1)
 		return -ENOSPC;
-	if (!role_chars_ok(prefix) || !role_chars_ok(cluster) || !role_chars_ok(ns) || !role_chars_ok(name))
+	if (!role_chars_ok(prefix, true) || !role_chars_ok(k->cluster, false) || !role_chars_ok(k->ns, false) ||
+	    !role_chars_ok(k->name, false) || strchr(k->issuer, '\n') || strchr(path, '\n'))
 		return -EINVAL;
-	n = snprintf(full, sizeof(full), "%s%s-%s-%s", prefix, cluster, ns, name);
-	if (n < 0 || (size_t)n >= sizeof(full))
+	n = snprintf(input, sizeof(input), "keyless-role/v1\n%s\n%s\n%s\n%s\n%s\n%s", k->issuer, prefix, path,
+		     k->cluster, k->ns, k->name);
+	if (n < 0 || (size_t)n >= sizeof(input))
 		return -EINVAL;
-	if (n <= IAM_ROLE_NAME_MAX) {
-		memcpy(out, full, (size_t)n + 1);
-		return 0;
-	}
-	SHA256((const unsigned char *)full, (size_t)n, digest);
-	snprintf(out, size, "%.55s-%02x%02x%02x%02x", full, digest[0], digest[1], digest[2], digest[3]);
+	SHA256((const unsigned char *)input, (size_t)n, digest);
+	n = snprintf(readable, sizeof(readable), "%s%s+%s+%s", prefix, k->cluster, k->ns, k->name);
+	if (n < 0 || (size_t)n >= sizeof(readable))
+		return -EINVAL;
+	readable[n > ROLE_NAME_READABLE_MAX ? ROLE_NAME_READABLE_MAX : n] = '\0';
+	snprintf(out, size, "%s@%02x%02x%02x%02x%02x%02x%02x%02x", readable, digest[0], digest[1], digest[2], digest[3],
+		 digest[4], digest[5], digest[6], digest[7]);
 	return 0;
+}
+
+void identity_issuer_tag(const char *issuer, char *out, size_t size)
+{
+	const char *host = identity_issuer_host(issuer);
+	unsigned char digest[SHA256_DIGEST_LENGTH];
+	struct strfmt f = STRFMT_INIT(out, size);
+
+	if (*host && shape_tag_value(host) && strlen(host) < size) {
+		strfmt_add(&f, "%s", host);
+		return;
+	}
+	SHA256((const unsigned char *)issuer, strlen(issuer), digest);
+	strfmt_add(&f, "sha256:");
+	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
+		strfmt_add(&f, "%02x", digest[i]);
+}
+
+void identity_client_id_tag_key(const char *audience, char *out, size_t size)
+{
+	unsigned char d[SHA256_DIGEST_LENGTH];
+
+	SHA256((const unsigned char *)audience, strlen(audience), d);
+	snprintf(out, size, "%s%02x%02x%02x%02x%02x%02x%02x%02x", CLIENT_ID_TAG_PREFIX, d[0], d[1], d[2], d[3], d[4],
+		 d[5], d[6], d[7]);
+}
+
+const char *identity_tag_get(const struct wi_tag *tags, size_t n, const char *key)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcasecmp(tags[i].key, key) == 0)
+			return tags[i].value;
+	}
+	return NULL;
+}
+
+static bool tag_is(const struct wi_tag *tags, size_t n, const char *key, const char *want)
+{
+	const char *v = identity_tag_get(tags, n, key);
+
+	return v && want && streq(v, want);
+}
+
+enum role_owner identity_role_owner(const struct wi_tag *tags, size_t n, const struct owner_key *k)
+{
+	if (!tag_is(tags, n, TAG_NAMESPACE, k->ns) || !tag_is(tags, n, TAG_NAME, k->name) ||
+	    !identity_tag_get(tags, n, TAG_ISSUER))
+		return ROLE_FOREIGN;
+	if (!tag_is(tags, n, TAG_ISSUER, k->issuer_tag))
+		return ROLE_OTHER_CLUSTER;
+	if (!tag_is(tags, n, TAG_UID, k->uid))
+		return ROLE_EARLIER_OBJECT;
+	return ROLE_OWNED;
 }
 
 const char *identity_issuer_host(const char *issuer)

@@ -1,10 +1,21 @@
-/* naming.h: deterministic IAM names for a WorkloadIdentity (pure).
+/* naming.h: deterministic IAM names and ownership tags for a WorkloadIdentity
+ * (pure).
  *
- * Role name: <prefix><cluster>-<namespace>-<name>. IAM role names are at most
- * 64 characters; a longer name keeps its first 55 characters and ends with
- * "-" and 8 hex digits of the SHA-256 of the full name, so it is stable
- * across restarts and two identities that share a long prefix still get
- * different names.
+ * Role name: <readable>@<hash>, at most 64 characters (IAM's limit):
+ *   readable = <prefix><cluster>+<namespace>+<name>, cut to 47 characters;
+ *   hash     = the first 8 bytes (16 lowercase hex digits) of the SHA-256 of
+ *              "keyless-role/v1\n<issuer>\n<prefix>\n<path>\n<cluster>\n<namespace>\n<name>".
+ * '+' cannot occur in a cluster, namespace or object name, so the readable
+ * part alone tells two identities apart whenever it is not cut; the hash
+ * covers everything else (long names, names that differ only in case - IAM
+ * role names are case-insensitive -, two clusters of the same name with
+ * different OIDC issuers, another role path): two distinct inputs share a
+ * name only if they share 64 bits of SHA-256, which no tenant can arrange.
+ * The role path is hashed too, so changing rolePath gives new names (IAM
+ * cannot move a role to another path; keyless moves the identity instead).
+ *
+ * The name keyless created is recorded in the object's status, so a later
+ * change of any input never orphans a role (reconcile/ retires the old one).
  */
 #ifndef KEYLESS_IDENTITY_NAMING_H
 #define KEYLESS_IDENTITY_NAMING_H
@@ -12,19 +23,71 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "identity/spec.h"
+
 #define IAM_ROLE_NAME_MAX 64
+#define ROLE_NAME_READABLE_MAX 47 /* 64 - '@' - 16 hex digits */
+
+/* What a role name is derived from (all borrowed). */
+struct role_key {
+	const char *issuer;  /* https://... */
+	const char *prefix;  /* roleNamePrefix, "" if none */
+	const char *path;    /* rolePath, "/" if none */
+	const char *cluster;
+	const char *ns;
+	const char *name;
+};
 
 /* Write the role name into out (size >= IAM_ROLE_NAME_MAX + 1). Returns 0,
- * or -EINVAL if a part contains a character IAM does not allow in role
- * names (alphanumerics and +=,.@_-). */
-int identity_role_name(const char *prefix, const char *cluster, const char *ns, const char *name, char *out,
-		       size_t size);
+ * -ENOSPC if out is too small, or -EINVAL if prefix, cluster, namespace or
+ * name contains a character IAM does not allow in role names
+ * (alphanumerics and +=,.@_-), or cluster, namespace or name contains '+'. */
+int identity_role_name(const struct role_key *k, char *out, size_t size);
 
-/* The IAM tags that mark a role as keyless' own. */
+/* The IAM tags that mark a role as keyless' own for one object of one
+ * cluster. Tag keys are case-insensitive in IAM; look them up with
+ * identity_tag_get. */
 #define TAG_CLUSTER "keyless.dev/cluster"
+#define TAG_ISSUER "keyless.dev/issuer"
 #define TAG_NAMESPACE "keyless.dev/namespace"
 #define TAG_NAME "keyless.dev/name"
 #define TAG_UID "keyless.dev/uid"
+#define OWNERSHIP_TAGS 5
+
+/* The value of TAG_ISSUER for an issuer URL: its host and path
+ * ("oidc.eks.us-east-1.amazonaws.com/id/ABC", as IAM names the provider)
+ * when that is a valid tag value, else "sha256:" and the hex SHA-256 of the
+ * URL. out must hold 257 bytes. */
+void identity_issuer_tag(const char *issuer, char *out, size_t size);
+
+/* The value of a tag, keys compared without regard to case (as IAM does);
+ * NULL if absent. */
+const char *identity_tag_get(const struct wi_tag *tags, size_t n, const char *key);
+
+/* Whose role is it? Decided from the tags alone. */
+enum role_owner {
+	ROLE_OWNED,          /* keyless', this cluster, this object */
+	ROLE_FOREIGN,        /* not keyless' for this object: no or other ownership tags */
+	ROLE_OTHER_CLUSTER,  /* keyless' for this namespace/name, but another cluster's issuer */
+	ROLE_EARLIER_OBJECT, /* keyless' for this cluster and namespace/name, another uid: an
+			      * earlier object of the same name (deletionPolicy Retain) */
+};
+
+struct owner_key {
+	const char *issuer_tag; /* identity_issuer_tag() of this cluster's issuer */
+	const char *ns;
+	const char *name;
+	const char *uid;
+};
+
+enum role_owner identity_role_owner(const struct wi_tag *tags, size_t n, const struct owner_key *k);
+
+/* On the OIDC provider: one tag per client id (audience) keyless added,
+ * "keyless.dev/client-id/<16 hex of SHA-256(audience)>" = audience, so the
+ * client ids keyless may remove again are known after a restart. */
+#define CLIENT_ID_TAG_PREFIX "keyless.dev/client-id/"
+/* out must hold 64 bytes. */
+void identity_client_id_tag_key(const char *audience, char *out, size_t size);
 
 /* The OIDC provider host/path of an issuer URL ("https://oidc.eks.../id/X" ->
  * "oidc.eks.../id/X"): the prefix of the trust policy's condition keys and

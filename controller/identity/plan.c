@@ -17,15 +17,6 @@ static void add(struct plan *p, enum step_kind k, const char *arg)
 	p->steps[p->n++] = (struct step){ .kind = k, .arg = arg };
 }
 
-static const char *tag_value(const struct wi_tag *tags, size_t n, const char *key)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (streq(tags[i].key, key))
-			return tags[i].value;
-	}
-	return NULL;
-}
-
 static bool str_in(const char *const *list, size_t n, const char *s)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -65,15 +56,15 @@ int plan_role(const struct role_desired *d, const struct role_observed *o, struc
 	if (!same_opt(d->boundary_arn, o->boundary_arn))
 		add(p, d->boundary_arn ? STEP_PUT_BOUNDARY : STEP_DELETE_BOUNDARY, d->boundary_arn);
 
-	/* tags: desired is authoritative */
+	/* tags: desired is authoritative; keys compare without regard to case, as in IAM */
 	for (size_t i = 0; i < d->n_tags; i++) {
-		const char *have = tag_value(o->tags, o->n_tags, d->tags[i].key);
+		const char *have = identity_tag_get(o->tags, o->n_tags, d->tags[i].key);
 
 		if (!have || !streq(have, d->tags[i].value))
 			add(p, STEP_TAG, d->tags[i].key);
 	}
 	for (size_t i = 0; i < o->n_tags; i++) {
-		if (!tag_value(d->tags, d->n_tags, o->tags[i].key))
+		if (!identity_tag_get(d->tags, d->n_tags, o->tags[i].key))
 			add(p, STEP_UNTAG, o->tags[i].key);
 	}
 
@@ -117,12 +108,4 @@ const char *step_name(enum step_kind k)
 	};
 
 	return k <= STEP_DETACH ? names[k] : "?";
-}
-
-bool role_tags_owned(const struct wi_tag *tags, size_t n, const char *cluster, const char *ns, const char *name)
-{
-	const char *c = tag_value(tags, n, TAG_CLUSTER), *s = tag_value(tags, n, TAG_NAMESPACE),
-		   *m = tag_value(tags, n, TAG_NAME);
-
-	return c && s && m && streq(c, cluster) && streq(s, ns) && streq(m, name);
 }

@@ -84,7 +84,4 @@ int plan_role(const struct role_desired *d, const struct role_observed *o, struc
 
 const char *step_name(enum step_kind k);
 
-/* Is a role with these tags keyless' own role for (cluster, ns, name)? */
-bool role_tags_owned(const struct wi_tag *tags, size_t n, const char *cluster, const char *ns, const char *name);
-
 #endif

@@ -5,52 +5,129 @@
 #include "identity/documents.h"
 #include "identity/naming.h"
 
-static void test_naming__short_names_verbatim(void **state)
-{
-	char out[IAM_ROLE_NAME_MAX + 1];
+#include <strings.h>
 
-	(void)state;
-	assert_int_equal(identity_role_name("", "prod", "logging", "s3-reader", out, sizeof(out)), 0);
-	assert_string_equal(out, "prod-logging-s3-reader");
-	assert_int_equal(identity_role_name("keyless-", "prod", "logging", "s3-reader", out, sizeof(out)), 0);
-	assert_string_equal(out, "keyless-prod-logging-s3-reader");
-	/* exactly 64 characters stays as is */
-	assert_int_equal(identity_role_name("", "c", "n", "012345678901234567890123456789012345678901234567890123456789", out,
-					    sizeof(out)), 0);
-	assert_int_equal(strlen(out), 64);
-	assert_string_equal(out + 4, "012345678901234567890123456789012345678901234567890123456789");
+#include "base/str.h"
+
+#define ISSUER "https://oidc.eks.us-east-1.amazonaws.com/id/ABC"
+
+static const char *name_of(const char *issuer, const char *prefix, const char *path, const char *cluster,
+			   const char *ns, const char *name)
+{
+	static char out[IAM_ROLE_NAME_MAX + 1];
+	struct role_key k = { issuer, prefix, path, cluster, ns, name };
+
+	assert_int_equal(identity_role_name(&k, out, sizeof(out)), 0);
+	assert_true(strlen(out) <= IAM_ROLE_NAME_MAX);
+	return out;
 }
 
-static void test_naming__long_names_hashed_stable_and_distinct(void **state)
+static void test_naming__readable_part_and_hash(void **state)
 {
-	char a[IAM_ROLE_NAME_MAX + 1], a2[IAM_ROLE_NAME_MAX + 1], b[IAM_ROLE_NAME_MAX + 1];
-	const char *ns = "a-very-long-namespace-name-for-the-payments-team";
-	const char *n1 = "reader-of-the-settlement-bucket-1", *n2 = "reader-of-the-settlement-bucket-2";
+	(void)state;
+	/* python3: n = "keyless-role/v1\n" + "\n".join([issuer, prefix, path, cluster, ns, name]);
+	 * readable[:47] + "@" + hashlib.sha256(n.encode()).hexdigest()[:16] */
+	assert_string_equal(name_of(ISSUER, "", "/keyless/", "prod", "logging", "s3-reader"),
+			    "prod+logging+s3-reader@711a7d1108366a9d");
+	/* a long one keeps 47 readable characters and 64 bits of the hash */
+	assert_string_equal(name_of(ISSUER, "keyless-", "/keyless/", "production-eu",
+				    "a-very-long-namespace-name-for-the-payments-team", "reader-of-the-settlement-bucket-1"),
+			    "keyless-production-eu+a-very-long-namespace-nam@5a3067f62de90ae3");
+	assert_int_equal(strlen(name_of(ISSUER, "keyless-", "/", "production-eu", "a-very-long-namespace-name-for-the-payments-team",
+					"reader-of-the-settlement-bucket-1")), 64);
+	/* stable */
+	assert_string_equal(name_of(ISSUER, "", "/keyless/", "prod", "logging", "s3-reader"),
+			    "prod+logging+s3-reader@711a7d1108366a9d");
+}
+
+/* Distinct (issuer, prefix, path, cluster, namespace, name) never share a
+ * name, compared as IAM does (without regard to case). */
+static void test_naming__injective_whatever_the_characters(void **state)
+{
+	static const char *const in[][6] = {
+		{ ISSUER, "", "/keyless/", "prod", "team-a", "app" },
+		{ ISSUER, "", "/keyless/", "prod", "team", "a-app" },     /* review finding 7 */
+		{ ISSUER, "", "/keyless/", "prod", "a-x", "y" },
+		{ ISSUER, "", "/keyless/", "prod-a", "x", "y" },          /* across the cluster boundary */
+		{ ISSUER, "", "/keyless/", "Prod", "team-a", "app" },     /* IAM names are case-insensitive */
+		{ "https://oidc.eks.eu-west-1.amazonaws.com/id/BBB", "", "/keyless/", "prod", "team-a", "app" },
+		{ ISSUER, "", "/other/", "prod", "team-a", "app" },       /* another path */
+		{ ISSUER, "k-", "/keyless/", "prod", "team-a", "app" },
+		{ ISSUER, "", "/keyless/", "prod", "team-a", "app.v2" },
+		/* long names that share their first 47 characters */
+		{ ISSUER, "", "/keyless/", "prod", "payments-settlement-and-reconciliation", "reader-1" },
+		{ ISSUER, "", "/keyless/", "prod", "payments-settlement-and-reconciliation", "reader-2" },
+		{ ISSUER, "", "/keyless/", "prod", "payments-settlement-and-reconciliation-x", "reader-1" },
+	};
+	char names[ARRAY_SIZE(in)][IAM_ROLE_NAME_MAX + 1];
 
 	(void)state;
-	assert_int_equal(identity_role_name("keyless-", "production-eu", ns, n1, a, sizeof(a)), 0);
-	assert_int_equal(identity_role_name("keyless-", "production-eu", ns, n1, a2, sizeof(a2)), 0);
-	assert_int_equal(identity_role_name("keyless-", "production-eu", ns, n2, b, sizeof(b)), 0);
-	assert_int_equal(strlen(a), 64);
-	assert_string_equal(a, a2);        /* stable */
-	assert_string_not_equal(a, b);     /* same 55-char prefix, different hash */
-	assert_memory_equal(a, b, 55);
-	assert_int_equal(a[55], '-');
-	/* the suffix is the first 4 bytes of SHA-256 of the full name, in hex
-	 * (python3: hashlib.sha256(b"keyless-production-eu-...-bucket-1").hexdigest()[:8]) */
-	assert_string_equal(a, "keyless-production-eu-a-very-long-namespace-name-for-th-0959e2ba");
+	for (size_t i = 0; i < ARRAY_SIZE(in); i++)
+		str_copy(names[i], sizeof(names[i]), name_of(in[i][0], in[i][1], in[i][2], in[i][3], in[i][4], in[i][5]));
+	for (size_t i = 0; i < ARRAY_SIZE(in); i++) {
+		for (size_t j = i + 1; j < ARRAY_SIZE(in); j++) {
+			if (strcasecmp(names[i], names[j]) == 0)
+				fail_msg("inputs %zu and %zu share the role name %s", i, j, names[i]);
+		}
+	}
+	/* the readable part tells the first two apart on its own */
+	assert_memory_not_equal(names[0], names[1], strlen("prod+team-a+app"));
+	/* the long ones share their readable part: only the hash differs */
+	assert_memory_equal(names[9], names[10], ROLE_NAME_READABLE_MAX);
 }
 
 static void test_naming__rejects_bad_characters_and_issuer_host(void **state)
 {
-	char out[IAM_ROLE_NAME_MAX + 1];
+	char out[IAM_ROLE_NAME_MAX + 1], tag[260];
+	struct role_key k = { ISSUER, "", "/", "prod", "ns", "a/b" };
 
 	(void)state;
-	assert_int_equal(identity_role_name("", "prod", "ns", "a/b", out, sizeof(out)), -EINVAL);
-	assert_int_equal(identity_role_name("x y", "prod", "ns", "a", out, sizeof(out)), -EINVAL);
+	assert_int_equal(identity_role_name(&k, out, sizeof(out)), -EINVAL);
+	k = (struct role_key){ ISSUER, "x y", "/", "prod", "ns", "a" };
+	assert_int_equal(identity_role_name(&k, out, sizeof(out)), -EINVAL);
+	k = (struct role_key){ ISSUER, "", "/", "prod", "n+s", "a" }; /* '+' is the separator */
+	assert_int_equal(identity_role_name(&k, out, sizeof(out)), -EINVAL);
+	k = (struct role_key){ ISSUER, "", "/", "prod", "ns", "a" };
+	assert_int_equal(identity_role_name(&k, out, IAM_ROLE_NAME_MAX), -ENOSPC);
 	assert_string_equal(identity_issuer_host("https://oidc.eks.us-east-1.amazonaws.com/id/X"),
 			    "oidc.eks.us-east-1.amazonaws.com/id/X");
 	assert_string_equal(identity_issuer_host("https://127.0.0.1:6443"), "127.0.0.1:6443");
+	identity_issuer_tag(ISSUER, tag, sizeof(tag));
+	assert_string_equal(tag, "oidc.eks.us-east-1.amazonaws.com/id/ABC");
+	/* '~' is no tag-value character: the issuer is recorded by its hash
+	 * (python3: "sha256:" + hashlib.sha256(b"https://issuer.example/~k8s").hexdigest()) */
+	identity_issuer_tag("https://issuer.example/~k8s", tag, sizeof(tag));
+	assert_string_equal(tag, "sha256:95879cb2c95c8cd4962d9711d6b873ab08874fb1e97486aa0721673f8b0c4d87");
+	identity_client_id_tag_key("https://vault.example.com", tag, sizeof(tag));
+	assert_true(str_startswith(tag, "keyless.dev/client-id/"));
+	assert_int_equal(strlen(tag), strlen("keyless.dev/client-id/") + 16);
+}
+
+static void test_naming__role_owner(void **state)
+{
+	const struct wi_tag ours[] = {
+		{ "keyless.dev/cluster", "prod" },
+		{ "keyless.dev/issuer", "oidc.eks.us-east-1.amazonaws.com/id/ABC" },
+		{ "keyless.dev/namespace", "team" },
+		{ "Keyless.dev/Name", "app" }, /* tag keys are case-insensitive */
+		{ "keyless.dev/uid", "u-1" },
+	};
+	struct owner_key k = { "oidc.eks.us-east-1.amazonaws.com/id/ABC", "team", "app", "u-1" };
+
+	(void)state;
+	assert_int_equal(identity_role_owner(ours, 5, &k), ROLE_OWNED);
+	k.uid = "u-2"; /* a re-created object */
+	assert_int_equal(identity_role_owner(ours, 5, &k), ROLE_EARLIER_OBJECT);
+	k = (struct owner_key){ "oidc.eks.eu-west-1.amazonaws.com/id/BBB", "team", "app", "u-1" };
+	assert_int_equal(identity_role_owner(ours, 5, &k), ROLE_OTHER_CLUSTER); /* same clusterName, other issuer */
+	k = (struct owner_key){ "oidc.eks.us-east-1.amazonaws.com/id/ABC", "team", "other", "u-1" };
+	assert_int_equal(identity_role_owner(ours, 5, &k), ROLE_FOREIGN);
+	k = (struct owner_key){ "oidc.eks.us-east-1.amazonaws.com/id/ABC", "team", "app", "u-1" };
+	assert_int_equal(identity_role_owner(ours, 2, &k), ROLE_FOREIGN); /* no namespace/name tags */
+	/* a role of the old format: cluster/namespace/name but no issuer */
+	assert_int_equal(identity_role_owner((const struct wi_tag[]){ ours[0], ours[2], ours[3], ours[4] }, 4, &k),
+			 ROLE_FOREIGN);
+	assert_int_equal(identity_role_owner(NULL, 0, &k), ROLE_FOREIGN);
 }
 
 static void assert_golden(const char *got, const char *file)
@@ -153,8 +230,9 @@ static void test_conditions__transition_time_changes_only_on_flip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_naming__short_names_verbatim),
-		cmocka_unit_test(test_naming__long_names_hashed_stable_and_distinct),
+		cmocka_unit_test(test_naming__readable_part_and_hash),
+		cmocka_unit_test(test_naming__injective_whatever_the_characters),
+		cmocka_unit_test(test_naming__role_owner),
 		cmocka_unit_test(test_naming__rejects_bad_characters_and_issuer_host),
 		cmocka_unit_test(test_documents__trust_policy_golden),
 		cmocka_unit_test(test_documents__permission_policy_golden),

@@ -227,10 +227,11 @@ const struct kube_kind KUBE_KIND_SERVICEACCOUNT = {
 
 /* --- workload identities ------------------------------------------------------ */
 
-enum { W_SA, W_GENERATION, W_CREATED, W_DELETION, W_FINALIZER, W_COUNT };
+enum { W_SA, W_AUDIENCE, W_GENERATION, W_CREATED, W_DELETION, W_FINALIZER, W_COUNT };
 
 static const struct sax_field wi_fields[W_COUNT] = {
 	[W_SA] = { { "spec", "serviceAccountName" } },
+	[W_AUDIENCE] = { { "spec", "audience" } },
 	[W_GENERATION] = { { "metadata", "generation" } },
 	[W_CREATED] = { { "metadata", "creationTimestamp" } },
 	[W_DELETION] = { { "metadata", "deletionTimestamp" } },
@@ -250,8 +251,14 @@ static int wi_project(struct kube_cache *c, const struct sax_capture *cap, struc
 	w->generation = gen ? strtoll(gen, NULL, 10) : 0;
 	w->created = timestamp_s(sax_get(cap, F(W_CREATED), NULL));
 	w->deleting = sax_get(cap, F(W_DELETION), NULL) != NULL;
+	w->audience = opt_intern(c, sax_get(cap, F(W_AUDIENCE), NULL), &ok);
 	p->idx = opt_intern(c, sa && *sa ? sa : NULL, &ok);
 	return ok ? 0 : -ENOMEM;
+}
+
+static void wi_release(struct kube_cache *c, struct kobj *p)
+{
+	kube_cache_unintern(c, ((struct wi_proj *)p)->audience);
 }
 
 static bool wi_equal(const struct kobj *a, const struct kobj *b)
@@ -259,7 +266,7 @@ static bool wi_equal(const struct kobj *a, const struct kobj *b)
 	const struct wi_proj *x = (const struct wi_proj *)a, *y = (const struct wi_proj *)b;
 
 	return x->generation == y->generation && x->created == y->created && x->deleting == y->deleting &&
-	       x->finalizers == y->finalizers;
+	       x->finalizers == y->finalizers && x->audience == y->audience;
 }
 
 const struct kube_kind KUBE_KIND_WORKLOADIDENTITY = {
@@ -268,7 +275,7 @@ const struct kube_kind KUBE_KIND_WORKLOADIDENTITY = {
 	.fields = wi_fields,
 	.nfields = W_COUNT,
 	.project = wi_project,
-	.release = NULL,
+	.release = wi_release,
 	.equal = wi_equal,
 };
 

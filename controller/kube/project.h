@@ -7,8 +7,9 @@
  * is terminating, and its compute type when the pod says it (the Fargate
  * profile label, or a nodeSelector on eks.amazonaws.com/compute-type).
  * ServiceAccounts: the eks.amazonaws.com annotations keyless manages.
- * WorkloadIdentities: service account (the index), generation, creation time,
- * deletion and finalizer count - so a status-only update is no change.
+ * WorkloadIdentities: service account (the index), audience, generation,
+ * creation time, deletion and finalizer count - so a status-only update is no
+ * change.
  * Generic: namespace, name, uid and resourceVersion (any kind; used by tests).
  */
 #ifndef KEYLESS_KUBE_PROJECT_H
@@ -50,6 +51,7 @@ struct sa_proj {
  * conflicts (the reconciler reads the full object from the API server). */
 struct wi_proj {
 	struct kobj h;                    /* h.idx = spec.serviceAccountName */
+	const struct istr *audience;      /* spec.audience, NULL if unset (the default) */
 	int64_t created;                  /* creationTimestamp, seconds */
 	long long generation;
 	uint8_t deleting;                 /* deletionTimestamp set */

@@ -22,6 +22,8 @@ struct aws_api {
 	int (*iam_add_client_id_to_oidc_provider)(struct aws_client *, const char *, const char *, struct op_err *);
 	int (*iam_tag_oidc_provider)(struct aws_client *, const char *, const struct aws_tag_in *, size_t,
 				     struct op_err *);
+	int (*iam_remove_client_id_from_oidc_provider)(struct aws_client *, const char *, const char *, struct op_err *);
+	int (*iam_untag_oidc_provider)(struct aws_client *, const char *, const char *const *, size_t, struct op_err *);
 	/* IAM: roles */
 	int (*iam_get_role)(struct aws_client *, const char *, struct iam_role **, struct op_err *);
 	int (*iam_create_role)(struct aws_client *, const struct iam_create_role_input *, struct iam_role **,

@@ -329,6 +329,20 @@ static void stop_informers(struct ctl *c)
 	c->pods = c->sas = c->wis = NULL;
 }
 
+/* keyless' own namespace: $POD_NAMESPACE (the chart sets it from the
+ * downward API), else the in-cluster service account's; unknown outside a
+ * cluster (a kubeconfig's namespace says nothing about where keyless runs). */
+static const char *controller_namespace(const struct ctl *c)
+{
+	const char *env = getenv("POD_NAMESPACE");
+
+	if (env && *env)
+		return env;
+	if (c->cfg->source && streq(c->cfg->source, "in-cluster"))
+		return c->cfg->namespace;
+	return NULL;
+}
+
 /* Settings, AWS client, account, issuer, partition, quotas: everything the
  * reconciler needs, resolved once at start. Errors stop the controller. */
 static int setup_reconciler(struct ctl *c)
@@ -384,7 +398,8 @@ static int setup_reconciler(struct ctl *c)
 	}
 	if (!c->account_id || !c->issuer)
 		return -ENOMEM;
-	log_info("cluster %s, OIDC issuer %s", c->settings->cluster_name, c->issuer);
+	log_info("cluster %s, OIDC issuer %s%s%s", c->settings->cluster_name, c->issuer,
+		 controller_namespace(c) ? ", own namespace " : "", controller_namespace(c) ? controller_namespace(c) : "");
 	part = aws_partition_of(aws_client_region(c->aws));
 
 	c->events = event_recorder_new(&(struct event_recorder_opts){ .client = c->client,
@@ -400,6 +415,7 @@ static int setup_reconciler(struct ctl *c)
 		.issuer = c->issuer,
 		.account_id = c->account_id,
 		.partition = part ? part->name : "aws",
+		.controller_namespace = controller_namespace(c),
 		.aws = &aws_api_real,
 		.awsc = c->aws,
 		.kube = &c->kube_ops,

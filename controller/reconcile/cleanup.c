@@ -17,42 +17,47 @@ static bool has_finalizer(json_t *obj)
 	return false;
 }
 
+/* Exactly what keyless created goes: the roles recorded in the status (the
+ * current one unless deletionPolicy is Retain, and every retired one), the
+ * annotations it set on the service accounts it recorded, and a service
+ * account it created. The role name of today's settings is the fallback
+ * when nothing is recorded; every role is checked for keyless' ownership
+ * tags of this object before anything is deleted. */
 struct reconcile_result wi_finalize(struct rctx *x)
 {
-	struct wi_reconciler *r = x->r;
 	json_t *spec = json_object_get(x->obj, "spec");
 	const char *policy = json_string_value(json_object_get(spec, "deletionPolicy"));
-	const char *status_arn = json_string_value(json_object_get(json_object_get(x->obj, "status"), "roleArn"));
-	const struct settings *s = r->settings;
-	bool deleted = false;
+	const char *spec_sa = json_string_value(json_object_get(spec, "serviceAccountName"));
+	const char *audience = json_string_value(json_object_get(spec, "audience"));
+	const char *current = x->recorded_role[0] ? x->recorded_role : x->role_name;
+	bool retain = policy && streq(policy, "Retain"), deleted, failed = false;
 	int rc;
 
 	if (!has_finalizer(x->obj))
 		return (struct reconcile_result){ .outcome = RECONCILE_OK };
-	/* The role name depends only on settings, namespace and name, so cleanup
-	 * works even if the spec has become invalid. */
-	if (identity_role_name(s->role_name_prefix ? s->role_name_prefix : "", s->cluster_name, x->ns, x->name,
-			       x->role_name, sizeof(x->role_name)) < 0)
-		x->role_name[0] = '\0';
-	if (status_arn)
-		str_copy(x->role_arn, sizeof(x->role_arn), status_arn);
-	else if (x->role_name[0])
-		str_format(x->role_arn, sizeof(x->role_arn), "arn:%s:iam::%s:role%s%s", r->partition, r->account_id,
-			 s->role_path ? s->role_path : "/", x->role_name);
-
-	if (x->role_name[0] && (!policy || !streq(policy, "Retain"))) {
-		rc = wi_delete_role(x, &deleted);
-		if (rc < 0) {
-			/* AWS unreachable or refusing: keep the finalizer and retry; nothing is orphaned */
-			conditions_summarize(&x->conds, x->generation, x->now);
-			return (struct reconcile_result){ .outcome = RECONCILE_ERROR };
-		}
-	} else if (x->role_name[0]) {
-		rctx_event(x, "Normal", "RoleRetained", "Delete", "deletionPolicy Retain: IAM role %s is kept",
-			   x->role_name);
+	if (!retain) {
+		if (wi_delete_role(x, current, COND_ROLE, &deleted) < 0)
+			failed = true;
+	} else {
+		rctx_event(x, "Normal", "RoleRetained", "Delete", "deletionPolicy Retain: IAM role %s is kept", current);
 	}
-	rc = wi_unwire_service_account(x);
-	if (rc < 0)
+	for (size_t i = x->n_retired; i-- > 0;) {
+		if (wi_delete_role(x, x->retired[i], COND_ROLE, &deleted) < 0)
+			failed = true;
+	}
+	if (x->recorded_sa[0] && wi_release_service_account(x, x->recorded_sa) < 0)
+		failed = true;
+	if (spec_sa && !streq(spec_sa, x->recorded_sa) && wi_release_service_account(x, spec_sa) < 0)
+		failed = true;
+	if (failed) {
+		/* AWS or the API server unreachable or refusing: keep the finalizer
+		 * and retry; nothing is orphaned */
+		conditions_summarize(&x->conds, x->generation, x->now);
+		wi_write_status(x);
+		return (struct reconcile_result){ .outcome = RECONCILE_ERROR };
+	}
+	/* an audience only this object used leaves the OIDC provider now */
+	if (audience && !streq(audience, WI_DEFAULT_AUDIENCE) && wi_provider_gc(x) < 0)
 		return (struct reconcile_result){ .outcome = RECONCILE_ERROR };
 	rc = wi_set_finalizer(x, false);
 	if (rc < 0 && rc != -ENOENT)

@@ -7,6 +7,7 @@
 #include "base/str.h"
 #include "identity/documents.h"
 #include "identity/plan.h"
+#include "kube/project.h"
 #include "reconcile/workload_int.h"
 
 #define MAX_TAGS 50
@@ -66,16 +67,123 @@ static int provider_lookup(struct rctx *x, struct iam_oidc_provider **ret, struc
 	return rc;
 }
 
+/* Is an audience requested by a live WorkloadIdentity that the guardrails
+ * allow? (Rejected ones do not keep a client id alive.) */
+struct aud_use {
+	const char *aud;
+	bool used;
+};
+
+static int aud_visit(const struct kobj *o, void *ctx)
+{
+	const struct wi_proj *w = (const struct wi_proj *)o;
+	struct aud_use *u = ctx;
+
+	if (!w->deleting && streq(w->audience ? w->audience->s : WI_DEFAULT_AUDIENCE, u->aud)) {
+		u->used = true;
+		return -1;
+	}
+	return 0;
+}
+
+static bool audience_in_use(struct wi_reconciler *r, const char *aud)
+{
+	const struct str_array *allowed = &r->settings->guardrails.allowed_audiences;
+	struct aud_use u = { .aud = aud };
+	bool ok = false;
+
+	for (size_t i = 0; i < allowed->n && !ok; i++)
+		ok = streq(allowed->items[i], aud);
+	if (!ok)
+		return false;
+	kube_cache_rdlock(r->wis);
+	kube_cache_foreach(r->wis, aud_visit, &u);
+	kube_cache_rdunlock(r->wis);
+	return u.used;
+}
+
+static void str_list_remove(struct aws_str_list *l, const char *s)
+{
+	long i = aws_str_list_index(l, s);
+
+	if (i < 0)
+		return;
+	free(l->items[i]);
+	memmove(&l->items[i], &l->items[i + 1], (l->n - (size_t)i - 1) * sizeof(char *));
+	l->n--;
+}
+
+/* With r->lock held: remove the client ids keyless added (tagged) that no
+ * WorkloadIdentity uses any more. sts.amazonaws.com is never removed: other
+ * IRSA roles of the account rely on it. */
+static int provider_gc_locked(struct rctx *x, struct iam_oidc_provider *p)
+{
+	struct wi_reconciler *r = x->r;
+
+	for (size_t i = 0; i < p->tags.n; i++) {
+		const char *key = p->tags.items[i].key, *aud = p->tags.items[i].value;
+		struct op_err err;
+		int rc;
+
+		if (!str_startswith(key, CLIENT_ID_TAG_PREFIX) || !aud || streq(aud, WI_DEFAULT_AUDIENCE) ||
+		    audience_in_use(r, aud))
+			continue;
+		op_err_clear(&err);
+		if (aws_str_list_index(&p->client_ids, aud) >= 0) {
+			rc = r->aws->iam_remove_client_id_from_oidc_provider(r->awsc, p->arn, aud, &err);
+			if (rc < 0) {
+				log_warn("removing unused audience '%s' from the OIDC provider failed: %s", aud, err.message);
+				return rc;
+			}
+			str_list_remove(&p->client_ids, aud);
+		}
+		rc = r->aws->iam_untag_oidc_provider(r->awsc, p->arn, &key, 1, &err);
+		if (rc < 0) {
+			log_warn("untagging the OIDC provider (%s) failed: %s", key, err.message);
+			return rc;
+		}
+		rctx_event(x, "Normal", "OIDCAudienceRemoved", "RemoveClientIDFromOpenIDConnectProvider",
+			   "no WorkloadIdentity uses audience '%s' any more: removed it from the OIDC provider", aud);
+	}
+	return 0;
+}
+
+int wi_provider_gc(struct rctx *x)
+{
+	struct wi_reconciler *r = x->r;
+	_cleanup_(iam_oidc_provider_freep) struct iam_oidc_provider *p = NULL;
+	struct op_err err;
+	int rc;
+
+	if (!r->settings->manage_oidc_provider)
+		return 0;
+	pthread_mutex_lock(&r->lock);
+	op_err_clear(&err);
+	rc = provider_lookup(x, &p, &err);
+	if (rc == 0) {
+		rc = provider_gc_locked(x, p);
+		provider_remember(r, x->provider_arn, &p->client_ids, clock_mono_ns(r->clock));
+	} else if (rc == -ENOENT) {
+		rc = 0;
+	} else {
+		log_warn("%s/%s: reading the OIDC provider failed: %s", x->ns, x->name, err.message);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
 bool wi_ensure_provider(struct rctx *x)
 {
 	struct wi_reconciler *r = x->r;
 	const char *aud = x->spec->audience;
 	int64_t ttl = r->settings->resync_ns > 0 ? r->settings->resync_ns : 600 * NSEC_PER_SEC;
 	_cleanup_(iam_oidc_provider_freep) struct iam_oidc_provider *p = NULL;
+	char tag_key[64];
 	struct op_err err;
 	bool ok = false;
 	int rc;
 
+	identity_client_id_tag_key(aud, tag_key, sizeof(tag_key));
 	pthread_mutex_lock(&r->lock);
 	if (r->provider_arn && clock_mono_ns(r->clock) - r->provider_checked_ns < ttl && provider_has_client(r, aud)) {
 		pthread_mutex_unlock(&r->lock);
@@ -99,9 +207,10 @@ bool wi_ensure_provider(struct rctx *x)
 			char thumb[41] = "";
 			const char *thumbs[1] = { thumb };
 			const char *ids[1] = { aud };
-			struct aws_tag_in tags[1] = { { TAG_CLUSTER, r->settings->cluster_name } };
+			struct aws_tag_in tags[2] = { { TAG_CLUSTER, r->settings->cluster_name }, { tag_key, aud } };
 			struct iam_create_oidc_provider_input in = { .url = r->issuer, .client_ids = ids, .n_client_ids = 1,
-								      .thumbprints = thumbs, .tags = tags, .n_tags = 1 };
+								      .thumbprints = thumbs, .tags = tags,
+								      .n_tags = streq(aud, WI_DEFAULT_AUDIENCE) ? 1 : 2 };
 			struct op_err terr;
 			char *arn = NULL;
 
@@ -135,7 +244,12 @@ bool wi_ensure_provider(struct rctx *x)
 		rctx_aws_failed(x, COND_OIDC, "iam:ListOpenIDConnectProviders", rc, &err);
 		goto out;
 	}
+	/* once per period: audiences keyless added that nobody uses any more */
+	if (r->settings->manage_oidc_provider)
+		provider_gc_locked(x, p);
 	if (aws_str_list_index(&p->client_ids, aud) < 0) {
+		struct aws_tag_in tag = { tag_key, aud };
+
 		if (!r->settings->manage_oidc_provider) {
 			char msg[900];
 
@@ -144,7 +258,13 @@ bool wi_ensure_provider(struct rctx *x)
 			conditions_set(&x->conds, COND_OIDC, "False", "AudienceNotRegistered", msg, x->generation, x->now);
 			goto out;
 		}
+		/* tagged first: a client id keyless added is always known as such */
 		op_err_clear(&err);
+		rc = streq(aud, WI_DEFAULT_AUDIENCE) ? 0 : r->aws->iam_tag_oidc_provider(r->awsc, x->provider_arn, &tag, 1, &err);
+		if (rc < 0) {
+			rctx_aws_failed(x, COND_OIDC, "iam:TagOpenIDConnectProvider", rc, &err);
+			goto out;
+		}
 		rc = r->aws->iam_add_client_id_to_oidc_provider(r->awsc, x->provider_arn, aud, &err);
 		if (rc < 0) {
 			rctx_aws_failed(x, COND_OIDC, "iam:AddClientIDToOpenIDConnectProvider", rc, &err);
@@ -181,16 +301,6 @@ static void desired_release(struct desired *d)
 	free(d->permissions);
 }
 
-/* IAM tag keys are case-insensitive: "Team" and "team" are one tag. */
-static bool has_tag(const struct wi_tag *tags, size_t n, const char *key)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (strcasecmp(tags[i].key, key) == 0)
-			return true;
-	}
-	return false;
-}
-
 static int build_desired(struct rctx *x, struct desired *ds)
 {
 	const struct settings *s = x->r->settings;
@@ -203,18 +313,21 @@ static int build_desired(struct rctx *x, struct desired *ds)
 	ds->permissions = identity_permission_policy(sp, &none);
 	if (!ds->trust || (!ds->permissions && !none))
 		return -ENOMEM;
-	/* ownership first: user and operator tags can never override them */
+	/* ownership first, then the operator's, then the tenant's: a tag a
+	 * tenant sets can never override keyless' or the operator's (they may be
+	 * what ABAC conditions on aws:PrincipalTag trust) */
 	ds->tags[nt++] = (struct wi_tag){ (char *)TAG_CLUSTER, (char *)s->cluster_name };
+	ds->tags[nt++] = (struct wi_tag){ (char *)TAG_ISSUER, x->issuer_tag };
 	ds->tags[nt++] = (struct wi_tag){ (char *)TAG_NAMESPACE, x->ns };
 	ds->tags[nt++] = (struct wi_tag){ (char *)TAG_NAME, x->name };
 	ds->tags[nt++] = (struct wi_tag){ (char *)TAG_UID, x->uid };
-	for (size_t i = 0; i < sp->n_tags && nt < MAX_TAGS; i++) {
-		if (!has_tag(ds->tags, nt, sp->tags[i].key))
-			ds->tags[nt++] = sp->tags[i];
-	}
 	for (size_t i = 0; i < s->n_extra_tags && nt < MAX_TAGS; i++) {
-		if (!has_tag(ds->tags, nt, s->extra_tags[i].key))
+		if (!identity_tag_get(ds->tags, nt, s->extra_tags[i].key))
 			ds->tags[nt++] = s->extra_tags[i];
+	}
+	for (size_t i = 0; i < sp->n_tags && nt < MAX_TAGS; i++) {
+		if (!identity_tag_get(ds->tags, nt, sp->tags[i].key))
+			ds->tags[nt++] = sp->tags[i];
 	}
 	for (size_t i = 0; i < sp->n_managed_policy_arns && i < 64; i++)
 		ds->managed[i] = sp->managed_policy_arns[i];
@@ -240,6 +353,7 @@ static int build_desired(struct rctx *x, struct desired *ds)
 
 struct observed {
 	struct role_observed o;
+	enum role_owner owner;
 	struct iam_role *role;
 	struct aws_str_list inline_names;
 	char *keyless_policy;
@@ -257,15 +371,18 @@ static void observed_release(struct observed *ob)
 }
 
 /* GetRole, then (only for a role we own) its policies. Returns 0, -ENOENT
- * for no role, -EPERM for a role we do not own, or an AWS error. */
-static int observe(struct rctx *x, struct observed *ob, const char **ret_action, struct op_err *err)
+ * for no role (action "iam:GetRole"), -EPERM for a role that is not keyless'
+ * own for this object (ob->owner says whose), or an AWS error. A role left
+ * by an earlier object of this name is ours only with keyless.dev/adopt-role. */
+static int observe(struct rctx *x, const char *name, struct observed *ob, const char **ret_action, struct op_err *err)
 {
 	struct wi_reconciler *r = x->r;
+	struct owner_key k = { .issuer_tag = x->issuer_tag, .ns = x->ns, .name = x->name, .uid = x->uid };
 	int rc;
 
 	memset(ob, 0, sizeof(*ob));
 	*ret_action = "iam:GetRole";
-	rc = r->aws->iam_get_role(r->awsc, x->role_name, &ob->role, err);
+	rc = r->aws->iam_get_role(r->awsc, name, &ob->role, err);
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; i < ob->role->tags.n && i < 64; i++)
@@ -280,20 +397,21 @@ static int observe(struct rctx *x, struct observed *ob, const char **ret_action,
 		.tags = ob->tags,
 		.n_tags = ob->role->tags.n < 64 ? ob->role->tags.n : 64,
 	};
-	if (!role_tags_owned(ob->tags, ob->o.n_tags, r->settings->cluster_name, x->ns, x->name))
+	ob->owner = identity_role_owner(ob->tags, ob->o.n_tags, &k);
+	if (ob->owner != ROLE_OWNED && !(ob->owner == ROLE_EARLIER_OBJECT && x->adopt))
 		return -EPERM;
 	*ret_action = "iam:ListRolePolicies";
-	rc = r->aws->iam_list_role_policies(r->awsc, x->role_name, &ob->inline_names, err);
+	rc = r->aws->iam_list_role_policies(r->awsc, name, &ob->inline_names, err);
 	if (rc < 0)
 		return rc;
 	if (aws_str_list_index(&ob->inline_names, INLINE_POLICY_NAME) >= 0) {
 		*ret_action = "iam:GetRolePolicy";
-		rc = r->aws->iam_get_role_policy(r->awsc, x->role_name, INLINE_POLICY_NAME, &ob->keyless_policy, err);
+		rc = r->aws->iam_get_role_policy(r->awsc, name, INLINE_POLICY_NAME, &ob->keyless_policy, err);
 		if (rc < 0 && rc != -ENOENT)
 			return rc;
 	}
 	*ret_action = "iam:ListAttachedRolePolicies";
-	rc = r->aws->iam_list_attached_role_policies(r->awsc, x->role_name, &ob->attached, err);
+	rc = r->aws->iam_list_attached_role_policies(r->awsc, name, &ob->attached, err);
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; i < ob->attached.n && i < 128; i++)
@@ -304,6 +422,40 @@ static int observe(struct rctx *x, struct observed *ob, const char **ret_action,
 	ob->o.attached = ob->attached_arns;
 	ob->o.n_attached = ob->attached.n < 128 ? ob->attached.n : 128;
 	return 0;
+}
+
+/* Why a role is not ours, for conditions and events. */
+static void not_owned_message(struct rctx *x, const char *name, const struct observed *ob, char *msg, size_t size,
+			      const char **ret_reason)
+{
+	const char *uid = identity_tag_get(ob->tags, ob->o.n_tags, TAG_UID);
+	const char *issuer = identity_tag_get(ob->tags, ob->o.n_tags, TAG_ISSUER);
+
+	switch (ob->owner) {
+	case ROLE_EARLIER_OBJECT:
+		*ret_reason = "RoleOwnedByEarlierObject";
+		str_format(msg, size,
+			   "IAM role %s was created by keyless for an earlier WorkloadIdentity %s/%s (uid %s) and kept "
+			   "(deletionPolicy Retain); keyless does not take it over silently. Annotate this object "
+			   "keyless.dev/adopt-role=true to adopt it, or delete the role.",
+			   name, x->ns, x->name, uid ? uid : "?");
+		break;
+	case ROLE_OTHER_CLUSTER:
+		*ret_reason = "RoleNotOwned";
+		str_format(msg, size,
+			   "IAM role %s belongs to keyless of another cluster (OIDC issuer %s, this cluster's is %s); "
+			   "keyless will not modify or delete it.",
+			   name, issuer ? issuer : "?", x->issuer_tag);
+		break;
+	default:
+		*ret_reason = "RoleNotOwned";
+		str_format(msg, size,
+			   "IAM role %s exists but is not tagged as keyless' role for %s/%s of this cluster (tags "
+			   "keyless.dev/issuer, /namespace, /name, /uid); keyless will not modify or delete it. Remove "
+			   "that role, or change the settings (roleNamePrefix) so the name is free.",
+			   name, x->ns, x->name);
+		break;
+	}
 }
 
 /* --- apply ------------------------------------------------------------------------ */
@@ -446,18 +598,17 @@ bool wi_ensure_role(struct rctx *x)
 	}
 
 	op_err_clear(&err);
-	rc = observe(x, &ob, &action, &err);
+	rc = observe(x, x->role_name, &ob, &action, &err);
 	if (rc == -ENOENT && streq(action, "iam:GetRole")) {
 		ob.o.exists = false;
 	} else if (rc == -EPERM) {
-		str_format(msg, sizeof(msg),
-			 "IAM role %s exists but is not tagged as keyless' role for %s/%s in cluster %s (tags "
-			 "keyless.dev/cluster, /namespace, /name); keyless will not modify or delete it. Rename the "
-			 "WorkloadIdentity or remove that role.",
-			 x->role_name, x->ns, x->name, r->settings->cluster_name);
-		if (!conditions_get(&x->conds, COND_ROLE) || !streq(conditions_get(&x->conds, COND_ROLE)->reason, "RoleNotOwned"))
-			rctx_event(x, "Warning", "RoleNotOwned", "GetRole", "%s", msg);
-		conditions_set(&x->conds, COND_ROLE, "False", "RoleNotOwned", msg, x->generation, x->now);
+		const char *reason;
+
+		x->role_arn[0] = '\0'; /* the status never advertises a role that is not ours */
+		not_owned_message(x, x->role_name, &ob, msg, sizeof(msg), &reason);
+		if (!conditions_get(&x->conds, COND_ROLE) || !streq(conditions_get(&x->conds, COND_ROLE)->reason, reason))
+			rctx_event(x, "Warning", reason, "GetRole", "%s", msg);
+		conditions_set(&x->conds, COND_ROLE, "False", reason, msg, x->generation, x->now);
 		observed_release(&ob);
 		goto out;
 	} else if (rc < 0) {
@@ -465,8 +616,17 @@ bool wi_ensure_role(struct rctx *x)
 		observed_release(&ob);
 		goto out;
 	}
-	if (ob.role && ob.role->arn)
-		str_copy(x->role_arn, sizeof(x->role_arn), ob.role->arn);
+	if (ob.role && ob.role->arn && str_copy(x->role_arn, sizeof(x->role_arn), ob.role->arn) < 0) {
+		x->role_arn[0] = '\0';
+		conditions_set(&x->conds, COND_ROLE, "False", "AWSError", "the role's ARN is longer than keyless allows",
+			       x->generation, x->now);
+		observed_release(&ob);
+		goto out;
+	}
+	if (ob.owner == ROLE_EARLIER_OBJECT)
+		rctx_event(x, "Normal", "RoleAdopted", "TagRole",
+			   "adopted IAM role %s left by an earlier WorkloadIdentity of this name (keyless.dev/adopt-role)",
+			   x->role_name);
 
 	p = calloc(1, sizeof(*p));
 	if (!p || plan_role(&ds.d, &ob.o, p) < 0) {
@@ -525,9 +685,9 @@ out:
 	return ok;
 }
 
-/* --- deletion ----------------------------------------------------------------------- */
+/* --- deletion, revocation, retirement ------------------------------------------------ */
 
-int wi_delete_role(struct rctx *x, bool *ret_deleted)
+int wi_delete_role(struct rctx *x, const char *name, const char *cond, bool *ret_deleted)
 {
 	struct wi_reconciler *r = x->r;
 	struct observed ob;
@@ -537,42 +697,114 @@ int wi_delete_role(struct rctx *x, bool *ret_deleted)
 
 	*ret_deleted = false;
 	op_err_clear(&err);
-	rc = observe(x, &ob, &action, &err);
+	rc = observe(x, name, &ob, &action, &err);
 	if (rc == -ENOENT && streq(action, "iam:GetRole")) {
 		observed_release(&ob);
 		return 0; /* nothing to delete */
 	}
 	if (rc == -EPERM) {
+		char msg[900];
+		const char *reason;
+
+		not_owned_message(x, name, &ob, msg, sizeof(msg), &reason);
 		observed_release(&ob);
-		rctx_event(x, "Warning", "RoleNotOwned", "DeleteRole",
-			   "IAM role %s is not tagged as keyless' role for %s/%s; left untouched", x->role_name, x->ns,
-			   x->name);
+		rctx_event(x, "Warning", reason, "DeleteRole", "not deleted: %s", msg);
 		return 0;
 	}
 	if (rc < 0)
 		goto fail;
 	for (size_t i = 0; i < ob.inline_names.n; i++) {
 		action = "iam:DeleteRolePolicy";
-		rc = r->aws->iam_delete_role_policy(r->awsc, x->role_name, ob.inline_names.items[i], &err);
+		rc = r->aws->iam_delete_role_policy(r->awsc, name, ob.inline_names.items[i], &err);
 		if (rc < 0 && rc != -ENOENT)
 			goto fail;
 	}
 	for (size_t i = 0; i < ob.attached.n; i++) {
 		action = "iam:DetachRolePolicy";
-		rc = r->aws->iam_detach_role_policy(r->awsc, x->role_name, ob.attached.items[i].arn, &err);
+		rc = r->aws->iam_detach_role_policy(r->awsc, name, ob.attached.items[i].arn, &err);
 		if (rc < 0 && rc != -ENOENT)
 			goto fail;
 	}
 	action = "iam:DeleteRole";
-	rc = r->aws->iam_delete_role(r->awsc, x->role_name, &err);
+	rc = r->aws->iam_delete_role(r->awsc, name, &err);
 	if (rc < 0 && rc != -ENOENT)
 		goto fail;
 	observed_release(&ob);
 	*ret_deleted = true;
-	rctx_event(x, "Normal", "RoleDeleted", "DeleteRole", "deleted IAM role %s", x->role_name);
+	rctx_event(x, "Normal", "RoleDeleted", "DeleteRole", "deleted IAM role %s", name);
+	return 0;
+fail:
+	observed_release(&ob);
+	rctx_aws_failed(x, cond, action, rc, &err);
+	return rc;
+}
+
+int wi_revoke_role(struct rctx *x, const char *name, bool *ret_owned, bool *ret_revoked)
+{
+	struct wi_reconciler *r = x->r;
+	struct observed ob;
+	const char *action;
+	struct op_err err;
+	int rc;
+
+	*ret_owned = *ret_revoked = false;
+	op_err_clear(&err);
+	rc = observe(x, name, &ob, &action, &err);
+	if ((rc == -ENOENT && streq(action, "iam:GetRole")) || rc == -EPERM) {
+		observed_release(&ob);
+		return 0; /* none, or not ours to touch */
+	}
+	if (rc < 0)
+		goto fail;
+	*ret_owned = true;
+	for (size_t i = 0; i < ob.inline_names.n; i++) {
+		action = "iam:DeleteRolePolicy";
+		rc = r->aws->iam_delete_role_policy(r->awsc, name, ob.inline_names.items[i], &err);
+		if (rc < 0 && rc != -ENOENT)
+			goto fail;
+		*ret_revoked = true;
+	}
+	for (size_t i = 0; i < ob.attached.n; i++) {
+		action = "iam:DetachRolePolicy";
+		rc = r->aws->iam_detach_role_policy(r->awsc, name, ob.attached.items[i].arn, &err);
+		if (rc < 0 && rc != -ENOENT)
+			goto fail;
+		*ret_revoked = true;
+	}
+	observed_release(&ob);
 	return 0;
 fail:
 	observed_release(&ob);
 	rctx_aws_failed(x, COND_ROLE, action, rc, &err);
 	return rc;
+}
+
+void wi_retire_roles(struct rctx *x)
+{
+	for (size_t i = x->n_retired; i-- > 0;) {
+		const char *name = x->retired[i];
+		struct iam_role *role = NULL;
+		struct op_err err;
+		bool deleted;
+		int rc;
+
+		op_err_clear(&err);
+		rc = x->r->aws->iam_get_role(x->r->awsc, name, &role, &err);
+		if (rc == -ENOENT) {
+			wi_forget_retired(x, i);
+			continue;
+		}
+		if (rc < 0) {
+			rctx_aws_failed(x, COND_ROLE, "iam:GetRole", rc, &err);
+			continue;
+		}
+		if (role->arn && wi_role_in_use(x, role->arn)) {
+			iam_role_free(role);
+			x->requeue_soon = true; /* the restart replaces those pods */
+			continue;
+		}
+		iam_role_free(role);
+		if (wi_delete_role(x, name, COND_ROLE, &deleted) == 0)
+			wi_forget_retired(x, i);
+	}
 }

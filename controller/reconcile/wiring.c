@@ -6,6 +6,8 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/str.h"
+#include "identity/shape.h"
+#include "kube/fields.h"
 #include "kube/project.h"
 #include "reconcile/workload_int.h"
 
@@ -16,7 +18,7 @@
 
 /* Does an older WorkloadIdentity claim the same service account? The oldest
  * (creation time, then name) wins; the others report the conflict. */
-static bool sa_claimed_by_other(struct rctx *x, char *winner, size_t size)
+bool wi_sa_claimed_by_other(struct rctx *x, char *winner, size_t size)
 {
 	struct kube_cache *c = x->r->wis;
 	const struct wi_proj *me;
@@ -49,23 +51,51 @@ static bool sa_claimed_by_other(struct rctx *x, char *winner, size_t size)
 	return lost;
 }
 
-static int apply_sa(struct rctx *x, bool create)
+/* The annotations keyless sets on the service account. */
+enum { A_ROLE, A_REGIONAL, A_AUDIENCE, A_COUNT };
+static const char *const ann_keys[A_COUNT] = { ANN_ROLE_ARN, ANN_REGIONAL, ANN_AUDIENCE };
+
+/* want[A_AUDIENCE] NULL: the default audience (the annotation absent, or
+ * naming the default). */
+static void wanted_annotations(const struct rctx *x, const char *want[A_COUNT])
+{
+	want[A_ROLE] = x->role_arn;
+	want[A_REGIONAL] = x->spec->sts_regional_endpoints ? "true" : "false";
+	want[A_AUDIENCE] = streq(x->spec->audience, WI_DEFAULT_AUDIENCE) ? NULL : x->spec->audience;
+}
+
+static bool ann_matches(int i, const char *have, const char *want)
+{
+	if (i == A_AUDIENCE && !want)
+		return !have || streq(have, WI_DEFAULT_AUDIENCE);
+	return have && want && streq(have, want);
+}
+
+/* Server-side apply of keyless' annotations (field manager keyless). A
+ * service account keyless created keeps its ownerReference in every apply
+ * (an apply that omitted it would remove it). `default_audience`: set the
+ * audience annotation to the default explicitly (taking over one someone
+ * else set). */
+static int apply_sa(struct rctx *x, bool owned, bool default_audience)
 {
 	const struct wi_spec *sp = x->spec;
-	json_auto_t *body = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s}}}", "apiVersion", "v1", "kind",
-				      "ServiceAccount", "metadata", "name", sp->service_account, "namespace", x->ns,
-				      "annotations", ANN_ROLE_ARN, x->role_arn, ANN_REGIONAL,
-				      sp->sts_regional_endpoints ? "true" : "false");
+	const char *want[A_COUNT];
+	json_auto_t *body = NULL;
+	json_t *ann;
 	_cleanup_free_ char *text = NULL;
 	struct op_err err;
 	int rc;
 
+	wanted_annotations(x, want);
+	body = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s}}}", "apiVersion", "v1", "kind", "ServiceAccount",
+			 "metadata", "name", sp->service_account, "namespace", x->ns, "annotations", ANN_ROLE_ARN,
+			 want[A_ROLE], ANN_REGIONAL, want[A_REGIONAL]);
 	if (!body)
 		return -ENOMEM;
-	if (!streq(sp->audience, WI_DEFAULT_AUDIENCE))
-		json_object_set_new(json_object_get(json_object_get(body, "metadata"), "annotations"), ANN_AUDIENCE,
-				    json_string(sp->audience));
-	if (create) {
+	ann = json_object_get(json_object_get(body, "metadata"), "annotations");
+	if (want[A_AUDIENCE] || default_audience)
+		json_object_set_new(ann, ANN_AUDIENCE, json_string(want[A_AUDIENCE] ? want[A_AUDIENCE] : WI_DEFAULT_AUDIENCE));
+	if (owned) {
 		/* owned by the WorkloadIdentity: garbage-collected with it */
 		json_object_set_new(json_object_get(body, "metadata"), "ownerReferences",
 				    json_pack("[{s:s, s:s, s:s, s:s, s:b, s:b}]", "apiVersion", API_VERSION, "kind", KIND,
@@ -82,102 +112,252 @@ static int apply_sa(struct rctx *x, bool create)
 	return 0;
 }
 
+/* An annotation another field manager set to something else: keyless does
+ * not take it over unless the service account opts in. */
+static bool blocked_by_other_manager(struct rctx *x, json_t *sa, bool *ret_default_audience)
+{
+	json_t *anns = json_object_get(json_object_get(sa, "metadata"), "annotations");
+	const char *takeover = json_string_value(json_object_get(anns, ANN_ALLOW_TAKEOVER));
+	const char *want[A_COUNT];
+	char msg[1000];
+
+	*ret_default_audience = false;
+	wanted_annotations(x, want);
+	for (int i = 0; i < A_COUNT; i++) {
+		const char *have = json_string_value(json_object_get(anns, ann_keys[i]));
+		struct field_owners fo;
+		const char *reason;
+
+		if (!have || ann_matches(i, have, want[i]))
+			continue;
+		kube_annotation_owners(sa, ann_keys[i], KEYLESS_FIELD_MANAGER, &fo);
+		if (!fo.others)
+			continue; /* keyless' own: an apply changes or removes it */
+		if (takeover && streq(takeover, "true")) {
+			if (i == A_AUDIENCE && !want[i])
+				*ret_default_audience = true;
+			rctx_event(x, "Normal", "AnnotationTakenOver", "ApplyServiceAccount",
+				   "service account %s allows keyless to take over %s (was '%s', managed by %s)",
+				   x->spec->service_account, ann_keys[i], shape_quote(have).s, fo.other);
+			continue;
+		}
+		reason = i == A_ROLE ? "ServiceAccountManagedElsewhere" : "AnnotationOwnedElsewhere";
+		str_format(msg, sizeof(msg),
+			   "service account %s: annotation %s is '%s', set by %s, not by keyless; keyless does not "
+			   "overwrite annotations that someone else manages. Remove the annotation, or annotate the "
+			   "service account %s=true to let keyless manage it",
+			   x->spec->service_account, ann_keys[i], shape_quote(have).s, fo.other, ANN_ALLOW_TAKEOVER);
+		if (!conditions_get(&x->conds, COND_SA) || !streq(conditions_get(&x->conds, COND_SA)->reason, reason))
+			rctx_event(x, "Warning", reason, "ApplyServiceAccount", "%s", msg);
+		conditions_set(&x->conds, COND_SA, "False", reason, msg, x->generation, x->now);
+		conditions_set(&x->conds, COND_WORKLOADS, "Unknown", reason, msg, x->generation, x->now);
+		return true;
+	}
+	return false;
+}
+
+static void sa_wired(struct rctx *x)
+{
+	char msg[900];
+
+	if (!x->wired_at[0])
+		str_copy(x->wired_at, sizeof(x->wired_at), x->now);
+	str_format(msg, sizeof(msg), "service account %s is annotated with %s", x->spec->service_account, x->role_arn);
+	conditions_set(&x->conds, COND_SA, "True", "Reconciled", msg, x->generation, x->now);
+	x->sa_ready = true;
+}
+
+/* Does the cache say the service account carries exactly keyless' annotations? */
+static bool cache_says_wired(struct rctx *x)
+{
+	struct kube_cache *c = x->r->sas;
+	const char *want[A_COUNT];
+	const struct sa_proj *sa;
+	bool wired;
+
+	wanted_annotations(x, want);
+	kube_cache_rdlock(c);
+	sa = (const struct sa_proj *)kube_cache_get(c, x->ns, x->spec->service_account);
+	wired = sa && ann_matches(A_ROLE, sa->role_arn ? sa->role_arn->s : NULL, want[A_ROLE]) &&
+		ann_matches(A_REGIONAL, sa->regional ? sa->regional->s : NULL, want[A_REGIONAL]) &&
+		ann_matches(A_AUDIENCE, sa->audience ? sa->audience->s : NULL, want[A_AUDIENCE]);
+	kube_cache_rdunlock(c);
+	return wired;
+}
+
 bool wi_ensure_service_account(struct rctx *x)
 {
 	const struct wi_spec *sp = x->spec;
-	struct kube_cache *c = x->r->sas;
-	const char *want_aud = streq(sp->audience, WI_DEFAULT_AUDIENCE) ? NULL : sp->audience;
-	const char *want_regional = sp->sts_regional_endpoints ? "true" : "false";
-	char winner[256], msg[900];
-	bool exists, wired, changed;
-	const struct sa_proj *sa;
+	json_auto_t *sa = NULL;
+	json_t *anns;
+	const char *want[A_COUNT];
+	bool wired, default_audience = false, created_by_us;
+	struct op_err err;
+	char msg[900];
+	int rc;
 
-	if (sa_claimed_by_other(x, winner, sizeof(winner))) {
-		str_format(msg, sizeof(msg),
-			 "service account %s is claimed by the older WorkloadIdentity %s; only one WorkloadIdentity may "
-			 "own a service account", sp->service_account, winner);
-		if (!conditions_get(&x->conds, COND_SA) ||
-		    !streq(conditions_get(&x->conds, COND_SA)->reason, "ServiceAccountConflict"))
-			rctx_event(x, "Warning", "ServiceAccountConflict", "Wire", "%s", msg);
-		conditions_set(&x->conds, COND_SA, "False", "ServiceAccountConflict", msg, x->generation, x->now);
-		conditions_set(&x->conds, COND_WORKLOADS, "False", "ServiceAccountConflict", msg, x->generation, x->now);
-		return false;
+	if (cache_says_wired(x)) {
+		sa_wired(x);
+		return true;
 	}
-
-	kube_cache_rdlock(c);
-	sa = (const struct sa_proj *)kube_cache_get(c, x->ns, sp->service_account);
-	exists = sa != NULL;
-	wired = sa && sa->role_arn && streq(sa->role_arn->s, x->role_arn);
-	changed = !wired || !sa->regional || !streq(sa->regional->s, want_regional) ||
-		  (want_aud ? !sa->audience || !streq(sa->audience->s, want_aud) : sa->audience != NULL);
-	kube_cache_rdunlock(c);
-
-	if (!exists && !sp->create_service_account) {
-		str_format(msg, sizeof(msg),
-			 "service account %s/%s does not exist; create it, or set spec.createServiceAccount: true",
-			 x->ns, sp->service_account);
-		conditions_set(&x->conds, COND_SA, "False", "ServiceAccountNotFound", msg, x->generation, x->now);
-		conditions_set(&x->conds, COND_WORKLOADS, "Unknown", "ServiceAccountNotFound", msg, x->generation, x->now);
-		return false;
-	}
-	if (changed) {
-		if (apply_sa(x, !exists) < 0)
+	/* something to do: decide from the object itself (the cache may lag,
+	 * and it does not keep managedFields or ownerReferences) */
+	op_err_clear(&err);
+	rc = x->r->kube->get(x->r->kube->ctx, &KUBE_SERVICEACCOUNTS, x->ns, sp->service_account, &sa, &err);
+	if (rc == -ENOENT) {
+		if (!sp->create_service_account) {
+			str_format(msg, sizeof(msg),
+				   "service account %s/%s does not exist; create it, or set spec.createServiceAccount: true",
+				   x->ns, sp->service_account);
+			conditions_set(&x->conds, COND_SA, "False", "ServiceAccountNotFound", msg, x->generation, x->now);
+			conditions_set(&x->conds, COND_WORKLOADS, "Unknown", "ServiceAccountNotFound", msg, x->generation,
+				       x->now);
 			return false;
-		if (!exists)
-			rctx_event(x, "Normal", "ServiceAccountCreated", "ApplyServiceAccount",
-				   "created service account %s annotated with role %s", sp->service_account, x->role_arn);
-		else if (x->was_ready)
-			rctx_event(x, "Normal", "DriftRepaired", "ApplyServiceAccount",
-				   "service account %s had lost its annotations; restored %s", sp->service_account,
-				   x->role_arn);
-		else
-			rctx_event(x, "Normal", "ServiceAccountAnnotated", "ApplyServiceAccount",
-				   "annotated service account %s with %s=%s", sp->service_account, ANN_ROLE_ARN, x->role_arn);
-		if (!wired || !x->wired_at[0])
-			str_copy(x->wired_at, sizeof(x->wired_at), x->now);
-	} else if (!x->wired_at[0]) {
-		str_copy(x->wired_at, sizeof(x->wired_at), x->now);
+		}
+		if (apply_sa(x, true, false) < 0)
+			return false;
+		rctx_event(x, "Normal", "ServiceAccountCreated", "ApplyServiceAccount",
+			   "created service account %s annotated with role %s", sp->service_account, x->role_arn);
+		x->wired_at[0] = '\0';
+		sa_wired(x);
+		return true;
 	}
-	str_format(msg, sizeof(msg), "service account %s is annotated with %s", sp->service_account, x->role_arn);
-	conditions_set(&x->conds, COND_SA, "True", "Reconciled", msg, x->generation, x->now);
-	x->sa_ready = true;
+	if (rc < 0)
+		return rctx_kube_failed(x, COND_SA, "reading the ServiceAccount", rc, &err);
+	anns = json_object_get(json_object_get(sa, "metadata"), "annotations");
+	wanted_annotations(x, want);
+	wired = true;
+	for (int i = 0; i < A_COUNT; i++)
+		wired &= ann_matches(i, json_string_value(json_object_get(anns, ann_keys[i])), want[i]);
+	if (wired) { /* the cache was behind */
+		sa_wired(x);
+		return true;
+	}
+	if (blocked_by_other_manager(x, sa, &default_audience))
+		return false;
+	created_by_us = kube_has_owner_uid(sa, x->uid);
+	if (apply_sa(x, created_by_us, default_audience) < 0)
+		return false;
+	if (x->was_ready)
+		rctx_event(x, "Normal", "DriftRepaired", "ApplyServiceAccount",
+			   "service account %s had lost its annotations; restored %s", sp->service_account, x->role_arn);
+	else
+		rctx_event(x, "Normal", "ServiceAccountAnnotated", "ApplyServiceAccount",
+			   "annotated service account %s with %s=%s", sp->service_account, ANN_ROLE_ARN, x->role_arn);
+	if (!ann_matches(A_ROLE, json_string_value(json_object_get(anns, ANN_ROLE_ARN)), want[A_ROLE]))
+		x->wired_at[0] = '\0'; /* wired now */
+	sa_wired(x);
 	return true;
 }
 
-int wi_unwire_service_account(struct rctx *x)
+/* The name of the role an ARN in this account names, or NULL. */
+static const char *arn_role_name(const struct rctx *x, const char *arn)
 {
-	const char *sa_name = json_string_value(json_object_get(json_object_get(x->obj, "spec"), "serviceAccountName"));
+	char prefix[128];
+	const char *slash;
+
+	str_format(prefix, sizeof(prefix), "arn:%s:iam::%s:role/", x->r->partition, x->r->account_id);
+	if (!arn || !str_startswith(arn, prefix))
+		return NULL;
+	slash = strrchr(arn, '/');
+	return slash ? slash + 1 : NULL;
+}
+
+bool wi_arn_is_ours(struct rctx *x, const char *arn)
+{
+	const char *name = arn_role_name(x, arn);
+
+	if (!name || !*name)
+		return false;
+	if (streq(name, x->role_name) || streq(name, x->recorded_role))
+		return true;
+	for (size_t i = 0; i < x->n_retired; i++) {
+		if (streq(name, x->retired[i]))
+			return true;
+	}
+	return false;
+}
+
+int wi_release_service_account(struct rctx *x, const char *sa_name)
+{
 	json_auto_t *sa = NULL, *body = NULL;
 	_cleanup_free_ char *text = NULL;
 	const char *arn;
+	struct field_owners fo;
 	struct op_err err;
 	int rc;
 
-	if (!sa_name)
-		return 0;
 	op_err_clear(&err);
 	rc = x->r->kube->get(x->r->kube->ctx, &KUBE_SERVICEACCOUNTS, x->ns, sa_name, &sa, &err);
 	if (rc == -ENOENT)
 		return 0;
 	if (rc < 0)
-		return rc;
+		return rctx_kube_failed(x, COND_SA, "reading the ServiceAccount", rc, &err), rc;
 	arn = json_string_value(json_object_get(json_object_get(json_object_get(sa, "metadata"), "annotations"),
 						ANN_ROLE_ARN));
-	if (!arn || !x->role_arn[0] || !streq(arn, x->role_arn))
-		return 0; /* someone else's now: leave it */
+	if (kube_has_owner_uid(sa, x->uid)) {
+		/* keyless created it for this object: it goes with the identity */
+		const char *uid = json_string_value(json_object_get(json_object_get(sa, "metadata"), "uid"));
+
+		op_err_clear(&err);
+		rc = x->r->kube->delete(x->r->kube->ctx, &KUBE_SERVICEACCOUNTS, x->ns, sa_name, uid, &err);
+		if (rc < 0 && rc != -ENOENT)
+			return rctx_kube_failed(x, COND_SA, "deleting the ServiceAccount keyless created", rc, &err), rc;
+		atomic_fetch_add(&x->r->kube_writes, 1);
+		rctx_event(x, "Normal", "ServiceAccountDeleted", "DeleteServiceAccount",
+			   "deleted service account %s, which keyless created for this WorkloadIdentity", sa_name);
+		return 0;
+	}
+	if (!arn || !wi_arn_is_ours(x, arn))
+		return 0; /* someone else's now (another WorkloadIdentity, a person, a tool): leave it */
+	kube_annotation_owners(sa, ANN_ROLE_ARN, KEYLESS_FIELD_MANAGER, &fo);
+	if (!fo.ours) {
+		rctx_event(x, "Warning", "AnnotationOwnedElsewhere", "ApplyServiceAccount",
+			   "service account %s still names this identity's role in %s, set by %s; keyless leaves "
+			   "annotations it does not manage", sa_name, ANN_ROLE_ARN, fo.other);
+		return 0;
+	}
 	/* applying no annotations releases (removes) the fields keyless owns */
 	body = json_pack("{s:s, s:s, s:{s:s, s:s}}", "apiVersion", "v1", "kind", "ServiceAccount", "metadata", "name",
 			 sa_name, "namespace", x->ns);
 	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	if (!text)
 		return -ENOMEM;
+	op_err_clear(&err);
 	rc = x->r->kube->apply(x->r->kube->ctx, &KUBE_SERVICEACCOUNTS, x->ns, sa_name, text, &err);
 	if (rc < 0 && rc != -ENOENT)
-		return rc;
+		return rctx_kube_failed(x, COND_SA, "server-side apply of the ServiceAccount", rc, &err), rc;
 	atomic_fetch_add(&x->r->kube_writes, 1);
-	rctx_event(x, "Normal", "ServiceAccountUnannotated", "ApplyServiceAccount",
-		   "removed the role annotations from service account %s", sa_name);
+	if (fo.others)
+		rctx_event(x, "Warning", "AnnotationOwnedElsewhere", "ApplyServiceAccount",
+			   "released keyless' annotations of service account %s; %s also sets %s, so it stays", sa_name,
+			   fo.other, ANN_ROLE_ARN);
+	else
+		rctx_event(x, "Normal", "ServiceAccountUnannotated", "ApplyServiceAccount",
+			   "removed the role annotations from service account %s", sa_name);
 	return 0;
+}
+
+bool wi_role_in_use(struct rctx *x, const char *arn)
+{
+	struct kube_cache *c = x->r->pods;
+	const char *sas[2] = { x->spec ? x->spec->service_account : NULL, x->recorded_sa[0] ? x->recorded_sa : NULL };
+	bool used = false;
+
+	kube_cache_rdlock(c);
+	for (int k = 0; k < 2 && !used; k++) {
+		if (!sas[k] || (k == 1 && sas[0] && streq(sas[0], sas[1])))
+			continue;
+		for (const struct kobj *o = kube_cache_index_first(c, x->ns, sas[k]); o && !used;
+		     o = kube_cache_index_next(o)) {
+			const struct pod_proj *p = (const struct pod_proj *)o;
+
+			used = !(p->flags & POD_TERMINATING) && (p->phase == POD_PENDING || p->phase == POD_RUNNING) &&
+			       p->role_arn && streq(p->role_arn->s, arn);
+		}
+	}
+	kube_cache_rdunlock(c);
+	return used;
 }
 
 /* --- pods --------------------------------------------------------------------------- */

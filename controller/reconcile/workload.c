@@ -130,18 +130,24 @@ int wi_set_finalizer(struct rctx *x, bool present)
 
 /* --- status ----------------------------------------------------------------------- */
 
+static json_t *str_or_null(const char *s)
+{
+	return s && *s ? json_string(s) : json_null();
+}
+
+/* Fields keyless may clear are set to null, so the merge patch removes them. */
 static json_t *build_status(struct rctx *x)
 {
-	json_t *st = json_object();
+	json_t *st = json_object(), *retired = json_array();
 
-	if (x->role_arn[0])
-		json_object_set_new(st, "roleArn", json_string(x->role_arn));
-	if (x->role_name[0])
-		json_object_set_new(st, "roleName", json_string(x->role_name));
+	for (size_t i = 0; i < x->n_retired; i++)
+		json_array_append_new(retired, json_string(x->retired[i]));
+	json_object_set_new(st, "roleArn", str_or_null(x->role_arn));
+	json_object_set_new(st, "roleName", str_or_null(x->recorded_role));
+	json_object_set_new(st, "retiredRoles", x->n_retired ? retired : (json_decref(retired), json_null()));
 	if (x->provider_arn[0])
 		json_object_set_new(st, "oidcProviderArn", json_string(x->provider_arn));
-	if (x->spec)
-		json_object_set_new(st, "serviceAccount", json_string(x->spec->service_account));
+	json_object_set_new(st, "serviceAccount", str_or_null(x->recorded_sa));
 	json_object_set_new(st, "observedGeneration", json_integer(x->generation));
 	json_object_set_new(st, "stalePods", json_integer(x->stale_pods));
 	if (x->wired_at[0])
@@ -150,8 +156,26 @@ static json_t *build_status(struct rctx *x)
 	return st;
 }
 
-/* Write the status only if it differs from what the object has. */
-static int write_status(struct rctx *x)
+/* Does the object's status already say what `st` says (nulls: absent)? */
+static bool status_same(json_t *old, json_t *st)
+{
+	const char *key;
+	json_t *v;
+	size_t n = 0;
+
+	if (!json_is_object(old))
+		return false;
+	json_object_foreach(st, key, v) {
+		json_t *o = json_object_get(old, key);
+
+		if (json_is_null(v) ? o != NULL : !json_equal(o, v))
+			return false;
+		n += !json_is_null(v);
+	}
+	return json_object_size(old) == n;
+}
+
+int wi_write_status(struct rctx *x)
 {
 	json_auto_t *st = build_status(x), *patch = NULL;
 	json_t *old = json_object_get(x->obj, "status");
@@ -159,7 +183,7 @@ static int write_status(struct rctx *x)
 	struct op_err err;
 	int r;
 
-	if (old && json_equal(old, st))
+	if (status_same(old, st))
 		return 0;
 	patch = json_pack("{s:O}", "status", st);
 	text = patch ? json_dumps(patch, JSON_COMPACT) : NULL;
@@ -173,24 +197,166 @@ static int write_status(struct rctx *x)
 		return r;
 	}
 	atomic_fetch_add(&x->r->kube_writes, 1);
+	/* what the object now says, so a second write in this reconcile compares against it */
+	{
+		json_t *now = json_deep_copy(st);
+		const char *key;
+		json_t *v;
+		void *tmp;
+
+		json_object_foreach_safe(now, tmp, key, v) {
+			if (json_is_null(v))
+				json_object_del(now, key);
+		}
+		json_object_set_new(x->obj, "status", now);
+	}
 	return 0;
 }
 
-/* A rejection: every condition False with the same reason, terminal. */
+void wi_forget_retired(struct rctx *x, size_t i)
+{
+	if (i >= x->n_retired)
+		return;
+	memmove(x->retired[i], x->retired[i + 1], (x->n_retired - i - 1) * sizeof(x->retired[0]));
+	x->n_retired--;
+}
+
+/* Revoke the permissions of every role keyless recorded for this object
+ * (guardrailEnforcement: revoke). Returns 0 (*ret_owned: some role is
+ * keyless' own, so a resync keeps checking it) or a negative errno. */
+static int revoke_recorded(struct rctx *x, bool *ret_owned, char *note, size_t note_size)
+{
+	const char *names[MAX_RETIRED + 1];
+	size_t n = 0;
+	struct strfmt f = STRFMT_INIT(note, note_size);
+	int rc = 0;
+
+	*ret_owned = false;
+	note[0] = '\0';
+	if (x->recorded_role[0])
+		names[n++] = x->recorded_role;
+	for (size_t i = 0; i < x->n_retired; i++)
+		names[n++] = x->retired[i];
+	for (size_t i = 0; i < n; i++) {
+		bool owned = false, revoked = false;
+		int r = wi_revoke_role(x, names[i], &owned, &revoked);
+
+		if (r < 0) {
+			rc = r;
+			continue;
+		}
+		*ret_owned |= owned;
+		if (owned)
+			strfmt_add(&f, "%s%s", f.len ? ", " : "", names[i]);
+		if (revoked)
+			rctx_event(x, "Warning", "PermissionsRevoked", "Revoke",
+				   "removed the inline and managed policies of IAM role %s: the identity is rejected "
+				   "(guardrailEnforcement: revoke); its trust is kept", names[i]);
+	}
+	return rc;
+}
+
+/* A rejection: every condition False with the same reason. What keyless
+ * granted earlier is revoked (guardrailEnforcement: revoke): the guardrails
+ * hold for roles that exist, not only for new ones. Terminal until the
+ * object changes, unless a role of ours exists (a resync keeps it revoked)
+ * or revoking failed (retried). */
 static struct reconcile_result reject(struct rctx *x, const char *reason, const struct op_err *err)
 {
 	static const char *const types[] = { COND_OIDC, COND_ROLE, COND_SA, COND_WORKLOADS };
 	const struct condition *before = conditions_get(&x->conds, COND_READY);
 	bool news = !before || !streq(before->reason, reason) || before->observed_generation != x->generation;
+	bool owned = false;
+	char msg[1024], roles[512] = "";
+	int rc = 0;
 
+	if (x->r->settings->enforcement == ENFORCE_REVOKE)
+		rc = revoke_recorded(x, &owned, roles, sizeof(roles));
 	for (size_t i = 0; i < ARRAY_SIZE(types); i++)
 		conditions_set(&x->conds, types[i], "False", reason, err->message, x->generation, x->now);
+	if (roles[0]) {
+		str_format(msg, sizeof(msg), "%s; keyless removed the permissions of IAM role %s (guardrailEnforcement: "
+			   "revoke); the trust is kept, so allowing the identity again restores them at once",
+			   err->message, roles);
+		conditions_set(&x->conds, COND_ROLE, "False", reason, msg, x->generation, x->now);
+	}
 	conditions_set(&x->conds, COND_READY, "False", reason, err->message, x->generation, x->now);
 	/* an event only when this is news, not on every resync */
 	if (news)
 		rctx_event(x, "Warning", reason, "Validate", "%s", err->message);
-	write_status(x);
-	return (struct reconcile_result){ .outcome = RECONCILE_TERMINAL };
+	if (wi_write_status(x) < 0 || rc < 0 || x->transient)
+		return (struct reconcile_result){ .outcome = RECONCILE_ERROR };
+	return (struct reconcile_result){ .outcome = owned ? RECONCILE_OK : RECONCILE_TERMINAL };
+}
+
+/* The loser of a shared service account gets no role: one it had is deleted
+ * (it would trust the winner's service account). */
+static void lose_service_account(struct rctx *x, const char *winner)
+{
+	char msg[900];
+	bool deleted;
+
+	str_format(msg, sizeof(msg),
+		   "service account %s is claimed by the older WorkloadIdentity %s; only one WorkloadIdentity may own "
+		   "a service account, so this one gets no IAM role",
+		   x->spec->service_account, winner);
+	if (!conditions_get(&x->conds, COND_SA) ||
+	    !streq(conditions_get(&x->conds, COND_SA)->reason, "ServiceAccountConflict"))
+		rctx_event(x, "Warning", "ServiceAccountConflict", "Wire", "%s", msg);
+	conditions_set(&x->conds, COND_OIDC, "Unknown", "ServiceAccountConflict", msg, x->generation, x->now);
+	conditions_set(&x->conds, COND_ROLE, "False", "ServiceAccountConflict", msg, x->generation, x->now);
+	conditions_set(&x->conds, COND_SA, "False", "ServiceAccountConflict", msg, x->generation, x->now);
+	conditions_set(&x->conds, COND_WORKLOADS, "False", "ServiceAccountConflict", msg, x->generation, x->now);
+	if (x->recorded_role[0] && wi_delete_role(x, x->recorded_role, COND_ROLE, &deleted) == 0) {
+		x->recorded_role[0] = '\0';
+		x->role_arn[0] = '\0';
+	}
+	for (size_t i = x->n_retired; i-- > 0;) {
+		if (wi_delete_role(x, x->retired[i], COND_ROLE, &deleted) == 0)
+			wi_forget_retired(x, i);
+	}
+	/* a service account this object annotated before it lost (another name) */
+	if (x->recorded_sa[0] && !streq(x->recorded_sa, x->spec->service_account) &&
+	    wi_release_service_account(x, x->recorded_sa) == 0)
+		x->recorded_sa[0] = '\0';
+	if (streq(x->recorded_sa, x->spec->service_account))
+		x->recorded_sa[0] = '\0'; /* the winner's now */
+}
+
+/* Record the role name before anything is created under it: a role keyless
+ * creates is always findable from the status. A name recorded earlier (the
+ * settings changed) is retired: deleted once no pod uses it. */
+static int record_role(struct rctx *x)
+{
+	if (streq(x->recorded_role, x->role_name))
+		return 0;
+	if (x->recorded_role[0]) {
+		bool known = false;
+
+		for (size_t i = 0; i < x->n_retired; i++)
+			known |= streq(x->retired[i], x->recorded_role);
+		if (!known) {
+			if (x->n_retired == MAX_RETIRED) {
+				rctx_event(x, "Warning", "TooManyRetiredRoles", "Record",
+					   "%d earlier roles of this object are still in use; not moving to IAM role %s until "
+					   "they are gone", MAX_RETIRED, x->role_name);
+				x->transient = true;
+				return -ENOSPC;
+			}
+			str_copy(x->retired[x->n_retired++], sizeof(x->retired[0]), x->recorded_role);
+			rctx_event(x, "Normal", "RoleRenamed", "Record",
+				   "the settings now name this identity's IAM role %s; %s is retired once no pod uses it",
+				   x->role_name, x->recorded_role);
+		}
+	}
+	/* a role being brought back from retirement is current again */
+	for (size_t i = 0; i < x->n_retired; i++) {
+		if (streq(x->retired[i], x->role_name))
+			wi_forget_retired(x, i);
+	}
+	str_copy(x->recorded_role, sizeof(x->recorded_role), x->role_name);
+	x->role_arn[0] = '\0';
+	return wi_write_status(x);
 }
 
 /* --- the flow ------------------------------------------------------------------------ */
@@ -214,13 +380,28 @@ static int split_key(const char *key, struct rctx *x)
 
 static void load_object(struct rctx *x)
 {
-	json_t *meta = json_object_get(x->obj, "metadata"), *status = json_object_get(x->obj, "status");
+	json_t *meta = json_object_get(x->obj, "metadata"), *status = json_object_get(x->obj, "status"), *v;
+	const char *adopt = json_string_value(json_object_get(json_object_get(meta, "annotations"), ANN_ADOPT_ROLE));
 	const struct condition *ready;
+	size_t i;
 
 	str_copy(x->uid, sizeof(x->uid), json_string_value(json_object_get(meta, "uid")) ?: "");
 	x->generation = json_integer_value(json_object_get(meta, "generation"));
+	x->adopt = adopt && streq(adopt, "true");
 	conditions_from_json(json_object_get(status, "conditions"), &x->conds);
 	str_copy(x->wired_at, sizeof(x->wired_at), json_string_value(json_object_get(status, "wiredAt")) ?: "");
+	/* what keyless recorded; a name that is not a role name is ignored */
+	if (str_copy(x->recorded_role, sizeof(x->recorded_role),
+		     json_string_value(json_object_get(status, "roleName")) ?: "") < 0)
+		x->recorded_role[0] = '\0';
+	json_array_foreach(json_object_get(status, "retiredRoles"), i, v) {
+		if (x->n_retired < MAX_RETIRED && json_is_string(v) && json_string_length(v) <= IAM_ROLE_NAME_MAX &&
+		    json_string_length(v) > 0)
+			str_copy(x->retired[x->n_retired++], sizeof(x->retired[0]), json_string_value(v));
+	}
+	if (str_copy(x->recorded_sa, sizeof(x->recorded_sa),
+		     json_string_value(json_object_get(status, "serviceAccount")) ?: "") < 0)
+		x->recorded_sa[0] = '\0';
 	ready = conditions_get(&x->conds, COND_READY);
 	x->was_ready = ready && streq(ready->status, "True") && ready->observed_generation == x->generation &&
 		       json_integer_value(json_object_get(status, "observedGeneration")) == x->generation;
@@ -228,18 +409,24 @@ static void load_object(struct rctx *x)
 					   .name = x->name, .uid = x->uid };
 }
 
+/* The role this object should have under today's settings, and the
+ * provider. The ARN in the status is kept while it names that role (it was
+ * verified to be ours when written; every write re-verifies). */
 static int role_identity(struct rctx *x)
 {
 	const struct settings *s = x->r->settings;
-	int r = identity_role_name(s->role_name_prefix ? s->role_name_prefix : "", s->cluster_name, x->ns, x->name,
-				   x->role_name, sizeof(x->role_name));
+	const char *status_arn = json_string_value(json_object_get(json_object_get(x->obj, "status"), "roleArn"));
+	struct role_key k = { .issuer = x->r->issuer, .prefix = s->role_name_prefix, .path = s->role_path,
+			      .cluster = s->cluster_name, .ns = x->ns, .name = x->name };
+	int r = identity_role_name(&k, x->role_name, sizeof(x->role_name));
 
 	if (r < 0)
 		return r;
-	str_format(x->role_arn, sizeof(x->role_arn), "arn:%s:iam::%s:role%s%s", x->r->partition, x->r->account_id,
-		 s->role_path ? s->role_path : "/", x->role_name);
+	identity_issuer_tag(x->r->issuer, x->issuer_tag, sizeof(x->issuer_tag));
 	str_format(x->provider_arn, sizeof(x->provider_arn), "arn:%s:iam::%s:oidc-provider/%s", x->r->partition,
-		 x->r->account_id, identity_issuer_host(x->r->issuer));
+		   x->r->account_id, identity_issuer_host(x->r->issuer));
+	if (status_arn && streq(x->recorded_role, x->role_name) && str_endswith(status_arn, x->role_name))
+		str_copy(x->role_arn, sizeof(x->role_arn), status_arn);
 	return 0;
 }
 
@@ -280,11 +467,49 @@ struct reconcile_result wi_reconcile(void *ctx, const char *key)
 	return res;
 }
 
+/* keyless' own namespace: a WorkloadIdentity there could re-point keyless'
+ * own service account (and so its AWS credentials). */
+static int check_controller_namespace(struct rctx *x, struct op_err *err)
+{
+	const char *own = x->r->controller_namespace;
+
+	if (!own || !streq(own, x->ns) || x->r->settings->guardrails.allow_controller_namespace)
+		return 0;
+	return op_err_setr(err, -EACCES, "NamespaceNotAllowed",
+			   "namespace '%s' is keyless' own (the controller runs there, and a WorkloadIdentity could "
+			   "re-point keyless' own service account); set guardrails.allowControllerNamespace: true to "
+			   "allow it",
+			   x->ns);
+}
+
+static struct reconcile_result validate(struct rctx *x, bool *ret_ok)
+{
+	const struct guardrails *g = &x->r->settings->guardrails;
+	struct op_err err;
+	int rc;
+
+	*ret_ok = false;
+	op_err_clear(&err);
+	rc = wi_spec_parse(x->obj, &x->spec, &err);
+	if (rc < 0)
+		return reject(x, "InvalidSpec", &err);
+	op_err_clear(&err);
+	if (guardrails_check_namespace(g, x->ns, &err) < 0 || check_controller_namespace(x, &err) < 0)
+		return reject(x, "NamespaceNotAllowed", &err);
+	op_err_clear(&err);
+	if (guardrails_check_spec(g, x->spec, &err) < 0)
+		return reject(x, "PolicyRejected", &err);
+	*ret_ok = true;
+	return (struct reconcile_result){ .outcome = RECONCILE_OK };
+}
+
 static struct reconcile_result reconcile_one(struct wi_reconciler *r, const char *key)
 {
 	struct rctx x = { .r = r };
 	struct reconcile_result res = { .outcome = RECONCILE_OK };
 	struct op_err err;
+	char winner[256];
+	bool ok;
 	int rc;
 
 	if (split_key(key, &x) < 0)
@@ -300,34 +525,21 @@ static struct reconcile_result reconcile_one(struct wi_reconciler *r, const char
 		return (struct reconcile_result){ .outcome = RECONCILE_ERROR };
 	}
 	load_object(&x);
+	if (role_identity(&x) < 0) {
+		op_err_setr(&err, -EINVAL, "InvalidSpec", "metadata.name: '%s' cannot be part of an IAM role name", x.name);
+		res = reject(&x, "InvalidSpec", &err);
+		goto out;
+	}
 
 	if (json_object_get(json_object_get(x.obj, "metadata"), "deletionTimestamp")) {
 		res = wi_finalize(&x);
 		goto out;
 	}
 
-	/* 1. validate: spec, namespace, guardrails (terminal until the object changes) */
-	op_err_clear(&err);
-	rc = wi_spec_parse(x.obj, &x.spec, &err);
-	if (rc < 0) {
-		res = reject(&x, "InvalidSpec", &err);
+	/* 1. validate: spec, namespace, guardrails */
+	res = validate(&x, &ok);
+	if (!ok)
 		goto out;
-	}
-	op_err_clear(&err);
-	if (guardrails_check_namespace(&r->settings->guardrails, x.ns, &err) < 0) {
-		res = reject(&x, "NamespaceNotAllowed", &err);
-		goto out;
-	}
-	op_err_clear(&err);
-	if (guardrails_check_spec(&r->settings->guardrails, x.spec, &err) < 0) {
-		res = reject(&x, "PolicyRejected", &err);
-		goto out;
-	}
-	if (role_identity(&x) < 0) {
-		op_err_set(&err, -EINVAL, "metadata.name: '%s' cannot be part of an IAM role name", x.name);
-		res = reject(&x, "InvalidSpec", &err);
-		goto out;
-	}
 
 	/* 2. the finalizer first, so nothing created below can be orphaned */
 	if (!x.spec->has_finalizer) {
@@ -338,11 +550,22 @@ static struct reconcile_result reconcile_one(struct wi_reconciler *r, const char
 		}
 	}
 
-	/* 3-6 */
-	if (wi_ensure_provider(&x) && wi_ensure_role(&x) && wi_ensure_service_account(&x))
+	/* 3. a shared service account is decided before anything is created */
+	if (wi_sa_claimed_by_other(&x, winner, sizeof(winner))) {
+		lose_service_account(&x, winner);
+	} else if (wi_ensure_provider(&x) && record_role(&x) == 0 && wi_ensure_role(&x) &&
+		   wi_ensure_service_account(&x)) {
+		/* 4. what an earlier spec or settings wired: released once the new one is in place */
+		if (x.recorded_sa[0] && !streq(x.recorded_sa, x.spec->service_account) &&
+		    wi_release_service_account(&x, x.recorded_sa) < 0)
+			x.transient = true;
+		else
+			str_copy(x.recorded_sa, sizeof(x.recorded_sa), x.spec->service_account);
 		wi_ensure_workloads(&x);
+		wi_retire_roles(&x);
+	}
 	conditions_summarize(&x.conds, x.generation, x.now);
-	if (write_status(&x) == -ESTALE)
+	if (wi_write_status(&x) == -ESTALE)
 		x.transient = true;
 
 	if (x.transient)

@@ -7,15 +7,21 @@
  * the difference, and writes the status only when it changed. A second
  * reconcile with nothing changed makes no AWS writes and no Kubernetes writes.
  *
- * Steps: validate (spec, namespace guardrail, permission guardrails) ->
- * finalizer -> OIDC provider -> role (create / repair: trust, inline
- * policy, managed policies, boundary, max session, tags; never touching a
- * role without keyless' ownership tags) -> service account (server-side
- * apply of the eks.amazonaws.com annotations; oldest WorkloadIdentity wins a
- * shared service account) -> pods started before the wiring (restart per
- * spec.restart) -> status + events. Deletion: with deletionPolicy Delete the
- * role keyless owns is emptied and deleted, the annotations removed if they
- * still point at it, then the finalizer is dropped.
+ * Steps: validate (spec, namespace guardrail, permission guardrails; a
+ * rejection revokes what an earlier grant gave, guardrailEnforcement) ->
+ * finalizer -> service-account conflict (the oldest WorkloadIdentity wins;
+ * a loser gets no role, and one it had is deleted) -> OIDC provider ->
+ * record the role name in the status -> role (create / repair: trust,
+ * inline policy, managed policies, boundary, max session, tags; never
+ * touching a role without keyless' ownership tags for this cluster's issuer,
+ * namespace, name and uid) -> service account (server-side apply of the
+ * eks.amazonaws.com annotations, never over annotations another field
+ * manager owns) -> the previous service account and roles, when the spec or
+ * the settings moved the identity -> pods started before the wiring
+ * (restart per spec.restart) -> status + events. Deletion: with
+ * deletionPolicy Delete the roles keyless created are emptied and deleted,
+ * its annotations released (a service account it created is deleted), then
+ * the finalizer is dropped.
  */
 #ifndef KEYLESS_RECONCILE_WORKLOAD_H
 #define KEYLESS_RECONCILE_WORKLOAD_H
@@ -37,6 +43,8 @@ struct wi_reconciler {
 	const char *issuer;     /* https://..., resolved at start */
 	const char *account_id; /* resolved at start */
 	const char *partition;  /* "aws", "aws-cn", "aws-us-gov" */
+	const char *controller_namespace; /* keyless' own namespace (NULL: unknown): excluded
+					   * unless guardrails.allowControllerNamespace */
 	long trust_policy_quota; /* AssumeRolePolicySizeQuota; 0 = 2048 */
 	/* I/O */
 	const struct aws_api *aws;

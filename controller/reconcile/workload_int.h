@@ -21,6 +21,16 @@
 #define ANN_AUDIENCE "eks.amazonaws.com/audience"
 #define ANN_RESTARTED_FOR "keyless.dev/restarted-for"
 #define ANN_RESTARTED_AT "keyless.dev/restartedAt"
+/* On a ServiceAccount: keyless may take over eks.amazonaws.com annotations
+ * that another field manager set ("true"). */
+#define ANN_ALLOW_TAKEOVER "keyless.dev/allow-takeover"
+/* On a WorkloadIdentity: adopt the role an earlier object of the same
+ * namespace/name left behind (deletionPolicy Retain) ("true"). */
+#define ANN_ADOPT_ROLE "keyless.dev/adopt-role"
+
+#define MAX_RETIRED 16
+/* "arn:aws-us-gov:iam::123456789012:role" + a 512-character path + a name */
+#define ROLE_ARN_MAX 640
 
 /* One reconcile's working state. */
 struct rctx {
@@ -31,12 +41,21 @@ struct rctx {
 	struct conditions conds;
 	long long generation;
 	bool was_ready;          /* Ready=True for this generation before we started */
+	bool adopt;              /* annotation keyless.dev/adopt-role: "true" */
 	char now[40];
 	int64_t now_ns;
 	struct kube_object_ref ref;
-	char role_name[IAM_ROLE_NAME_MAX + 1];
-	char role_arn[512];
+	char issuer_tag[260];    /* identity_issuer_tag() of the cluster's issuer */
+	char role_name[IAM_ROLE_NAME_MAX + 1]; /* the role this object should have now */
+	char role_arn[ROLE_ARN_MAX]; /* its ARN; "" until verified to be keyless' own for this object */
 	char provider_arn[768];
+	/* what keyless created, as recorded in the status (status.roleName,
+	 * .retiredRoles, .serviceAccount): changes of the settings or the spec
+	 * move the identity and clean these up, so nothing is orphaned */
+	char recorded_role[IAM_ROLE_NAME_MAX + 1];
+	char retired[MAX_RETIRED][IAM_ROLE_NAME_MAX + 1];
+	size_t n_retired;
+	char recorded_sa[254];
 	char wired_at[40];       /* status.wiredAt ("" if none) */
 	long stale_pods;
 	bool sa_ready;           /* the service account points at the role */
@@ -57,21 +76,51 @@ bool rctx_kube_failed(struct rctx *x, const char *cond, const char *action, int 
 
 /* role.c */
 bool wi_ensure_provider(struct rctx *x);
-/* Returns false when the role is not ready (the condition says why). */
+/* Returns false when the role is not ready (the condition says why). Sets
+ * x->role_arn once the role is verified to be keyless' own. */
 bool wi_ensure_role(struct rctx *x);
-/* Delete the inline/managed policies and the role, if keyless owns it. */
-int wi_delete_role(struct rctx *x, bool *ret_deleted);
+/* Delete the role `name` (its inline and managed policies first) if it is
+ * keyless' own for this object; a role that is not is left untouched (an
+ * event says so) and counts as done. 0 or a negative errno (the condition
+ * `cond` says why). */
+int wi_delete_role(struct rctx *x, const char *name, const char *cond, bool *ret_deleted);
+/* Remove the inline and managed policies of the role `name` if it is keyless'
+ * own (guardrailEnforcement: revoke); its trust stays. 0 (*ret_owned: it is
+ * ours; *ret_revoked: something was removed) or a negative errno. */
+int wi_revoke_role(struct rctx *x, const char *name, bool *ret_owned, bool *ret_revoked);
+/* Retire the roles in x->retired: each is deleted once no pod uses it. */
+void wi_retire_roles(struct rctx *x);
+/* Remove keyless-added audiences no WorkloadIdentity uses any more from the
+ * OIDC provider (and their tags). Reads the provider. 0 or a negative errno. */
+int wi_provider_gc(struct rctx *x);
 
 /* wiring.c */
+/* Decide the service-account conflict before anything is created: true if
+ * an older WorkloadIdentity claims the same service account (its name in
+ * winner). */
+bool wi_sa_claimed_by_other(struct rctx *x, char *winner, size_t size);
 bool wi_ensure_service_account(struct rctx *x);
 void wi_ensure_workloads(struct rctx *x);
-/* Remove our annotations from the SA if they still point at the role. */
-int wi_unwire_service_account(struct rctx *x);
+/* Release keyless' annotations from service account `sa` if its role
+ * annotation names one of this object's roles, or delete the service account
+ * if keyless created it for this object. 0 or a negative errno. */
+int wi_release_service_account(struct rctx *x, const char *sa);
+/* Does a running or pending pod of this object's service accounts use the
+ * role with this ARN? */
+bool wi_role_in_use(struct rctx *x, const char *arn);
+/* Does this role ARN name one of this object's roles (current, recorded,
+ * retired) in this account? */
+bool wi_arn_is_ours(struct rctx *x, const char *arn);
 
 /* cleanup.c */
 struct reconcile_result wi_finalize(struct rctx *x);
 
 /* workload.c */
 int wi_set_finalizer(struct rctx *x, bool present);
+/* Write the status now if it changed (the recorded role name before
+ * CreateRole). 0 or a negative errno. */
+int wi_write_status(struct rctx *x);
+/* Forget a retired role (it is gone or not ours). */
+void wi_forget_retired(struct rctx *x, size_t i);
 
 #endif

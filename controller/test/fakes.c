@@ -591,43 +591,202 @@ static int fk_merge_patch(void *ctx, const struct kube_resource *r, const char *
 	return 0;
 }
 
-static const char *const keyless_annotations[] = { "eks.amazonaws.com/role-arn",
-						   "eks.amazonaws.com/sts-regional-endpoints",
-						   "eks.amazonaws.com/audience" };
+/* --- server-side apply, minimally: field ownership of annotations and
+ * ownerReferences, in the API server's managedFields format -------------- */
+
+static json_t *manager_entry(json_t *obj, const char *manager, const char *operation, bool create)
+{
+	json_t *meta = json_object_get(obj, "metadata"), *mf = json_object_get(meta, "managedFields"), *e;
+	size_t i;
+
+	json_array_foreach(mf, i, e) {
+		if (streq(json_string_value(json_object_get(e, "manager")) ?: "", manager) &&
+		    streq(json_string_value(json_object_get(e, "operation")) ?: "", operation))
+			return e;
+	}
+	if (!create)
+		return NULL;
+	if (!mf) {
+		mf = json_array();
+		json_object_set_new(meta, "managedFields", mf);
+	}
+	e = json_pack("{s:s, s:s, s:s, s:s, s:{s:{}}}", "manager", manager, "operation", operation, "apiVersion", "v1",
+		      "fieldsType", "FieldsV1", "fieldsV1", "f:metadata");
+	json_array_append_new(mf, e);
+	return e;
+}
+
+/* The set of an entry's fields of one kind ("f:annotations" or
+ * "f:ownerReferences"), created on demand. */
+static json_t *entry_fields(json_t *e, const char *kind)
+{
+	json_t *m = json_object_get(json_object_get(e, "fieldsV1"), "f:metadata"), *f = json_object_get(m, kind);
+
+	if (!f) {
+		f = json_object();
+		json_object_set_new(m, kind, f);
+	}
+	return f;
+}
+
+static void owner_ref_key(const char *uid, char *out, size_t size)
+{
+	str_format(out, size, "k:{\"uid\":\"%s\"}", uid);
+}
+
+/* Does a manager other than (manager, operation) own the field? */
+static bool owned_by_other(json_t *obj, const char *kind, const char *fkey, const char *manager, const char *op)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(json_object_get(obj, "metadata"), "managedFields"), i, e) {
+		if (streq(json_string_value(json_object_get(e, "manager")) ?: "", manager) &&
+		    streq(json_string_value(json_object_get(e, "operation")) ?: "", op))
+			continue;
+		if (json_object_get(json_object_get(json_object_get(json_object_get(e, "fieldsV1"), "f:metadata"), kind), fkey))
+			return true;
+	}
+	return false;
+}
+
+/* Take a field from every other manager (a changed value, or force). */
+static void disown_others(json_t *obj, const char *kind, const char *fkey, const char *manager, const char *op)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(json_object_get(obj, "metadata"), "managedFields"), i, e) {
+		if (streq(json_string_value(json_object_get(e, "manager")) ?: "", manager) &&
+		    streq(json_string_value(json_object_get(e, "operation")) ?: "", op))
+			continue;
+		json_object_del(json_object_get(json_object_get(json_object_get(e, "fieldsV1"), "f:metadata"), kind), fkey);
+	}
+}
+
+static json_t *owner_ref_with_uid(json_t *refs, const char *uid, size_t *ret_i)
+{
+	json_t *r;
+	size_t i;
+
+	json_array_foreach(refs, i, r) {
+		if (streq(json_string_value(json_object_get(r, "uid")) ?: "", uid)) {
+			if (ret_i)
+				*ret_i = i;
+			return r;
+		}
+	}
+	return NULL;
+}
+
+/* Server-side apply by `manager` with force: the fields it applies become
+ * exactly its own (taken from others where the value differs, shared where it
+ * is equal); fields it applied before and omits now are removed unless
+ * another manager still owns them. */
+static void ssa_apply(json_t *o, json_t *body, const char *manager)
+{
+	json_t *meta = json_object_get(o, "metadata"), *bmeta = json_object_get(body, "metadata");
+	json_t *ann = json_object_get(meta, "annotations"), *bann = json_object_get(bmeta, "annotations");
+	json_t *refs = json_object_get(meta, "ownerReferences"), *brefs = json_object_get(bmeta, "ownerReferences");
+	json_t *e = manager_entry(o, manager, "Apply", true);
+	json_auto_t *prev_ann = json_deep_copy(entry_fields(e, "f:annotations"));
+	json_auto_t *prev_refs = json_deep_copy(entry_fields(e, "f:ownerReferences"));
+	json_t *mine_ann = json_object(), *mine_refs = json_object(), *v, *r;
+	const char *key;
+	char fkey[512];
+	size_t i;
+
+	if (!ann) {
+		ann = json_object();
+		json_object_set_new(meta, "annotations", ann);
+	}
+	json_object_foreach(bann, key, v) {
+		json_t *have = json_object_get(ann, key);
+
+		str_format(fkey, sizeof(fkey), "f:%s", key);
+		if (!have || !json_equal(have, v))
+			disown_others(o, "f:annotations", fkey, manager, "Apply");
+		json_object_set(ann, key, v);
+		json_object_set_new(mine_ann, fkey, json_object());
+	}
+	json_object_foreach(prev_ann, key, v) {
+		if (!json_object_get(mine_ann, key) && !owned_by_other(o, "f:annotations", key, manager, "Apply"))
+			json_object_del(ann, key + 2);
+	}
+	json_array_foreach(brefs, i, r) {
+		const char *uid = json_string_value(json_object_get(r, "uid")) ?: "";
+
+		if (!refs) {
+			refs = json_array();
+			json_object_set_new(meta, "ownerReferences", refs);
+		}
+		if (!owner_ref_with_uid(refs, uid, NULL))
+			json_array_append(refs, r);
+		owner_ref_key(uid, fkey, sizeof(fkey));
+		json_object_set_new(mine_refs, fkey, json_object());
+	}
+	json_object_foreach(prev_refs, key, v) {
+		size_t at;
+		char uid[128];
+
+		if (json_object_get(mine_refs, key) || owned_by_other(o, "f:ownerReferences", key, manager, "Apply"))
+			continue;
+		if (sscanf(key, "k:{\"uid\":\"%127[^\"]\"}", uid) == 1 && owner_ref_with_uid(refs, uid, &at))
+			json_array_remove(refs, at);
+	}
+	json_object_set_new(json_object_get(json_object_get(e, "fieldsV1"), "f:metadata"), "f:annotations", mine_ann);
+	json_object_set_new(json_object_get(json_object_get(e, "fieldsV1"), "f:metadata"), "f:ownerReferences", mine_refs);
+}
 
 static int fk_apply(void *ctx, const struct kube_resource *r, const char *ns, const char *name, const char *body,
 		    struct op_err *err)
 {
 	struct fake_kube *k = ctx;
-	json_t *o = fake_kube_obj(k, r, ns, name), *ann, *bann;
+	json_t *o = fake_kube_obj(k, r, ns, name);
 	json_auto_t *b = json_loads(body, 0, NULL);
 
 	record(k, "apply", r, name, true);
 	if (k->fail_writes_rc)
 		return op_err_set(err, k->fail_writes_rc, "injected failure");
 	if (!o) {
-		o = json_pack("{s:s, s:s, s:{s:s, s:s, s:s}}", "apiVersion", "v1", "kind", "ServiceAccount", "metadata",
-			      "name", name, "namespace", ns, "creationTimestamp", "2026-01-01T00:00:00Z");
-		if (json_object_get(json_object_get(b, "metadata"), "ownerReferences"))
-			json_object_set(json_object_get(o, "metadata"), "ownerReferences",
-					json_object_get(json_object_get(b, "metadata"), "ownerReferences"));
+		o = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s}}", "apiVersion", "v1", "kind", "ServiceAccount", "metadata",
+			      "name", name, "namespace", ns, "creationTimestamp", "2026-01-01T00:00:00Z", "uid",
+			      "dddddddd-0000-0000-0000-000000000001");
 		fake_kube_put(k, r, o);
 		o = fake_kube_obj(k, r, ns, name);
 	}
-	ann = json_object_get(json_object_get(o, "metadata"), "annotations");
-	if (!ann) {
-		ann = json_object();
-		json_object_set_new(json_object_get(o, "metadata"), "annotations", ann);
-	}
-	/* server-side apply: the fields keyless owns become exactly what it applies */
-	for (size_t i = 0; i < ARRAY_SIZE(keyless_annotations); i++)
-		json_object_del(ann, keyless_annotations[i]);
-	bann = json_object_get(json_object_get(b, "metadata"), "annotations");
-	if (bann)
-		json_object_update(ann, bann);
+	ssa_apply(o, b, KEYLESS_FIELD_MANAGER);
 	bump_rv(o);
 	feed(k, r, ns, name);
 	return 0;
+}
+
+void fake_kube_annotate(struct fake_kube *k, const struct kube_resource *r, const char *ns, const char *name,
+			const char *key, const char *value, const char *manager)
+{
+	json_t *o = fake_kube_obj(k, r, ns, name), *meta = json_object_get(o, "metadata"), *ann;
+	char fkey[512];
+
+	assert_non_null(o);
+	ann = json_object_get(meta, "annotations");
+	if (!ann) {
+		ann = json_object();
+		json_object_set_new(meta, "annotations", ann);
+	}
+	str_format(fkey, sizeof(fkey), "f:%s", key);
+	/* an update that changes (or removes) a field takes it from everyone else */
+	disown_others(o, "f:annotations", fkey, manager, "Update");
+	if (value) {
+		json_object_set_new(ann, key, json_string(value));
+		json_object_set_new(entry_fields(manager_entry(o, manager, "Update", true), "f:annotations"), fkey,
+				    json_object());
+	} else {
+		json_object_del(ann, key);
+		if (manager_entry(o, manager, "Update", false))
+			json_object_del(entry_fields(manager_entry(o, manager, "Update", false), "f:annotations"), fkey);
+	}
+	bump_rv(o);
+	feed(k, r, ns, name);
 }
 
 static int fk_delete(void *ctx, const struct kube_resource *r, const char *ns, const char *name, const char *uid,

@@ -76,5 +76,11 @@ json_t *fake_kube_obj(struct fake_kube *k, const struct kube_resource *r, const 
 void fake_kube_clear_calls(struct fake_kube *k);
 bool fake_kube_has_event(struct fake_kube *k, const char *reason);
 struct kube_ops fake_kube_ops(struct fake_kube *k);
+/* Set (value) or remove (NULL) an annotation as field manager `manager`
+ * would with an update (kubectl annotate, a Helm upgrade): the field becomes
+ * that manager's alone. Server-side applies by keyless (the ops' apply) keep
+ * managedFields as the API server does for annotations and ownerReferences. */
+void fake_kube_annotate(struct fake_kube *k, const struct kube_resource *r, const char *ns, const char *name,
+			const char *key, const char *value, const char *manager);
 
 #endif

@@ -5,115 +5,54 @@
 #include "support.h"
 
 #include "base/str.h"
-#include "base/yamljson.h"
-#include "fakes.h"
-#include "identity/settings.h"
 #include "kube/project.h"
-#include "reconcile/workload.h"
+#include "world.h"
 
-#define ISSUER "https://oidc.eks.us-east-1.amazonaws.com/id/ABC"
-#define ROLE "prod-logging-s3-reader"
+/* the role of logging/s3-reader (python3, see test_identity_docs.c) */
+#define ROLE "prod+logging+s3-reader@711a7d1108366a9d"
 #define ROLE_ARN "arn:aws:iam::123456789012:role/keyless/" ROLE
-
-struct world {
-	struct fake_aws aws;
-	struct fake_kube kube;
-	struct kube_ops ops;
-	struct settings *settings;
-	struct wi_reconciler r;
-	char buf[2048];
-};
 
 static const char settings_yaml[] = "clusterName: prod\n"
 				    "accountId: \"123456789012\"\n"
-				    "oidcIssuer: " ISSUER "\n"
+				    "oidcIssuer: " WORLD_ISSUER "\n"
 				    "permissionsBoundaryArn: arn:aws:iam::123456789012:policy/keyless-boundary\n"
 				    "extraTags: {owner: platform}\n";
 
 static json_t *wi(const char *ns, const char *name, const char *sa, const char *created, const char *extra_spec)
 {
-	char text[4096];
-	json_t *o;
-
-	snprintf(text, sizeof(text),
-		 "{\"apiVersion\":\"keyless.dev/v1alpha1\",\"kind\":\"WorkloadIdentity\","
-		 "\"metadata\":{\"namespace\":\"%s\",\"name\":\"%s\",\"uid\":\"11111111-2222-3333-4444-%012d\","
-		 "\"generation\":1,\"creationTimestamp\":\"%s\"},"
-		 "\"spec\":{\"serviceAccountName\":\"%s\",\"audience\":\"sts.amazonaws.com\",\"stsRegionalEndpoints\":true,"
-		 "\"deletionPolicy\":\"Delete\",\"restart\":\"RolloutRestart\","
-		 "\"permissions\":{\"statements\":[{\"sid\":\"ReadLogs\",\"effect\":\"Allow\","
-		 "\"actions\":[\"s3:GetObject\"],\"resources\":[\"arn:aws:s3:::my-log-bucket/logs/*\"]}]%s}}}",
-		 ns, name, (int)strlen(name), created, sa, extra_spec ? extra_spec : "");
-	o = json_loads(text, 0, NULL);
-	assert_non_null(o);
-	return o;
+	return world_wi(ns, name, sa, created, (int)strlen(name), extra_spec ? extra_spec : "");
 }
 
 static json_t *sa(const char *ns, const char *name)
 {
-	return json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s}}", "apiVersion", "v1", "kind", "ServiceAccount", "metadata",
-			 "namespace", ns, "name", name, "uid", "aaaaaaaa-0000-0000-0000-000000000001", "creationTimestamp",
-			 "2026-01-01T00:00:00Z");
+	return world_sa(ns, name);
 }
 
 static int setup(void **state)
 {
-	struct world *w = calloc(1, sizeof(*w));
-	json_auto_t *doc = NULL;
-	struct op_err err;
-
-	assert_int_equal(yaml_to_json(settings_yaml, strlen(settings_yaml), &doc, &err), 0);
-	assert_int_equal(settings_parse(doc, "test", &w->settings, &err), 0);
-	fake_kube_init(&w->kube);
-	fake_aws_current = &w->aws;
-	w->ops = fake_kube_ops(&w->kube);
-	w->r = (struct wi_reconciler){ .settings = w->settings, .issuer = ISSUER, .account_id = "123456789012",
-				       .partition = "aws", .aws = &fake_aws_api, .awsc = NULL, .kube = &w->ops,
-				       .pods = w->kube.pods, .sas = w->kube.sas, .wis = w->kube.wis };
-	wi_reconciler_init(&w->r);
-	*state = w;
+	*state = world_new(settings_yaml, WORLD_ISSUER);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct world *w = *state;
-
-	wi_reconciler_release(&w->r);
-	fake_kube_release(&w->kube);
-	fake_aws_reset(&w->aws);
-	settings_free(w->settings);
-	free(w);
+	world_free(*state);
 	return 0;
 }
 
 static const char *calls(struct world *w)
 {
-	return fake_aws_call_list(&w->aws, w->buf, sizeof(w->buf));
-}
-
-static void fresh(struct world *w)
-{
-	fake_aws_clear_calls(&w->aws);
-	fake_kube_clear_calls(&w->kube);
+	return world_calls(w);
 }
 
 static struct reconcile_result run(struct world *w, const char *key)
 {
-	fresh(w);
-	return wi_reconcile(&w->r, key);
+	return world_run(w, key);
 }
 
 static const char *cond(struct world *w, const char *ns, const char *name, const char *type, const char *field)
 {
-	json_t *o = fake_kube_obj(&w->kube, &KUBE_WORKLOADIDENTITIES, ns, name), *c;
-	size_t i;
-
-	json_array_foreach(json_object_get(json_object_get(o, "status"), "conditions"), i, c) {
-		if (streq(json_string_value(json_object_get(c, "type")), type))
-			return json_string_value(json_object_get(c, field));
-	}
-	return "";
+	return world_cond(w, ns, name, type, field);
 }
 
 static void converge(struct world *w)
@@ -134,16 +73,18 @@ static void test_reconcile__new_identity_exact_calls_then_noop(void **state)
 	/* the exact AWS calls for a new identity */
 	assert_string_equal(calls(w), "ListOpenIDConnectProviders,CreateOpenIDConnectProvider,GetRole,CreateRole,"
 				      "PutRolePolicy");
-	assert_int_equal(w->aws.writes, 3);
-	/* finalizer, service account, status */
-	assert_int_equal(w->kube.writes, 3);
-	role = fake_aws_role(&w->aws, ROLE);
+	assert_int_equal(w->aws->writes, 3);
+	/* finalizer, the role name recorded before CreateRole, service account, status */
+	assert_int_equal(w->kube.writes, 4);
+	role = fake_aws_role(w->aws, ROLE);
 	assert_non_null(role);
 	assert_string_equal(role->path, "/keyless/");
 	assert_string_equal(role->boundary, "arn:aws:iam::123456789012:policy/keyless-boundary");
 	assert_string_equal(aws_tag_list_get(&role->tags, "keyless.dev/namespace"), "logging");
 	assert_string_equal(aws_tag_list_get(&role->tags, "keyless.dev/name"), "s3-reader");
 	assert_string_equal(aws_tag_list_get(&role->tags, "keyless.dev/cluster"), "prod");
+	assert_string_equal(aws_tag_list_get(&role->tags, "keyless.dev/issuer"), "oidc.eks.us-east-1.amazonaws.com/id/ABC");
+	assert_string_equal(aws_tag_list_get(&role->tags, "keyless.dev/uid"), "11111111-2222-3333-4444-000000000009");
 	assert_string_equal(aws_tag_list_get(&role->tags, "owner"), "platform");
 	assert_non_null(strstr(role->trust, "\"oidc.eks.us-east-1.amazonaws.com/id/ABC:sub\":\"system:serviceaccount:logging:s3-reader-sa\""));
 	assert_non_null(strstr(role->trust, "\"oidc.eks.us-east-1.amazonaws.com/id/ABC:aud\":\"sts.amazonaws.com\""));
@@ -160,7 +101,7 @@ static void test_reconcile__new_identity_exact_calls_then_noop(void **state)
 	/* nothing changed: zero writes anywhere, and only the role's reads */
 	assert_int_equal(run(w, "logging/s3-reader").outcome, RECONCILE_OK);
 	assert_string_equal(calls(w), "GetRole,ListRolePolicies,GetRolePolicy,ListAttachedRolePolicies");
-	assert_int_equal(w->aws.writes, 0);
+	assert_int_equal(w->aws->writes, 0);
 	assert_int_equal(w->kube.writes, 0);
 	assert_int_equal(w->kube.n_events, 0);
 }
@@ -173,7 +114,7 @@ static void test_reconcile__each_drift_repaired_with_one_call(void **state)
 
 	converge(w);
 	run(w, "logging/s3-reader");
-	role = fake_aws_role(&w->aws, ROLE);
+	role = fake_aws_role(w->aws, ROLE);
 
 	/* trust policy edited in the console: widened to every service account */
 	free(role->trust);
@@ -194,7 +135,7 @@ static void test_reconcile__each_drift_repaired_with_one_call(void **state)
 			     " \"Federated\": \"arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC\" } } ],"
 			     " \"Version\": \"2012-10-17\" }");
 	run(w, "logging/s3-reader");
-	assert_int_equal(w->aws.writes, 0);
+	assert_int_equal(w->aws->writes, 0);
 
 	/* inline policy widened */
 	assert_int_equal(fake_aws_api.iam_put_role_policy(NULL, ROLE, "keyless", "{\"Version\":\"2012-10-17\",\"Statement\":"
@@ -220,19 +161,16 @@ static void test_reconcile__each_drift_repaired_with_one_call(void **state)
 	assert_null(aws_tag_list_get(&role->tags, "stray"));
 	assert_string_equal(aws_tag_list_get(&role->tags, "owner"), "platform");
 
-	/* the service-account annotation removed by hand */
-	json_object_del(json_object_get(json_object_get(fake_kube_obj(&w->kube, &KUBE_SERVICEACCOUNTS, "logging",
-								      "s3-reader-sa"), "metadata"), "annotations"),
-			"eks.amazonaws.com/role-arn");
-	fake_kube_put(&w->kube, &KUBE_SERVICEACCOUNTS,
-		      json_deep_copy(fake_kube_obj(&w->kube, &KUBE_SERVICEACCOUNTS, "logging", "s3-reader-sa")));
+	/* the service-account annotation removed by hand (kubectl annotate sa ... role-arn-) */
+	fake_kube_annotate(&w->kube, &KUBE_SERVICEACCOUNTS, "logging", "s3-reader-sa", "eks.amazonaws.com/role-arn", NULL,
+			   "kubectl-annotate");
 	run(w, "logging/s3-reader");
-	assert_int_equal(w->aws.writes, 0);
+	assert_int_equal(w->aws->writes, 0);
 	assert_int_equal(w->kube.writes, 1); /* the apply; the status did not change */
 	assert_true(fake_kube_has_event(&w->kube, "DriftRepaired"));
 	/* and converged again */
 	run(w, "logging/s3-reader");
-	assert_int_equal(w->aws.writes + w->kube.writes, 0);
+	assert_int_equal(w->aws->writes + w->kube.writes, 0);
 }
 
 static void test_reconcile__role_not_owned_is_left_untouched(void **state)
@@ -249,14 +187,16 @@ static void test_reconcile__role_not_owned_is_left_untouched(void **state)
 	assert_null(strstr(calls(w), "UpdateAssumeRolePolicy"));
 	assert_null(strstr(calls(w), "PutRolePolicy"));
 	assert_null(strstr(calls(w), "TagRole"));
-	assert_string_equal(fake_aws_role(&w->aws, ROLE)->trust, "{\"Version\":\"2012-10-17\"}");
+	assert_string_equal(fake_aws_role(w->aws, ROLE)->trust, "{\"Version\":\"2012-10-17\"}");
 	assert_true(fake_kube_has_event(&w->kube, "RoleNotOwned"));
+	/* the status never advertises someone else's role (review finding 7) */
+	assert_null(world_status(w, "logging", "s3-reader", "roleArn"));
 	/* and deletion leaves it alone too */
 	json_object_set_new(json_object_get(fake_kube_obj(&w->kube, &KUBE_WORKLOADIDENTITIES, "logging", "s3-reader"),
 					    "metadata"), "deletionTimestamp", json_string("2026-01-02T00:00:00Z"));
 	assert_int_equal(run(w, "logging/s3-reader").outcome, RECONCILE_OK);
 	assert_null(strstr(calls(w), "DeleteRole"));
-	assert_non_null(fake_aws_role(&w->aws, ROLE));
+	assert_non_null(fake_aws_role(w->aws, ROLE));
 }
 
 static void test_reconcile__rejections_are_terminal_and_write_nothing_to_aws(void **state)
@@ -272,7 +212,7 @@ static void test_reconcile__rejections_are_terminal_and_write_nothing_to_aws(voi
 						    "statements"), 0), "actions", json_pack("[s]", "iam:PassRole"));
 	r = run(w, "logging/admin");
 	assert_int_equal(r.outcome, RECONCILE_TERMINAL);
-	assert_int_equal(w->aws.n_calls, 0);
+	assert_int_equal(w->aws->n_calls, 0);
 	assert_string_equal(cond(w, "logging", "admin", "Ready", "reason"), "PolicyRejected");
 	assert_non_null(strstr(cond(w, "logging", "admin", "Ready", "message"), "statements[0].actions[0]"));
 	assert_true(fake_kube_has_event(&w->kube, "PolicyRejected"));
@@ -285,7 +225,7 @@ static void test_reconcile__rejections_are_terminal_and_write_nothing_to_aws(voi
 	fake_kube_put(&w->kube, &KUBE_WORKLOADIDENTITIES, wi("kube-system", "x", "default", "2026-01-01T00:00:00Z", NULL));
 	assert_int_equal(run(w, "kube-system/x").outcome, RECONCILE_TERMINAL);
 	assert_string_equal(cond(w, "kube-system", "x", "Ready", "reason"), "NamespaceNotAllowed");
-	assert_int_equal(w->aws.n_calls, 0);
+	assert_int_equal(w->aws->n_calls, 0);
 
 	/* an invalid spec */
 	fake_kube_put(&w->kube, &KUBE_WORKLOADIDENTITIES, wi("logging", "bad", "Not_Valid", "2026-01-01T00:00:00Z", NULL));
@@ -372,19 +312,19 @@ static void test_reconcile__deletion_removes_exactly_what_keyless_created(void *
 	json_object_set_new(json_object_get(o, "metadata"), "deletionTimestamp", json_string("2026-01-02T00:00:00Z"));
 
 	/* AWS failing: the finalizer stays, retry later */
-	str_copy(w->aws.fail_op, sizeof(w->aws.fail_op), "DeleteRole");
-	w->aws.fail_rc = -EIO;
-	w->aws.fail_times = 1;
+	str_copy(w->aws->fail_op, sizeof(w->aws->fail_op), "DeleteRole");
+	w->aws->fail_rc = -EIO;
+	w->aws->fail_times = 1;
 	assert_int_equal(run(w, "logging/s3-reader").outcome, RECONCILE_ERROR);
 	assert_string_equal(calls(w), "GetRole,ListRolePolicies,GetRolePolicy,ListAttachedRolePolicies,DeleteRolePolicy,"
 				      "DetachRolePolicy,DeleteRole");
 	assert_non_null(json_array_get(json_object_get(json_object_get(o, "metadata"), "finalizers"), 0));
-	assert_non_null(fake_aws_role(&w->aws, ROLE));
+	assert_non_null(fake_aws_role(w->aws, ROLE));
 
 	/* the retry finishes what is left */
 	assert_int_equal(run(w, "logging/s3-reader").outcome, RECONCILE_OK);
 	assert_string_equal(calls(w), "GetRole,ListRolePolicies,ListAttachedRolePolicies,DeleteRole");
-	assert_null(fake_aws_role(&w->aws, ROLE));
+	assert_null(fake_aws_role(w->aws, ROLE));
 	s = fake_kube_obj(&w->kube, &KUBE_SERVICEACCOUNTS, "logging", "s3-reader-sa");
 	assert_null(json_object_get(json_object_get(json_object_get(s, "metadata"), "annotations"), "eks.amazonaws.com/role-arn"));
 	assert_int_equal(json_array_size(json_object_get(json_object_get(o, "metadata"), "finalizers")), 0);
@@ -400,8 +340,8 @@ static void test_reconcile__retain_keeps_the_role(void **state)
 	json_object_set_new(json_object_get(o, "spec"), "deletionPolicy", json_string("Retain"));
 	json_object_set_new(json_object_get(o, "metadata"), "deletionTimestamp", json_string("2026-01-02T00:00:00Z"));
 	assert_int_equal(run(w, "logging/s3-reader").outcome, RECONCILE_OK);
-	assert_int_equal(w->aws.n_calls, 0);
-	assert_non_null(fake_aws_role(&w->aws, ROLE));
+	assert_int_equal(w->aws->n_calls, 0);
+	assert_non_null(fake_aws_role(w->aws, ROLE));
 	assert_true(fake_kube_has_event(&w->kube, "RoleRetained"));
 }
 
@@ -410,9 +350,9 @@ static void test_reconcile__crash_between_create_and_policy_converges(void **sta
 	struct world *w = *state;
 
 	/* CreateRole succeeded, then the process died before PutRolePolicy */
-	str_copy(w->aws.fail_op, sizeof(w->aws.fail_op), "PutRolePolicy");
-	w->aws.fail_rc = -EIO;
-	w->aws.fail_times = 1;
+	str_copy(w->aws->fail_op, sizeof(w->aws->fail_op), "PutRolePolicy");
+	w->aws->fail_rc = -EIO;
+	w->aws->fail_times = 1;
 	fake_kube_put(&w->kube, &KUBE_SERVICEACCOUNTS, sa("logging", "s3-reader-sa"));
 	fake_kube_put(&w->kube, &KUBE_WORKLOADIDENTITIES, wi("logging", "s3-reader", "s3-reader-sa", "2026-01-01T00:00:00Z", NULL));
 	assert_int_equal(run(w, "logging/s3-reader").outcome, RECONCILE_ERROR);
@@ -420,12 +360,12 @@ static void test_reconcile__crash_between_create_and_policy_converges(void **sta
 	/* the next reconcile finds the tagged role and only adds the policy */
 	assert_int_equal(run(w, "logging/s3-reader").outcome, RECONCILE_OK);
 	assert_string_equal(calls(w), "GetRole,ListRolePolicies,ListAttachedRolePolicies,PutRolePolicy");
-	assert_int_equal(fake_aws_role(&w->aws, ROLE)->n_inline, 1);
+	assert_int_equal(fake_aws_role(w->aws, ROLE)->n_inline, 1);
 	/* AccessDenied names the action */
-	str_copy(w->aws.fail_op, sizeof(w->aws.fail_op), "GetRole");
-	w->aws.fail_rc = -EACCES;
-	str_copy(w->aws.fail_code, sizeof(w->aws.fail_code), "AccessDenied");
-	w->aws.fail_times = 1;
+	str_copy(w->aws->fail_op, sizeof(w->aws->fail_op), "GetRole");
+	w->aws->fail_rc = -EACCES;
+	str_copy(w->aws->fail_code, sizeof(w->aws->fail_code), "AccessDenied");
+	w->aws->fail_times = 1;
 	assert_int_equal(run(w, "logging/s3-reader").outcome, RECONCILE_ERROR);
 	assert_string_equal(cond(w, "logging", "s3-reader", "RoleReady", "reason"), "AWSAccessDenied");
 	assert_non_null(strstr(cond(w, "logging", "s3-reader", "RoleReady", "message"), "iam:GetRole"));
@@ -482,7 +422,7 @@ static void test_reconcile__policy_too_large_is_refused_before_sending(void **st
 	run(w, "logging/s3-reader");
 	assert_string_equal(cond(w, "logging", "s3-reader", "RoleReady", "reason"), "PolicyTooLarge");
 	assert_non_null(strstr(cond(w, "logging", "s3-reader", "RoleReady", "message"), "10240"));
-	assert_null(fake_aws_role(&w->aws, ROLE)); /* nothing sent */
+	assert_null(fake_aws_role(w->aws, ROLE)); /* nothing sent */
 	assert_null(strstr(calls(w), "CreateRole"));
 }
 

@@ -2,6 +2,7 @@
 cluster for the end-to-end tests: CRD installed, a permissions boundary
 policy created in moto, settings written, controller started and stopped."""
 
+import hashlib
 import json
 import os
 import signal
@@ -16,6 +17,14 @@ KEYLESS = os.path.join(ROOT, "bin", "keyless-asan")
 CRD = os.path.join(ROOT, "crds", "keyless.dev_workloadidentities.yaml")
 BOUNDARY_DOC = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "NotAction": ["iam:*", "organizations:*"],
                                                           "Resource": "*"}]}
+
+
+def keyless_role_name(ns, name, prefix="", path="/keyless/", cluster=None, issuer=None):
+    """The role name keyless gives ns/name (controller/identity/naming.h), computed independently."""
+    cluster = cluster or os.environ["KEYLESS_CLUSTER_NAME"]
+    issuer = issuer or os.environ["KEYLESS_ISSUER"]
+    digest = hashlib.sha256("\n".join(["keyless-role/v1", issuer, prefix, path, cluster, ns, name]).encode()).hexdigest()
+    return f"{prefix}{cluster}+{ns}+{name}"[:47] + "@" + digest[:16]
 
 
 def install_crd():

@@ -14,7 +14,7 @@ import pytest
 from kubernetes import client
 
 from conftest import aws_client, token_for, wait_until
-from controller_env import Controller, install_crd, write_settings
+from controller_env import Controller, install_crd, keyless_role_name, write_settings
 
 GROUP, VERSION, PLURAL = "keyless.dev", "v1alpha1", "workloadidentities"
 CLUSTER = os.environ.get("KEYLESS_CLUSTER_NAME", "keyless-local")
@@ -69,7 +69,7 @@ def wait_cond(ns, name, type_, status, reason=None, timeout=60):
 
 
 def role_name(ns, name):
-    return f"{CLUSTER}-{ns}-{name}"
+    return keyless_role_name(ns, name)
 
 
 def make_sa(core, ns, name):
@@ -141,6 +141,7 @@ def test_identity_end_to_end(controller, core, apps, namespace, issuer):
     tags = {t["Key"]: t["Value"] for t in role["Tags"]}
     assert tags["keyless.dev/cluster"] == CLUSTER and tags["keyless.dev/namespace"] == namespace
     assert tags["keyless.dev/name"] == "s3-reader" and tags["keyless.dev/uid"] == o["metadata"]["uid"]
+    assert tags["keyless.dev/issuer"] == ISSUER_HOST
     assert tags["managed-by"] == "keyless-e2e"
     pol = iam.get_role_policy(RoleName=name, PolicyName="keyless")["PolicyDocument"]
     pol = json.loads(pol) if isinstance(pol, str) else pol
@@ -356,6 +357,11 @@ def test_guardrails_reject_and_shared_service_account_conflict(controller, core,
     assert "first" in cond(o, "ServiceAccountReady")["message"]
     first = get_wi(namespace, "first")["status"]["roleArn"]
     assert sa_annotations(core, namespace, "app-sa")["eks.amazonaws.com/role-arn"] == first
+    # the loser gets no role at all: nothing in IAM trusts the shared service account for it
+    assert "roleArn" not in o["status"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        aws_client("iam").get_role(RoleName=role_name(namespace, "second"))
+    assert e.value.response["Error"]["Code"] == "NoSuchEntity"
 
 
 def test_delete_pods_mode_and_missing_injection(controller, core, namespace):

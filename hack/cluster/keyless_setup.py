@@ -38,6 +38,8 @@ def main():
         "defaultRestart": "RolloutRestart",
         "resyncPeriod": a.resync,
         "extraTags": {"managed-by": "keyless"},
+        # tag keys tenants may set on their roles: ones no ABAC condition trusts (README, guardrails)
+        "guardrails": {"allowedTagKeys": ["app", "cost-center"]},
     }
     with open(a.out, "w") as f:
         f.write("# keyless operator settings for the local cluster (hack/cluster/keyless_setup.py)\n")

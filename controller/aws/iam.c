@@ -619,6 +619,36 @@ int iam_tag_oidc_provider(struct aws_client *c, const char *arn, const struct aw
 	return simple(c, AWS_OP_IAM_TAG_OIDC_PROVIDER, &q, err);
 }
 
+int iam_remove_client_id_from_oidc_provider(struct aws_client *c, const char *arn, const char *client_id,
+					    struct op_err *err)
+{
+	struct aws_query q;
+	int r;
+
+	if ((r = need(err, "RemoveClientIDFromOpenIDConnectProvider", "OpenIDConnectProviderArn", arn)) < 0 ||
+	    (r = need(err, "RemoveClientIDFromOpenIDConnectProvider", "ClientID", client_id)) < 0)
+		return r;
+	aws_query_init(&q, "RemoveClientIDFromOpenIDConnectProvider", AWS_IAM_VERSION);
+	aws_query_add(&q, "OpenIDConnectProviderArn", arn);
+	aws_query_add(&q, "ClientID", client_id);
+	return simple(c, AWS_OP_IAM_REMOVE_CLIENT_ID_FROM_OIDC_PROVIDER, &q, err);
+}
+
+int iam_untag_oidc_provider(struct aws_client *c, const char *arn, const char *const *keys, size_t n,
+			    struct op_err *err)
+{
+	struct aws_query q;
+	int r;
+
+	if ((r = need(err, "UntagOpenIDConnectProvider", "OpenIDConnectProviderArn", arn)) < 0)
+		return r;
+	aws_query_init(&q, "UntagOpenIDConnectProvider", AWS_IAM_VERSION);
+	aws_query_add(&q, "OpenIDConnectProviderArn", arn);
+	for (size_t i = 0; i < n; i++)
+		aws_query_addf(&q, keys[i], "TagKeys.member.%zu", i + 1);
+	return simple(c, AWS_OP_IAM_UNTAG_OIDC_PROVIDER, &q, err);
+}
+
 /* --- account summary ----------------------------------------------------------- */
 
 void iam_account_summary_free(struct iam_account_summary *s)

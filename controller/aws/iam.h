@@ -125,6 +125,11 @@ int iam_add_client_id_to_oidc_provider(struct aws_client *c, const char *arn, co
 				       struct op_err *err);
 int iam_tag_oidc_provider(struct aws_client *c, const char *arn, const struct aws_tag_in *tags, size_t n,
 			  struct op_err *err);
+/* Both succeed when the client id / tag key is already absent (as IAM does). */
+int iam_remove_client_id_from_oidc_provider(struct aws_client *c, const char *arn, const char *client_id,
+					    struct op_err *err);
+int iam_untag_oidc_provider(struct aws_client *c, const char *arn, const char *const *keys, size_t n,
+			    struct op_err *err);
 
 /* --- account ---------------------------------------------------------------- */
 

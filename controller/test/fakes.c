@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "aws/policy.h"
 #include "base/macros.h"
@@ -31,6 +32,7 @@ void fake_aws_reset(struct fake_aws *f)
 	}
 	for (int i = 0; i < f->n_client_ids; i++)
 		free(f->client_ids[i]);
+	aws_tag_list_release(&f->provider_tags);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -82,6 +84,38 @@ static int no_role(const char *name, struct op_err *err)
 	return op_err_setr(err, -ENOENT, "NoSuchEntity", "The role with name %s cannot be found.", name);
 }
 
+/* IAM tag keys are case-insensitive: a tag with an equal key replaces it. */
+static void tags_set(struct aws_tag_list *l, const struct aws_tag_in *tags, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		bool found = false;
+
+		for (size_t j = 0; j < l->n; j++) {
+			if (strcasecmp(l->items[j].key, tags[i].key) == 0) {
+				free(l->items[j].value);
+				l->items[j].value = strdup(tags[i].value);
+				found = true;
+			}
+		}
+		if (!found)
+			aws_tag_list_add(l, tags[i].key, tags[i].value);
+	}
+}
+
+static void tags_remove(struct aws_tag_list *l, const char *const *keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < l->n; j++) {
+			if (strcasecmp(l->items[j].key, keys[i]) == 0) {
+				free(l->items[j].key);
+				free(l->items[j].value);
+				l->items[j] = l->items[--l->n];
+				break;
+			}
+		}
+	}
+}
+
 static int f_list_oidc(struct aws_client *c, struct aws_str_list *ret, struct op_err *err)
 {
 	int r = call("ListOpenIDConnectProviders", false, err);
@@ -111,6 +145,8 @@ static int f_get_oidc(struct aws_client *c, const char *arn, struct iam_oidc_pro
 	p->url = strdup(f->provider_url);
 	for (int i = 0; i < f->n_client_ids; i++)
 		aws_str_list_add(&p->client_ids, f->client_ids[i]);
+	for (size_t i = 0; i < f->provider_tags.n; i++)
+		aws_tag_list_add(&p->tags, f->provider_tags.items[i].key, f->provider_tags.items[i].value);
 	*ret = p;
 	return 0;
 }
@@ -129,8 +165,14 @@ static int f_create_oidc(struct aws_client *c, const struct iam_create_oidc_prov
 	str_format(f->provider_arn, sizeof(f->provider_arn), "arn:aws:iam::123456789012:oidc-provider/%s", f->provider_url);
 	for (size_t i = 0; i < in->n_client_ids && f->n_client_ids < 8; i++)
 		f->client_ids[f->n_client_ids++] = strdup(in->client_ids[i]);
+	tags_set(&f->provider_tags, in->tags, in->n_tags);
 	*ret = strdup(f->provider_arn);
 	return 0;
+}
+
+static int no_provider(const char *arn, struct op_err *err)
+{
+	return op_err_setr(err, -ENOENT, "NoSuchEntity", "OpenIDConnect Provider not found for arn %s", arn);
 }
 
 static int f_add_client(struct aws_client *c, const char *arn, const char *id, struct op_err *err)
@@ -138,11 +180,68 @@ static int f_add_client(struct aws_client *c, const char *arn, const char *id, s
 	struct fake_aws *f = fake_aws_current;
 	int r = call("AddClientIDToOpenIDConnectProvider", true, err);
 
-	(void)c, (void)arn;
+	(void)c;
 	if (r < 0)
 		return r;
-	if (f->n_client_ids < 8)
-		f->client_ids[f->n_client_ids++] = strdup(id);
+	if (!f->have_provider || !streq(arn, f->provider_arn))
+		return no_provider(arn, err);
+	for (int i = 0; i < f->n_client_ids; i++) {
+		if (streq(f->client_ids[i], id))
+			return 0; /* IAM: adding a present client id is a no-op */
+	}
+	if (f->n_client_ids == 8)
+		return op_err_setr(err, -E2BIG, "LimitExceeded", "too many client ids (fake: 8)");
+	f->client_ids[f->n_client_ids++] = strdup(id);
+	return 0;
+}
+
+static int f_remove_client(struct aws_client *c, const char *arn, const char *id, struct op_err *err)
+{
+	struct fake_aws *f = fake_aws_current;
+	int r = call("RemoveClientIDFromOpenIDConnectProvider", true, err);
+
+	(void)c;
+	if (r < 0)
+		return r;
+	if (!f->have_provider || !streq(arn, f->provider_arn))
+		return no_provider(arn, err);
+	for (int i = 0; i < f->n_client_ids; i++) {
+		if (streq(f->client_ids[i], id)) {
+			free(f->client_ids[i]);
+			memmove(&f->client_ids[i], &f->client_ids[i + 1], (size_t)(f->n_client_ids - i - 1) * sizeof(char *));
+			f->n_client_ids--;
+			break;
+		}
+	}
+	return 0;
+}
+
+static int f_tag_oidc(struct aws_client *c, const char *arn, const struct aws_tag_in *tags, size_t n,
+		      struct op_err *err)
+{
+	struct fake_aws *f = fake_aws_current;
+	int r = call("TagOpenIDConnectProvider", true, err);
+
+	(void)c;
+	if (r < 0)
+		return r;
+	if (!f->have_provider || !streq(arn, f->provider_arn))
+		return no_provider(arn, err);
+	tags_set(&f->provider_tags, tags, n);
+	return 0;
+}
+
+static int f_untag_oidc(struct aws_client *c, const char *arn, const char *const *keys, size_t n, struct op_err *err)
+{
+	struct fake_aws *f = fake_aws_current;
+	int r = call("UntagOpenIDConnectProvider", true, err);
+
+	(void)c;
+	if (r < 0)
+		return r;
+	if (!f->have_provider || !streq(arn, f->provider_arn))
+		return no_provider(arn, err);
+	tags_remove(&f->provider_tags, keys, n);
 	return 0;
 }
 
@@ -245,35 +344,14 @@ static int f_tag_role(struct aws_client *c, const char *name, const struct aws_t
 		      struct op_err *err)
 {
 	ROLE_OR_FAIL("TagRole", true);
-	for (size_t i = 0; i < n; i++) {
-		bool found = false;
-
-		for (size_t j = 0; j < fr->tags.n; j++) {
-			if (streq(fr->tags.items[j].key, tags[i].key)) {
-				free(fr->tags.items[j].value);
-				fr->tags.items[j].value = strdup(tags[i].value);
-				found = true;
-			}
-		}
-		if (!found)
-			aws_tag_list_add(&fr->tags, tags[i].key, tags[i].value);
-	}
+	tags_set(&fr->tags, tags, n);
 	return 0;
 }
 
 static int f_untag_role(struct aws_client *c, const char *name, const char *const *keys, size_t n, struct op_err *err)
 {
 	ROLE_OR_FAIL("UntagRole", true);
-	for (size_t i = 0; i < n; i++) {
-		for (size_t j = 0; j < fr->tags.n; j++) {
-			if (streq(fr->tags.items[j].key, keys[i])) {
-				free(fr->tags.items[j].key);
-				free(fr->tags.items[j].value);
-				fr->tags.items[j] = fr->tags.items[--fr->tags.n];
-				break;
-			}
-		}
-	}
+	tags_remove(&fr->tags, keys, n);
 	return 0;
 }
 
@@ -398,6 +476,9 @@ const struct aws_api fake_aws_api = {
 	.iam_get_oidc_provider = f_get_oidc,
 	.iam_create_oidc_provider = f_create_oidc,
 	.iam_add_client_id_to_oidc_provider = f_add_client,
+	.iam_tag_oidc_provider = f_tag_oidc,
+	.iam_remove_client_id_from_oidc_provider = f_remove_client,
+	.iam_untag_oidc_provider = f_untag_oidc,
 	.iam_get_role = f_get_role,
 	.iam_create_role = f_create_role,
 	.iam_update_role = f_update_role,

@@ -34,6 +34,7 @@ struct fake_aws {
 	char provider_url[512];
 	char *client_ids[8];
 	int n_client_ids;
+	struct aws_tag_list provider_tags;
 	bool have_provider;
 	/* the call log: "GetRole", "CreateRole", ... */
 	char calls[256][48];

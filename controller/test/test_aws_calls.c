@@ -153,7 +153,9 @@ static void test_iam__policies_tags_boundary_requests(void **state)
 	{
 		static const char *const writes[] = { "UntagRole", "PutRolePermissionsBoundary",
 						      "DeleteRolePermissionsBoundary", "UpdateRole", "UpdateRole",
-						      "AttachRolePolicy", "AddClientIDToOpenIDConnectProvider" };
+						      "AttachRolePolicy", "AddClientIDToOpenIDConnectProvider",
+						      "RemoveClientIDFromOpenIDConnectProvider",
+						      "UntagOpenIDConnectProvider" };
 
 		for (size_t i = 0; i < ARRAY_SIZE(writes); i++) {
 			char b[128];
@@ -193,6 +195,12 @@ static void test_iam__policies_tags_boundary_requests(void **state)
 	assert_int_equal(iam_add_client_id_to_oidc_provider(c, "arn:p", "sts.amazonaws.com", &e), 0);
 	assert_string_equal(f.seen[9].body, "Action=AddClientIDToOpenIDConnectProvider&Version=2010-05-08"
 					    "&OpenIDConnectProviderArn=arn%3Ap&ClientID=sts.amazonaws.com");
+	assert_int_equal(iam_remove_client_id_from_oidc_provider(c, "arn:p", "https://a.example/x", &e), 0);
+	assert_string_equal(f.seen[10].body, "Action=RemoveClientIDFromOpenIDConnectProvider&Version=2010-05-08"
+					     "&OpenIDConnectProviderArn=arn%3Ap&ClientID=https%3A%2F%2Fa.example%2Fx");
+	assert_int_equal(iam_untag_oidc_provider(c, "arn:p", keys, 2, &e), 0);
+	assert_string_equal(f.seen[11].body, "Action=UntagOpenIDConnectProvider&Version=2010-05-08"
+					     "&OpenIDConnectProviderArn=arn%3Ap&TagKeys.member.1=a&TagKeys.member.2=b+c");
 	aws_client_free(c);
 	fake_release(&f);
 }

@@ -21,6 +21,14 @@ with SignatureDoesNotMatch once auth is on. SigV4 signs the body as received,
 so the corrected method uses the raw body (empty when there is none).
 hack/cluster/test_moto_server.py shows the bug and the fix.
 
+moto 5.2.5 also lacks two IAM actions keyless uses to govern audiences on the
+shared OIDC provider: AddClientIDToOpenIDConnectProvider and
+RemoveClientIDFromOpenIDConnectProvider (moto answers "not yet implemented").
+They are added here on moto's own IAM response class and backend model, with
+AWS' documented semantics: adding a present client id and removing an absent
+one succeed and change nothing; an unknown provider ARN is NoSuchEntity; a
+client id is at most 255 characters.
+
 Everything else is moto as released (signature checking is switched on after
 bootstrap through moto's /moto-api/reset-auth; see hack/cluster/bootstrap_aws.py).
 """
@@ -30,6 +38,9 @@ import sys
 
 import moto.eks.models as eks_models
 import moto.iam.access_control as access_control
+import moto.iam.exceptions as iam_exceptions
+import moto.iam.models as iam_models
+import moto.iam.responses as iam_responses
 from moto.server import main
 
 
@@ -62,6 +73,42 @@ def fix_empty_body_signatures():
 
 
 fix_empty_body_signatures()
+
+
+def _add_client_id(self, arn: str, client_id: str) -> None:
+    if len(client_id) > 255:
+        raise iam_exceptions.ValidationError(
+            "1 validation error detected: Value at 'clientID' failed to satisfy constraint: "
+            "Member must have length less than or equal to 255")
+    provider = self.get_open_id_connect_provider(arn)
+    if client_id not in provider.client_id_list:
+        provider.client_id_list.append(client_id)
+
+
+def _remove_client_id(self, arn: str, client_id: str) -> None:
+    provider = self.get_open_id_connect_provider(arn)
+    if client_id in provider.client_id_list:
+        provider.client_id_list.remove(client_id)
+
+
+def _response(method):
+    def action(self):
+        getattr(self.backend, method)(self._get_param("OpenIDConnectProviderArn"), self._get_param("ClientID"))
+        return iam_responses.EmptyResult()
+    return action
+
+
+def add_oidc_client_id_actions():
+    """Install the two client-id actions (only where moto has none)."""
+    backend, responses = iam_models.IAMBackend, iam_responses.IamResponse
+    for name, impl in (("add_client_id_to_open_id_connect_provider", _add_client_id),
+                       ("remove_client_id_from_open_id_connect_provider", _remove_client_id)):
+        if not hasattr(responses, name):
+            setattr(backend, name, impl)
+            setattr(responses, name, _response(name))
+
+
+add_oidc_client_id_actions()
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -9,7 +9,9 @@ import sys
 import time
 
 import boto3
+import botocore.config
 import botocore.exceptions
+import botocore.parsers
 import pytest
 import requests
 
@@ -100,3 +102,33 @@ def test_unpatched_moto_rejects_correctly_signed_rest_get(plain_moto):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         boto3.client("eks", **creds).list_clusters()
     assert "<Code>SignatureDoesNotMatch</Code>" in str(e.value)
+
+
+def test_oidc_client_ids_added_and_removed_with_auth_on(launched):
+    iam = boto3.client("iam", **bootstrap(launched))
+    arn = iam.create_open_id_connect_provider(Url="https://issuer.example/x", ClientIDList=["sts.amazonaws.com"],
+                                              ThumbprintList=["a" * 40])["OpenIDConnectProviderArn"]
+    iam.add_client_id_to_open_id_connect_provider(OpenIDConnectProviderArn=arn, ClientID="https://k.svc")
+    iam.add_client_id_to_open_id_connect_provider(OpenIDConnectProviderArn=arn, ClientID="https://k.svc")
+    assert iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)["ClientIDList"] == [
+        "sts.amazonaws.com", "https://k.svc"]
+    iam.remove_client_id_from_open_id_connect_provider(OpenIDConnectProviderArn=arn, ClientID="https://k.svc")
+    iam.remove_client_id_from_open_id_connect_provider(OpenIDConnectProviderArn=arn, ClientID="absent")
+    assert iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)["ClientIDList"] == ["sts.amazonaws.com"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.add_client_id_to_open_id_connect_provider(OpenIDConnectProviderArn=arn + "nope", ClientID="a")
+    assert e.value.response["Error"]["Code"] == "NoSuchEntity"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.add_client_id_to_open_id_connect_provider(OpenIDConnectProviderArn=arn, ClientID="a" * 256)
+    assert e.value.response["Error"]["Code"] == "ValidationError"
+
+
+def test_unpatched_moto_lacks_oidc_client_id_actions(plain_moto):
+    """If this starts failing, moto implements them and add_oidc_client_id_actions() can go."""
+    iam = boto3.client("iam", **bootstrap(plain_moto),
+                       config=botocore.config.Config(retries={"total_max_attempts": 1}))
+    arn = iam.create_open_id_connect_provider(Url="https://issuer.example/x", ClientIDList=["a"],
+                                              ThumbprintList=["a" * 40])["OpenIDConnectProviderArn"]
+    # moto answers an HTML 500 page for an action it does not implement
+    with pytest.raises(botocore.parsers.ResponseParserError, match="500 Internal Server Error"):
+        iam.add_client_id_to_open_id_connect_provider(OpenIDConnectProviderArn=arn, ClientID="b")

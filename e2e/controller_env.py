@@ -50,8 +50,11 @@ def write_settings(path, **overrides):
         "permissionsBoundaryArn": boundary_policy_arn(),
         "resyncPeriod": "10s",
         "extraTags": {"managed-by": "keyless-e2e"},
+        # the local issuer's certificate is signed by the cluster's own CA
+        "oidcIssuerCA": os.environ["KEYLESS_CA_FILE"],
     }
     settings.update(overrides)
+    settings = {k: v for k, v in settings.items() if v is not None}  # None: leave the key out
     with open(path, "w") as f:
         json.dump(settings, f)  # JSON is YAML
     return path

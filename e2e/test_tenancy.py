@@ -370,3 +370,56 @@ def test_audiences_are_governed(core, namespace, tmp_path, issuer):
         assert "sts.amazonaws.com" in provider_client_ids(iam, issuer)
     finally:
         stop(ctl)
+
+
+# --- [11] the OIDC provider's thumbprint is pinned only from a verified chain ------------------------------------
+
+def delete_provider(iam, issuer):
+    host = issuer.removeprefix("https://")
+    for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]:
+        if p["Arn"].endswith("oidc-provider/" + host):
+            iam.delete_open_id_connect_provider(OpenIDConnectProviderArn=p["Arn"])
+
+
+def provider_of(iam, issuer):
+    host = issuer.removeprefix("https://")
+    for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]:
+        if p["Arn"].endswith("oidc-provider/" + host):
+            return iam.get_open_id_connect_provider(OpenIDConnectProviderArn=p["Arn"])
+    return None
+
+
+def presented_top_certificate_sha1(issuer):
+    """SHA-1 of the last certificate the issuer presents (AWS: 'the top intermediate CA'), by openssl."""
+    hostport = issuer.removeprefix("https://").split("/")[0]
+    shown = subprocess.run(["openssl", "s_client", "-connect", hostport, "-showcerts"], input=b"",
+                           capture_output=True, timeout=20).stdout.decode()
+    pems = ["-----BEGIN CERTIFICATE-----" + b.split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n"
+            for b in shown.split("-----BEGIN CERTIFICATE-----")[1:]]
+    assert pems, shown
+    fp = subprocess.run(["openssl", "x509", "-noout", "-fingerprint", "-sha1"], input=pems[-1].encode(),
+                        capture_output=True, check=True).stdout.decode()
+    return fp.strip().split("=", 1)[1].replace(":", "").lower()
+
+
+@pytest.mark.parametrize("with_ca", [False, True])
+def test_thumbprint_pinned_only_when_the_issuer_verifies(core, namespace, tmp_path, issuer, with_ca):
+    iam = aws_client("iam")
+    delete_provider(iam, issuer)
+    make_sa(core, namespace, "app")
+    # without oidcIssuerCA the system store is used, which does not know the local cluster's CA
+    ctl = start(tmp_path, f"ca-{with_ca}", [namespace], oidcIssuerCA=os.environ["KEYLESS_CA_FILE"] if with_ca else None)
+    try:
+        make_wi(namespace, "app", "app")
+        wait_cond(namespace, "app", "Ready", "True")
+        p = provider_of(iam, issuer)
+        assert p is not None
+        if with_ca:
+            assert p["ThumbprintList"] == [presented_top_certificate_sha1(issuer)]
+            assert "NOT pinned" not in ctl.text()
+        else:
+            assert p["ThumbprintList"] == []
+            assert "NOT pinned" in ctl.text()
+        delete_wi(namespace, "app")
+    finally:
+        stop(ctl)

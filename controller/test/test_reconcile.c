@@ -467,6 +467,7 @@ static void test_reconcile__access_denied_hides_keyless_principal(void **state)
 	assert_null(strstr(msg, "keyless-1234"));
 	/* the tenant's role ARN (the resource) stays */
 	assert_non_null(strstr(msg, ROLE_ARN));
+	assert_null(strstr(cond(w, "logging", "s3-reader", "Ready", "message"), "keyless-controller"));
 	assert_true(fake_kube_has_event(&w->kube, "AWSAccessDenied"));
 	for (int i = 0; i < w->kube.n_events; i++) {
 		assert_null(strstr(w->kube.events[i], "keyless-controller"));

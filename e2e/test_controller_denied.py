@@ -36,5 +36,11 @@ def test_access_denied_names_the_action(core, namespace, tmp_path):
         assert cond(o, "Ready")["status"] == "False"
         evs = client.EventsV1Api().list_namespaced_event(namespace, field_selector="regarding.name=app").items
         assert "AWSAccessDenied" in {e.reason for e in evs}
+        # keyless' own principal (moto: "User: arn:aws:iam::<acct>:user/<user> is not
+        # authorized ...") stays out of the tenant's namespace; the controller log keeps it
+        assert user not in msg and user not in cond(o, "Ready")["message"], msg
+        for e in client.EventsV1Api().list_namespaced_event(namespace).items:
+            assert user not in (e.note or ""), e.note
+        assert f":user/{user} is not authorized" in ctl.text()
     finally:
         assert ctl.stop() == 0, ctl.text()[-3000:]

@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <string.h>
 #include <strings.h>
@@ -235,6 +236,23 @@ static int map_curl(CURLcode c)
 	}
 }
 
+/* Header lines carry secrets (Authorization, X-Amz-Security-Token, the
+ * container-credentials token): wipe our copies before freeing them. */
+static void line_freep(char **p)
+{
+	if (*p) {
+		OPENSSL_cleanse(*p, strlen(*p));
+		free(*p);
+	}
+}
+
+static void headers_free(struct curl_slist *l)
+{
+	for (struct curl_slist *i = l; i; i = i->next)
+		OPENSSL_cleanse(i->data, strlen(i->data));
+	curl_slist_free_all(l);
+}
+
 static int curl_send(void *ctx, const struct aws_http_request *req, struct aws_http_response *resp,
 		     struct op_err *err)
 {
@@ -250,7 +268,7 @@ static int curl_send(void *ctx, const struct aws_http_request *req, struct aws_h
 	if (!h)
 		return op_err_set(err, -ENOMEM, "curl_easy_init failed");
 	for (size_t i = 0; i < req->n_headers; i++) {
-		_cleanup_free_ char *line = NULL;
+		_cleanup_(line_freep) char *line = NULL;
 		struct curl_slist *n;
 
 		if (asprintf(&line, "%s: %s", req->headers[i].name, req->headers[i].value) < 0) {
@@ -317,7 +335,7 @@ static int curl_send(void *ctx, const struct aws_http_request *req, struct aws_h
 			r = -ENOMEM;
 	}
 out:
-	curl_slist_free_all(hdrs);
+	headers_free(hdrs);
 	give_handle(t, h, r == 0 || c == CURLE_OK);
 	return r;
 }

@@ -147,6 +147,25 @@ static bool token_file_changed(struct kube_auth *a)
 
 /* --- exec plugin ---------------------------------------------------------- */
 
+/* A description of a JSON parse error that names no input: jansson's
+ * jerr.text quotes the text being lexed, which in a credential document is
+ * the token. */
+static const char *json_error_kind(const json_error_t *jerr)
+{
+	switch (json_error_code(jerr)) {
+	case json_error_out_of_memory: return "out of memory";
+	case json_error_stack_overflow: return "nested too deeply";
+	case json_error_invalid_utf8: return "invalid UTF-8";
+	case json_error_premature_end_of_input: return "unexpected end of input";
+	case json_error_end_of_input_expected: return "trailing data";
+	case json_error_null_character: return "NUL character";
+	case json_error_null_byte_in_key: return "NUL byte in a key";
+	case json_error_duplicate_key: return "duplicate key";
+	case json_error_numeric_overflow: return "number out of range";
+	default: return "syntax error";
+	}
+}
+
 int kube_exec_credential_parse(const char *json, size_t len, const char *api_version, struct kube_creds *ret,
 			       int64_t *ret_expiry_ns, struct op_err *err)
 {
@@ -156,8 +175,11 @@ int kube_exec_credential_parse(const char *json, size_t len, const char *api_ver
 	json_t *status;
 	int64_t expiry = 0;
 
-	if (!doc || !json_is_object(doc))
-		return op_err_set(err, -EPROTO, "exec plugin output is not a JSON object (%s)", doc ? "" : jerr.text);
+	if (!doc)
+		return op_err_set(err, -EPROTO, "exec plugin output is not valid JSON (line %d, column %d: %s)",
+				  jerr.line, jerr.column, json_error_kind(&jerr));
+	if (!json_is_object(doc))
+		return op_err_set(err, -EPROTO, "exec plugin output is not a JSON object");
 	kind = json_string_value(json_object_get(doc, "kind"));
 	apiv = json_string_value(json_object_get(doc, "apiVersion"));
 	if (!kind || !streq(kind, "ExecCredential"))

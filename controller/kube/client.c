@@ -356,6 +356,15 @@ static int curl_code_to_errno(CURLcode cc)
 	}
 }
 
+/* The list holds the Authorization header: wipe libcurl's copies of our lines
+ * before freeing them. */
+static void headers_free(struct curl_slist *l)
+{
+	for (struct curl_slist *i = l; i; i = i->next)
+		explicit_bzero(i->data, strlen(i->data));
+	curl_slist_free_all(l);
+}
+
 static int perform(struct kube_client *c, CURL *curl, const struct kube_request *req, const struct kube_creds *creds,
 		   struct kube_response *resp, long *ret_retry_after_s, struct op_err *err)
 {
@@ -450,7 +459,7 @@ static int perform(struct kube_client *c, CURL *curl, const struct kube_request 
 		goto out;
 	}
 out:
-	curl_slist_free_all(hdrs);
+	headers_free(hdrs);
 	buf_release(&url);
 	buf_release(&line);
 	return r;

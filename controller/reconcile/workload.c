@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aws/redact.h"
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/str.h"
@@ -31,6 +32,18 @@ void wi_reconciler_release(struct wi_reconciler *r)
 
 /* --- events and failures ----------------------------------------------------- */
 
+/* Log log_msg (the controller's own log) and post event_msg (the tenant's namespace). */
+static void emit_event(struct rctx *x, const char *type, const char *reason, const char *action, const char *log_msg,
+		       const char *event_msg)
+{
+	if (streq(type, "Warning"))
+		log_warn("%s/%s: %s: %s", x->ns, x->name, reason, log_msg);
+	else
+		log_info("%s/%s: %s: %s", x->ns, x->name, reason, log_msg);
+	if (x->r->kube->event)
+		x->r->kube->event(x->r->kube->ctx, &x->ref, type, reason, action, event_msg);
+}
+
 void rctx_event(struct rctx *x, const char *type, const char *reason, const char *action, const char *fmt, ...)
 {
 	char msg[1024];
@@ -39,12 +52,7 @@ void rctx_event(struct rctx *x, const char *type, const char *reason, const char
 	va_start(ap, fmt);
 	str_vformat_trunc(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (streq(type, "Warning"))
-		log_warn("%s/%s: %s: %s", x->ns, x->name, reason, msg);
-	else
-		log_info("%s/%s: %s: %s", x->ns, x->name, reason, msg);
-	if (x->r->kube->event)
-		x->r->kube->event(x->r->kube->ctx, &x->ref, type, reason, action, msg);
+	emit_event(x, type, reason, action, msg, msg);
 }
 
 static bool transient_rc(int rc)
@@ -55,7 +63,7 @@ static bool transient_rc(int rc)
 
 bool rctx_aws_failed(struct rctx *x, const char *cond, const char *action, int rc, const struct op_err *err)
 {
-	char msg[900];
+	char msg[900], tenant_msg[900];
 	const char *reason;
 
 	if (rc == -EACCES) {
@@ -76,8 +84,11 @@ bool rctx_aws_failed(struct rctx *x, const char *cond, const char *action, int r
 	}
 	/* AccessDenied may be fixed by an IAM admin at any time: retry too */
 	x->transient = true;
-	conditions_set(&x->conds, cond, "False", reason, msg, x->generation, x->now);
-	rctx_event(x, "Warning", reason, action, "%s", msg);
+	/* AWS messages name keyless' own principal: the tenant's condition and
+	 * Event get them redacted, the controller's log in full */
+	aws_redact_principals(tenant_msg, sizeof(tenant_msg), msg);
+	conditions_set(&x->conds, cond, "False", reason, tenant_msg, x->generation, x->now);
+	emit_event(x, "Warning", reason, action, msg, tenant_msg);
 	return false;
 }
 

@@ -68,7 +68,9 @@ void rctx_event(struct rctx *x, const char *type, const char *reason, const char
 	_printf_(5, 6);
 
 /* Report a failed AWS call on a condition; returns false so callers can
- * `return rctx_aws_failed(...)`. Marks transient failures for retry. */
+ * `return rctx_aws_failed(...)`. Marks transient failures for retry. The
+ * condition and the Event carry the AWS message with keyless' own principal
+ * redacted (aws/redact.h); the log line has it in full. */
 bool rctx_aws_failed(struct rctx *x, const char *cond, const char *action, int rc, const struct op_err *err);
 
 /* Report a failed Kubernetes write on a condition (same contract). */

@@ -533,6 +533,11 @@ static void test_creds__json_documents(void **state)
 	assert_int_equal(parse_doc("{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\",\"Expiration\":\"soon\"}", &cr, &e),
 			 -EPROTO);
 	assert_int_equal(parse_doc("not json", &cr, &e), -EPROTO);
+	/* a malformed document: the error quotes none of it */
+	assert_int_equal(parse_doc("{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"SECRET\x01\"}", &cr, &e), -EPROTO);
+	assert_null(strstr(e.message, "SECRET"));
+	assert_int_equal(parse_doc("{\"AccessKeyId\":\"A\",\"Token\":\"SECRET\\q\"}", &cr, &e), -EPROTO);
+	assert_null(strstr(e.message, "SECRET"));
 	assert_null(cr);
 }
 

@@ -297,6 +297,36 @@ static void test_auth__exec_credential_parse(void **state)
 	assert_int_equal(kube_exec_credential_parse("nope", 4, "a", &cr, &exp, &e), -EPROTO);
 }
 
+/* A malformed credential document must not put the token into the error:
+ * jansson's lexer text quotes the string being read. */
+static void test_auth__exec_credential_parse_error_hides_token(void **state)
+{
+	static const char *const docs[] = {
+		/* control character inside the token */
+		"{\"kind\":\"ExecCredential\",\"apiVersion\":\"v\",\"status\":"
+		"{\"token\":\"k8s-aws-v1.SECRET\x01rest\"}}",
+		/* invalid escape inside the token */
+		"{\"kind\":\"ExecCredential\",\"apiVersion\":\"v\",\"status\":"
+		"{\"token\":\"k8s-aws-v1.SECRET\\q\"}}",
+		/* truncated inside the token */
+		"{\"kind\":\"ExecCredential\",\"apiVersion\":\"v\",\"status\":{\"token\":\"k8s-aws-v1.SECRET",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(docs); i++) {
+		struct kube_creds cr;
+		struct op_err e;
+		int64_t exp = -1;
+
+		op_err_clear(&e);
+		assert_int_equal(kube_exec_credential_parse(docs[i], strlen(docs[i]), "v", &cr, &exp, &e), -EPROTO);
+		assert_null(strstr(e.message, "SECRET"));
+		assert_null(strstr(e.message, "k8s-aws-v1"));
+		assert_non_null(strstr(e.message, "line 1"));
+		assert_int_equal(exp, -1);
+	}
+}
+
 static void test_auth__token_file_reread_on_change(void **state)
 {
 	const char *tf = test_write_file("token", "first\n");
@@ -405,6 +435,7 @@ int main(void)
 		cmocka_unit_test(test_config__merge_first_wins),
 		cmocka_unit_test(test_config__load_order_and_in_cluster),
 		cmocka_unit_test(test_auth__exec_credential_parse),
+		cmocka_unit_test(test_auth__exec_credential_parse_error_hides_token),
 		cmocka_unit_test(test_auth__token_file_reread_on_change),
 		cmocka_unit_test(test_auth__exec_plugin_cached_until_expiry_and_401),
 	};

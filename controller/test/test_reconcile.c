@@ -4,6 +4,7 @@
  * rejections; service-account conflicts; stale pods; deletion. */
 #include "support.h"
 
+#include "base/log.h"
 #include "base/str.h"
 #include "kube/project.h"
 #include "world.h"
@@ -426,6 +427,57 @@ static void test_reconcile__policy_too_large_is_refused_before_sending(void **st
 	assert_null(strstr(calls(w), "CreateRole"));
 }
 
+/* AWS answers GetRole with the AccessDenied text that names keyless' own
+ * principal. */
+#define DENIED_PRINCIPAL "arn:aws:sts::123456789012:assumed-role/keyless-controller/keyless-1234"
+
+static int denied_get_role(struct aws_client *c, const char *name, struct iam_role **ret, struct op_err *err)
+{
+	(void)c;
+	(void)ret;
+	return op_err_setr(err, -EACCES, "AccessDenied",
+			   "User: " DENIED_PRINCIPAL " is not authorized to perform: iam:GetRole on resource: "
+			   "arn:aws:iam::123456789012:role/keyless/%s because no identity-based policy allows the "
+			   "iam:GetRole action", name);
+}
+
+static void test_reconcile__access_denied_hides_keyless_principal(void **state)
+{
+	struct world *w = *state;
+	struct aws_api denied = fake_aws_api;
+	char *logged = NULL;
+	size_t logged_len = 0;
+	FILE *log = open_memstream(&logged, &logged_len);
+	const char *msg;
+
+	assert_non_null(log);
+	denied.iam_get_role = denied_get_role;
+	w->r.aws = &denied;
+	log_set_stream(log);
+	converge(w);
+	log_set_stream(NULL);
+	fclose(log);
+	w->r.aws = &fake_aws_api;
+
+	assert_string_equal(cond(w, "logging", "s3-reader", "RoleReady", "reason"), "AWSAccessDenied");
+	msg = cond(w, "logging", "s3-reader", "RoleReady", "message");
+	assert_non_null(strstr(msg, "iam:GetRole"));
+	assert_non_null(strstr(msg, "assumed-role/<redacted>"));
+	assert_null(strstr(msg, "keyless-controller"));
+	assert_null(strstr(msg, "keyless-1234"));
+	/* the tenant's role ARN (the resource) stays */
+	assert_non_null(strstr(msg, ROLE_ARN));
+	assert_null(strstr(cond(w, "logging", "s3-reader", "Ready", "message"), "keyless-controller"));
+	assert_true(fake_kube_has_event(&w->kube, "AWSAccessDenied"));
+	for (int i = 0; i < w->kube.n_events; i++) {
+		assert_null(strstr(w->kube.events[i], "keyless-controller"));
+		assert_null(strstr(w->kube.events[i], "keyless-1234"));
+	}
+	/* the controller's own log keeps the whole text */
+	assert_non_null(strstr(logged, DENIED_PRINCIPAL));
+	free(logged);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -444,6 +496,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reconcile__jobs_and_paused_deployments_are_only_reported, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_reconcile__policy_too_large_is_refused_before_sending, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reconcile__access_denied_hides_keyless_principal, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("reconcile", tests, NULL, NULL);

@@ -5,6 +5,7 @@
 
 #include "base/yamljson.h"
 #include "identity/guardrails.h"
+#include "identity/shape.h"
 
 /* --- glob_match / glob_overlap / glob_covers -------------------------------- */
 
@@ -337,8 +338,14 @@ static const struct {
 	{ DEFAULT, STMT("'s3:GetObject'", "'arn:aws:*:::*'"),
 	  "spec.permissions.statements[0].resources[0]: Resource \"arn:aws:*:::*\" is only allowed for actions in "
 	  "guardrails.resourceWildcardActions; 's3:GetObject' is not" },
-	{ DEFAULT, STMT("'s3:GetObject'", "'arn:aws:s3:::*'"), OK }, /* every bucket, but only S3 */
-	{ DEFAULT, STMT("'s3:GetObject'", "'arn:aws:?3:::*'"), OK },
+	/* every bucket is every resource of a kind (finding 4); the service may not be a pattern */
+	{ DEFAULT, STMT("'s3:GetObject'", "'arn:aws:s3:::*'"),
+	  "spec.permissions.statements[0].resources[0]: Resource \"arn:aws:s3:::*\" is only allowed for actions in "
+	  "guardrails.resourceWildcardActions; 's3:GetObject' is not" },
+	{ DEFAULT, STMT("'s3:GetObject'", "'arn:aws:?3:::b'"),
+	  "spec.permissions.statements[0].resources[0]: Resource \"arn:aws:?3:::b\" is only allowed for actions in "
+	  "guardrails.resourceWildcardActions; 's3:GetObject' is not" },
+	{ DEFAULT, STMT("'s3:GetObject'", "'arn:aws:s3:::b/*'"), OK },
 	{ DEFAULT, STMT("'cloudwatch:putmetricdata'", "'*'"), OK },
 	{ "guardrails: {resourceWildcardActions: ['ec2:Describe*']}\n", STMT("'ec2:DescribeInstances','ec2:Describe?'", "'*'"), OK },
 	{ "guardrails: {resourceWildcardActions: []}\n", STMT("'cloudwatch:PutMetricData'", "'*'"),
@@ -402,6 +409,146 @@ static void test_guardrails__rules(void **state)
 	}
 }
 
+/* A spec with one Allow statement (built with json_pack: resources may hold
+ * quotes). */
+static struct wi_spec *spec_with_resource(const char *action, const char *resource)
+{
+	json_t *obj = json_pack("{s:{s:s, s:s, s:s}, s:{s:s, s:{s:[{s:[s], s:[s]}]}}}", "metadata", "namespace", "ns",
+				"name", "wi", "uid", "u", "spec", "serviceAccountName", "sa", "permissions",
+				"statements", "actions", action, "resources", resource);
+	struct wi_spec *s = NULL;
+	struct op_err err;
+
+	assert_non_null(obj);
+	if (wi_spec_parse(obj, &s, &err) < 0)
+		fail_msg("test spec: %s", err.message);
+	json_decref(obj);
+	return s;
+}
+
+/* [4] Resources that stand for every resource of a kind, in every form; W:
+ * refused for s3:GetObject under the default guardrails, A: accepted. */
+#define W true
+#define A false
+static const struct {
+	const char *resource;
+	bool wildcard;
+} resource_cases[] = {
+	{ "*", W },
+	{ "arn:aws:*:*:*:*", W },
+	{ "arn:aws:*:*:*:*/*", W },
+	{ "arn:aws:*:*:*:*:*", W },
+	{ "arn:aws:*:::*", W },
+	{ "arn:aws:s?s:us-east-1:123456789012:queue", W },
+	/* type/name and type:name */
+	{ "arn:aws:secretsmanager:*:*:secret:*", W },
+	{ "arn:aws:secretsmanager:us-east-1:123456789012:secret:app/db-*", A },
+	{ "arn:aws:secretsmanager:us-east-1:123456789012:secret:*-prod", W },
+	{ "arn:aws:secretsmanager:us-east-1:123456789012:secret:?*", W },
+	{ "arn:aws:kms:*:*:key/*", W },
+	{ "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab", A },
+	{ "arn:aws:kms:us-east-1:123456789012:key/?-*", W },
+	{ "arn:aws:kms:us-east-1:123456789012:alias/app-*", A },
+	{ "arn:aws:dynamodb:us-east-1:123456789012:table/*", W },
+	{ "arn:aws:dynamodb:us-east-1:123456789012:table/orders", A },
+	{ "arn:aws:dynamodb:us-east-1:123456789012:table/orders/index/*", A },
+	{ "arn:aws:dynamodb:us-east-1:123456789012:*/orders", W },
+	{ "arn:aws:dynamodb:us-east-1:123456789012:t?ble/orders", W },
+	{ "arn:aws:dynamodb:us-east-1:123456789012:*:*", W },
+	{ "arn:aws:lambda:us-east-1:123456789012:function:*", W },
+	{ "arn:aws:lambda:us-east-1:123456789012:function:?*", W },
+	{ "arn:aws:lambda:us-east-1:123456789012:function:my-fn", A },
+	{ "arn:aws:lambda:us-east-1:123456789012:function:my-fn:*", A },
+	{ "arn:aws:logs:us-east-1:123456789012:log-group:*", W },
+	{ "arn:aws:logs:us-east-1:123456789012:log-group:/*", W },
+	{ "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/my-fn:*", A },
+	{ "arn:aws:iam::123456789012:role/*", W },
+	{ "arn:aws:iam::*:role/*", W },
+	{ "arn:aws:iam::123456789012:role/keyless/app-*", A },
+	{ "arn:aws:ssm:us-east-1:123456789012:parameter/*", W },
+	{ "arn:aws:ssm:us-east-1:123456789012:parameter/app/*", A },
+	{ "arn:aws:ec2:us-east-1:123456789012:instance/*", W },
+	{ "arn:aws:ec2:us-east-1:123456789012:*", W },
+	/* S3: bucket and object ARNs start with the bucket's name */
+	{ "arn:aws:s3:::*", W },
+	{ "arn:aws:s3:::*/*", W },
+	{ "arn:aws:s3:::*bucket/*", W },
+	{ "arn:aws:s3:::?", W },
+	{ "arn:aws:s3:::mybucket", A },
+	{ "arn:aws:s3:::mybucket/*", A },
+	{ "arn:aws:s3:::mybucket/logs/*", A },
+	{ "arn:aws:s3:::team-*", A },
+	{ "arn:aws:s3:::a?c", A },
+	{ "arn:aws:s3:us-east-1:123456789012:accesspoint/*", W }, /* access points have a type */
+	{ "arn:aws:s3:us-east-1:123456789012:accesspoint/app", A },
+	/* other partitions */
+	{ "arn:aws-cn:s3:::*", W },
+	{ "arn:aws-cn:s3:::assets/*", A },
+	{ "arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/*", W },
+	{ "arn:aws-us-gov:sqs:us-gov-west-1:123456789012:orders", A },
+	/* other name-first services */
+	{ "arn:aws:sqs:us-east-1:123456789012:*", W },
+	{ "arn:aws:sqs:us-east-1:123456789012:*-dlq", W },
+	{ "arn:aws:sqs:us-east-1:123456789012:orders-*", A },
+	{ "arn:aws:sqs:*:*:orders", A }, /* region and account wildcards: resourceAccounts' business */
+	{ "arn:aws:sns:us-east-1:123456789012:*", W },
+	{ "arn:aws:sns:us-east-1:123456789012:alerts", A },
+	{ "arn:aws:execute-api:us-east-1:123456789012:*/prod/GET/*", W },
+	{ "arn:aws:execute-api:us-east-1:123456789012:abc123/*", A },
+	{ "arn:aws:codecommit:us-east-1:123456789012:*", W },
+	{ "arn:aws:codecommit:us-east-1:123456789012:repo", A },
+	/* policy variables: fixed ones are literals, any other is '*' */
+	{ "arn:aws:secretsmanager:*:*:secret:${aws:PrincipalTag/keyless.dev/namespace}/*", A },
+	{ "arn:aws:s3:::${aws:PrincipalTag/keyless.dev/namespace}-data/*", A },
+	{ "arn:aws:s3:::${aws:principaltag/KEYLESS.DEV/namespace}/*", A },
+	{ "arn:aws:s3:::${ aws:PrincipalTag/keyless.dev/namespace, 'none'}/*", A },
+	{ "arn:aws:s3:::${aws:PrincipalTag/keyless.dev/namespace, '*'}/*", W },
+	{ "arn:aws:dynamodb:us-east-1:123456789012:table/${aws:PrincipalAccount}-orders", A },
+	{ "arn:aws:s3:::${aws:PrincipalTag/team}/*", W },
+	{ "arn:aws:s3:::${aws:PrincipalTag/keyless.dev}/*", W }, /* not under the reserved prefix */
+	{ "arn:aws:secretsmanager:*:*:secret:${aws:userid}", W },
+	{ "arn:aws:secretsmanager:*:*:secret:${sts:RoleSessionName}/*", W },
+	{ "arn:aws:s3:::b/${aws:PrincipalTag/team}/*", A }, /* still one named bucket */
+	{ "arn:aws:s3:::${*}", A },                          /* the escape: a literal '*' */
+	{ "arn:aws:sqs:us-east-1:123456789012:${?}*", A },
+};
+#undef W
+#undef A
+
+static void test_guardrails__resource_wildcards(void **state)
+{
+	(void)state;
+	struct settings *set = settings_from(NULL);
+
+	assert_true(ARRAY_SIZE(resource_cases) >= 40);
+	for (size_t i = 0; i < ARRAY_SIZE(resource_cases); i++) {
+		const char *res = resource_cases[i].resource;
+		char want[512];
+		struct wi_spec *spec;
+		struct op_err err;
+		int r;
+
+		if (shape_resource_problem(res))
+			fail_msg("case %zu: '%s' is not a valid Resource: %s", i, res, shape_resource_problem(res));
+		assert_int_equal(shape_resource_is_wildcard(res), resource_cases[i].wildcard);
+		spec = spec_with_resource("s3:GetObject", res);
+		op_err_clear(&err);
+		r = guardrails_check_spec(&set->guardrails, spec, &err);
+		if (!resource_cases[i].wildcard) {
+			if (r != 0)
+				fail_msg("case %zu (%s): rejected: %s", i, res, err.message);
+		} else {
+			snprintf(want, sizeof(want),
+				 "spec.permissions.statements[0].resources[0]: Resource \"%s\" is only allowed for "
+				 "actions in guardrails.resourceWildcardActions; 's3:GetObject' is not", res);
+			if (r != -EACCES || !streq(err.message, want))
+				fail_msg("case %zu (%s): %d\n  got:  %s\n  want: %s", i, res, r, err.message, want);
+		}
+		wi_spec_free(spec);
+	}
+	settings_free(set);
+}
+
 static const struct {
 	const char *guardrails;
 	const char *ns;
@@ -460,6 +607,7 @@ int main(void)
 		cmocka_unit_test(test_glob__exhaustive_small_alphabet),
 		cmocka_unit_test(test_guardrails__rules),
 		cmocka_unit_test(test_guardrails__namespaces),
+		cmocka_unit_test(test_guardrails__resource_wildcards),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

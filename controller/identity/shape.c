@@ -273,6 +273,10 @@ bool shape_resource_is_wildcard(const char *s)
 	if (memchr(p, '*', (size_t)(c1 - p)) || memchr(p, '?', (size_t)(c1 - p)))
 		return true;
 	type_len = strcspn(res, "/:");
+	if (type_len == 0 && res[0] == '/') {
+		res++; /* "/restapis/x" (API Gateway): the type follows the slash */
+		type_len = strcspn(res, "/:");
+	}
 	if (is_name_first(p, (size_t)(c1 - p), c2 == c1 + 1 && c3 == c2 + 1))
 		return !name_anchored(res, type_len); /* an object path of one bucket is fine */
 	if (!res[type_len])

@@ -74,7 +74,8 @@ const char *shape_resource_problem(const char *s);
  *     ("arn:aws:s3:::*", "arn:aws:s3:::*" "/" "*" and "arn:aws:sqs:r:a:*" are
  *     wildcards; "arn:aws:s3:::mybucket/" "*", every object of one named
  *     bucket, is not; S3 access point ARNs have a type, "accesspoint/x");
- *   - a resource part without '/' or ':' is a single name.
+ *   - a resource part without '/' or ':' is a single name; one that starts
+ *     with '/' has its type after that slash ("/restapis/" "*" is a wildcard).
  * A name is anchored when it has no wildcard, or when a letter or digit
  * comes before its first '*': "app/db-*", "mybucket*", "/aws/lambda/x*" and
  * "a?b" are; "*", "*-prod", "?*", "/" "*" and a name of only '?' and

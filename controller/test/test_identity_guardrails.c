@@ -469,6 +469,9 @@ static const struct {
 	{ "arn:aws:ssm:us-east-1:123456789012:parameter/app/*", A },
 	{ "arn:aws:ec2:us-east-1:123456789012:instance/*", W },
 	{ "arn:aws:ec2:us-east-1:123456789012:*", W },
+	{ "arn:aws:apigateway:us-east-1::/restapis/*", W },
+	{ "arn:aws:apigateway:us-east-1::/restapis/a1b2c3/*", A },
+	{ "arn:aws:apigateway:*::/*", W },
 	/* S3: bucket and object ARNs start with the bucket's name */
 	{ "arn:aws:s3:::*", W },
 	{ "arn:aws:s3:::*/*", W },

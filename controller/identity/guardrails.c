@@ -175,6 +175,51 @@ static int reject(struct op_err *err, const char *fmt, ...)
 	return op_err_setr(err, -EACCES, "PolicyRejected", "%s", msg);
 }
 
+/* Is the account part a[0..n) of a Resource ARN in guardrails.resourceAccounts? */
+static bool account_allowed(const struct guardrails *g, const char *a, size_t n)
+{
+	for (size_t i = 0; i < g->resource_accounts.n; i++) {
+		const char *ok = g->resource_accounts.items[i];
+
+		if (strlen(ok) == n && strncmp(ok, a, n) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* resourceAccounts: every ARN names an allowed account, or none (S3
+ * buckets). A wildcard that resourceWildcardActions allowed is not checked. */
+static int check_accounts(const struct guardrails *g, const struct wi_statement *st, size_t si, bool wild_allowed,
+			  struct op_err *err)
+{
+	if (g->resource_accounts.n == 0)
+		return 0;
+	for (size_t k = 0; k < st->n_resources; k++) {
+		const char *res = st->resources[k], *acct;
+		size_t n;
+		char shown[16];
+
+		if (wild_allowed && shape_resource_is_wildcard(res))
+			continue;
+		if (shape_resource_account(res, &acct, &n) < 0 || n == 0)
+			continue; /* "*" (only reaches here as an allowed wildcard) or no account */
+		(void)str_format(shown, sizeof(shown), "%.*s", (int)n, acct);
+		if (memchr(acct, '*', n) || memchr(acct, '?', n))
+			return reject(err,
+				      "spec.permissions.statements[%zu].resources[%zu]: '%s' has a wildcard account "
+				      "'%s'; with guardrails.resourceAccounts set, a Resource must name one of those accounts "
+				      "(write the account id)",
+				      si, k, shape_quote(res).s, shape_quote(shown).s);
+		if (!account_allowed(g, acct, n))
+			return reject(err,
+				      "spec.permissions.statements[%zu].resources[%zu]: account '%s' of '%s' is not in "
+				      "guardrails.resourceAccounts (name a resource in an allowed account, or ask the "
+				      "operator to add it)",
+				      si, k, shape_quote(shown).s, shape_quote(res).s);
+	}
+	return 0;
+}
+
 static int check_statement(const struct guardrails *g, const struct wi_statement *st, size_t si, struct op_err *err)
 {
 	const char *wild = NULL;
@@ -209,7 +254,47 @@ static int check_statement(const struct guardrails *g, const struct wi_statement
 				      "for actions in guardrails.resourceWildcardActions; '%s' is not",
 				      si, wild_i, shape_quote(wild).s, shape_quote(st->actions[k]).s);
 	}
+	/* here a wildcard, if any, was allowed by resourceWildcardActions */
+	return check_accounts(g, st, si, wild != NULL, err);
+}
+
+/* allowedTagKeys: every spec.tags key matches a pattern (without case, as
+ * IAM compares tag keys). */
+static int check_tags(const struct guardrails *g, const struct wi_spec *spec, struct op_err *err)
+{
+	for (size_t i = 0; i < spec->n_tags; i++) {
+		const char *key = spec->tags[i].key;
+		bool ok = false;
+
+		for (size_t k = 0; k < g->allowed_tag_keys.n && !ok; k++)
+			ok = glob_match(g->allowed_tag_keys.items[k], key, true);
+		if (!ok)
+			return reject(err,
+				      "spec.tags[%s]: tag key '%s' is not in guardrails.allowedTagKeys (%s); role tags "
+				      "become aws:PrincipalTag/<key>, which policies may trust: remove the tag or ask the "
+				      "operator to allow the key",
+				      shape_quote(key).s, shape_quote(key).s,
+				      g->allowed_tag_keys.n ? "the keys tenants may set" : "empty: tenants may set no tags");
+	}
 	return 0;
+}
+
+/* allowedAudiences: exact, as STS compares the token's aud. */
+static int check_audience(const struct guardrails *g, const struct wi_spec *spec, struct op_err *err)
+{
+	const char *aud = spec->audience && *spec->audience ? spec->audience : WI_DEFAULT_AUDIENCE;
+
+	for (size_t i = 0; i < g->allowed_audiences.n; i++) {
+		if (streq(g->allowed_audiences.items[i], aud))
+			return 0;
+	}
+	return reject(err,
+		      "spec.audience: '%s' is not in guardrails.allowedAudiences (every audience is added to the "
+		      "cluster's OIDC provider, which all roles trusting it share): use %s or ask the operator to "
+		      "allow it",
+		      shape_quote(aud).s,
+		      g->allowed_audiences.n ? "an allowed audience (default " WI_DEFAULT_AUDIENCE ")"
+					     : "none: the operator allows no audience");
 }
 
 int guardrails_check_spec(const struct guardrails *g, const struct wi_spec *spec, struct op_err *err)
@@ -234,5 +319,8 @@ int guardrails_check_spec(const struct guardrails *g, const struct wi_spec *spec
 				      "(guardrails.managedPolicyArns)",
 				      i, shape_quote(arn).s);
 	}
-	return 0;
+	r = check_tags(g, spec, err);
+	if (r < 0)
+		return r;
+	return check_audience(g, spec, err);
 }

@@ -164,33 +164,137 @@ const char *shape_resource_problem(const char *s)
 	return NULL;
 }
 
-static bool only_wildcards(const char *s, size_t n, bool need_star)
-{
-	bool star = false;
+/* Policy variables whose value a tenant cannot choose: the account and
+ * organisation of the role, the principal type, aws:username (absent for
+ * role sessions, so it matches nothing) and the keyless.dev/ role tags
+ * (reserved: spec.tags cannot set them). Compared without case, as IAM
+ * compares condition keys. */
+static const char *const fixed_variables[] = { "aws:username", "aws:PrincipalAccount", "aws:PrincipalOrgID",
+					       "aws:PrincipalType" };
+#define KEYLESS_TAG_VARIABLE "aws:PrincipalTag/keyless.dev/"
 
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '*')
-			star = true;
-		else if (s[i] != '?')
-			return false;
+/* v[0..n) is what is between "${" and "}": "key" or "key, 'default'". */
+static bool variable_is_fixed(const char *v, size_t n)
+{
+	const char *comma = memchr(v, ',', n);
+	size_t kn = comma ? (size_t)(comma - v) : n;
+
+	if (comma && (memchr(comma, '*', n - kn) || memchr(comma, '?', n - kn)))
+		return false; /* a default value that is itself a wildcard */
+	while (kn > 0 && v[0] == ' ') {
+		v++;
+		kn--;
 	}
-	return star || !need_star;
+	while (kn > 0 && v[kn - 1] == ' ')
+		kn--;
+	if (kn > strlen(KEYLESS_TAG_VARIABLE) && strncasecmp(v, KEYLESS_TAG_VARIABLE, strlen(KEYLESS_TAG_VARIABLE)) == 0)
+		return true;
+	for (size_t i = 0; i < ARRAY_SIZE(fixed_variables); i++) {
+		if (kn == strlen(fixed_variables[i]) && strncasecmp(v, fixed_variables[i], kn) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Copy s into out (at least strlen(s) + 1 bytes) with every policy variable
+ * resolved for the wildcard test: the escapes ${*}, ${?} and ${$} (a literal
+ * character) and fixed variables become the literal 'V', any other variable
+ * becomes '*' (its value is the tenant's choice). An unterminated "${" is
+ * copied as it is. The result is never longer than s. */
+static void resolve_variables(const char *s, char *out)
+{
+	while (*s) {
+		const char *end;
+
+		if (s[0] == '$' && s[1] == '{' && (end = strchr(s + 2, '}'))) {
+			size_t n = (size_t)(end - (s + 2));
+
+			if (n == 1 && strchr("*?$", s[2]))
+				*out++ = 'V';
+			else
+				*out++ = variable_is_fixed(s + 2, n) ? 'V' : '*';
+			s = end + 1;
+			continue;
+		}
+		*out++ = *s++;
+	}
+	*out = '\0';
+}
+
+/* Does the name s[0..n) pin down something smaller than "every name"? A
+ * name without wildcards does; one with wildcards only if a letter or digit
+ * comes before its first '*' ("app/db-*", "my?ucket"), not "*", "*-prod",
+ * "?*", "/" "*" or a KMS key id made only of '?' and '-'. */
+static bool name_anchored(const char *s, size_t n)
+{
+	if (!memchr(s, '*', n) && !memchr(s, '?', n))
+		return true;
+	for (size_t i = 0; i < n && s[i] != '*'; i++) {
+		if (is_alnum(s[i]))
+			return true;
+	}
+	return false;
+}
+
+/* Services whose resource part starts with the resource's name rather than
+ * its type (S3 only for bucket and object ARNs, which have neither region
+ * nor account). */
+static const char *const name_first_services[] = { "sqs", "sns", "execute-api", "codecommit" };
+
+static bool is_name_first(const char *svc, size_t n, bool no_region_account)
+{
+	if (no_region_account && n == 2 && strncmp(svc, "s3", 2) == 0)
+		return true;
+	for (size_t i = 0; i < ARRAY_SIZE(name_first_services); i++) {
+		if (n == strlen(name_first_services[i]) && strncmp(svc, name_first_services[i], n) == 0)
+			return true;
+	}
+	return false;
 }
 
 bool shape_resource_is_wildcard(const char *s)
 {
-	const char *p = after_partition(s);
-	const char *c1, *c2, *c3;
+	char buf[SHAPE_MAX_ARN_LEN + 1];
+	const char *p, *c1, *c2, *c3, *res;
+	size_t type_len;
 
 	if (streq(s, "*"))
 		return true;
+	if (strlen(s) > SHAPE_MAX_ARN_LEN)
+		return true; /* not a valid Resource: the cautious answer */
+	resolve_variables(s, buf);
+	if (streq(buf, "*"))
+		return true;
+	p = after_partition(buf);
 	if (!p || !(c1 = strchr(p, ':')) || !(c2 = strchr(c1 + 1, ':')) || !(c3 = strchr(c2 + 1, ':')))
-		return false;
-	/* An empty region or account is a wildcard there too: "arn:aws:*:::*"
-	 * names every resource of services without regions (IAM, S3, ...).
-	 * A service or resource of only '?' matches just some names: no. */
-	return only_wildcards(p, (size_t)(c1 - p), true) && only_wildcards(c1 + 1, (size_t)(c2 - c1 - 1), false) &&
-	       only_wildcards(c2 + 1, (size_t)(c3 - c2 - 1), false) && only_wildcards(c3 + 1, strlen(c3 + 1), true);
+		return true;
+	res = c3 + 1;
+	/* a service with a wildcard reaches other services' resources */
+	if (memchr(p, '*', (size_t)(c1 - p)) || memchr(p, '?', (size_t)(c1 - p)))
+		return true;
+	type_len = strcspn(res, "/:");
+	if (type_len == 0 && res[0] == '/') {
+		res++; /* "/restapis/x" (API Gateway): the type follows the slash */
+		type_len = strcspn(res, "/:");
+	}
+	if (is_name_first(p, (size_t)(c1 - p), c2 == c1 + 1 && c3 == c2 + 1))
+		return !name_anchored(res, type_len); /* an object path of one bucket is fine */
+	if (!res[type_len])
+		return !name_anchored(res, type_len); /* a resource part without a type */
+	if (memchr(res, '*', type_len) || memchr(res, '?', type_len))
+		return true; /* "*:x", "ta?le/x": the type is not pinned down */
+	return !name_anchored(res + type_len + 1, strlen(res + type_len + 1));
+}
+
+int shape_resource_account(const char *s, const char **ret, size_t *ret_len)
+{
+	const char *p = after_partition(s), *c1, *c2, *c3;
+
+	if (!p || !(c1 = strchr(p, ':')) || !(c2 = strchr(c1 + 1, ':')) || !(c3 = strchr(c2 + 1, ':')))
+		return -EINVAL;
+	*ret = c2 + 1;
+	*ret_len = (size_t)(c3 - c2 - 1);
+	return 0;
 }
 
 static bool policy_name_char(char c)

@@ -57,10 +57,48 @@ bool shape_action(const char *s, bool service_wildcards);
  * Otherwise a short description of what is wrong. */
 const char *shape_resource_problem(const char *s);
 
-/* True if a (valid) Resource matches every resource: "*", or an ARN whose
- * service, region, account and resource parts are made only of wildcards
- * ("arn:aws:*:*:*:*", "arn:aws:*:::*"). */
+/* True if a (valid) Resource stands for every resource of a kind (or
+ * more), which the guardrails allow only for resourceWildcardActions.
+ * (Examples that a C comment cannot hold are split like C string
+ * literals: "key/" "*" is the ARN resource "key/" followed by '*'.)
+ *   - "*", or an ARN whose service part has a wildcard ("arn:aws:*:*:*:*",
+ *     "arn:aws:*:*:*:*" "/" "*", "arn:aws:*:*:*:*:*", "arn:aws:s?s:...");
+ *   - otherwise the resource part is "<type>/<name>" or "<type>:<name>"
+ *     (split at the first '/' or ':'); it is a wildcard if <type> has a
+ *     wildcard ("*:*", "*" "/" "*", "ta?le/x") or <name> is not anchored
+ *     ("table/" "*", "secret:*", "key/" "*", "function:*", "log-group:*",
+ *     "role/" "*" are wildcards);
+ *   - services whose resource part starts with the resource's name: S3
+ *     bucket and object ARNs (no region, no account), sqs, sns, execute-api
+ *     and codecommit: only that first name must be anchored
+ *     ("arn:aws:s3:::*", "arn:aws:s3:::*" "/" "*" and "arn:aws:sqs:r:a:*" are
+ *     wildcards; "arn:aws:s3:::mybucket/" "*", every object of one named
+ *     bucket, is not; S3 access point ARNs have a type, "accesspoint/x");
+ *   - a resource part without '/' or ':' is a single name; one that starts
+ *     with '/' has its type after that slash ("/restapis/" "*" is a wildcard).
+ * A name is anchored when it has no wildcard, or when a letter or digit
+ * comes before its first '*': "app/db-*", "mybucket*", "/aws/lambda/x*" and
+ * "a?b" are; "*", "*-prod", "?*", "/" "*" and a name of only '?' and
+ * punctuation (which can match every KMS key id) are not. Wildcards in the
+ * region or account do not count here (guardrails.resourceAccounts governs
+ * accounts).
+ *
+ * Policy variables are resolved first. The escapes ${*}, ${?} and ${$} are
+ * literal characters. ${aws:PrincipalTag/keyless.dev/<key>} (role tags
+ * keyless sets; spec.tags cannot use the prefix), ${aws:PrincipalAccount},
+ * ${aws:PrincipalOrgID}, ${aws:PrincipalType} and ${aws:username} (absent
+ * for role sessions) are fixed values, i.e. literals: keys compared without
+ * case, with an optional default value that has no wildcard. Any other
+ * variable counts as '*', because the tenant may choose its value
+ * (${aws:PrincipalTag/team}, ${aws:userid} and ${sts:RoleSessionName} carry
+ * a tenant-set tag or the caller's session name, ${aws:SourceIdentity}, ...).
+ * A string that is not a valid Resource: true (the cautious answer). */
 bool shape_resource_is_wildcard(const char *s);
+
+/* The account part of an ARN Resource ("123456789012", "aws", "*", ""):
+ * 0 with *ret pointing into s (not terminated) and *ret_len; -EINVAL for "*"
+ * or a string that is not an ARN. */
+int shape_resource_account(const char *s, const char **ret, size_t *ret_len);
 
 /* A managed policy ARN:
  * "^arn:(aws|aws-cn|aws-us-gov):iam::(aws|[0-9]{12}):policy/([A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]+$",

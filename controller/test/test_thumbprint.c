@@ -54,11 +54,15 @@ static int listen_local(int *ret_port)
 }
 
 /* Accept one connection, run the server side of the handshake (which fails
- * when the client rejects the certificate), close. */
+ * when the client rejects the certificate), answer a request if one comes
+ * (a client that gets the chain from an HTTP exchange sees the same server),
+ * close. */
 static void *serve_one(void *arg)
 {
+	static const char resp[] = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 	struct server *s = arg;
 	int c = accept(s->fd, NULL, NULL);
+	char req[4096];
 	SSL *ssl;
 
 	if (c < 0)
@@ -67,8 +71,11 @@ static void *serve_one(void *arg)
 	ssl = SSL_new(s->ctx);
 	if (ssl) {
 		SSL_set_fd(ssl, c);
-		if (SSL_accept(ssl) == 1)
+		if (SSL_accept(ssl) == 1) {
+			if (SSL_read(ssl, req, sizeof(req)) > 0)
+				SSL_write(ssl, resp, (int)sizeof(resp) - 1);
 			SSL_shutdown(ssl);
+		}
 		SSL_free(ssl);
 	}
 	ERR_clear_error();

@@ -217,7 +217,7 @@ bool wi_ensure_provider(struct rctx *x)
 			op_err_clear(&terr);
 			if (r->thumbprint && r->thumbprint(r->issuer, r->settings->oidc_issuer_ca, thumb, &terr) < 0) {
 				thumb[0] = '\0';
-				log_warn("OIDC provider for %s created without a thumbprint, NOT pinned (IAM accepts that): %s",
+				log_warn("OIDC provider for %s: creating it without a thumbprint, NOT pinned (IAM accepts that): %s",
 					 r->issuer, terr.message);
 			}
 			in.n_thumbprints = thumb[0] ? 1 : 0;

@@ -5,8 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <openssl/x509v3.h>
-#include <stdio.h>
+#include <openssl/x509v3.h> /* X509_check_issued */
 #include <string.h>
 #include <strings.h>
 

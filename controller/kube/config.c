@@ -313,6 +313,12 @@ static int load_cluster(struct kube_config *c, struct entry *e, const char *name
 		return op_err_set(err, -EINVAL, "kubeconfig %s: cluster '%s': 'insecure-skip-tls-verify' must be true or false",
 				  e->file, name);
 	c->insecure_skip_tls_verify = json_is_true(insecure);
+	if (c->insecure_skip_tls_verify && (ca || cad))
+		/* kubectl (client-go) refuses this too: the CA would silently not be used */
+		return op_err_set(err, -EINVAL,
+				  "kubeconfig %s: cluster '%s': specifying a root certificates file with the insecure flag "
+				  "is not allowed ('%s' and 'insecure-skip-tls-verify: true')",
+				  e->file, name, cad ? "certificate-authority-data" : "certificate-authority");
 	if (cad) {
 		r = decode_data(cad, &c->ca_pem, &c->ca_pem_len, e->file, "cluster", name, "certificate-authority-data", err);
 		if (r < 0)

@@ -215,8 +215,11 @@ bool wi_ensure_provider(struct rctx *x)
 			char *arn = NULL;
 
 			op_err_clear(&terr);
-			if (r->thumbprint && r->thumbprint(r->issuer, thumb, &terr) < 0)
-				log_info("OIDC provider thumbprint omitted (IAM accepts that): %s", terr.message);
+			if (r->thumbprint && r->thumbprint(r->issuer, r->settings->oidc_issuer_ca, thumb, &terr) < 0) {
+				thumb[0] = '\0';
+				log_warn("OIDC provider for %s: creating it without a thumbprint, NOT pinned (IAM accepts that): %s",
+					 r->issuer, terr.message);
+			}
 			in.n_thumbprints = thumb[0] ? 1 : 0;
 			op_err_clear(&err);
 			rc = r->aws->iam_create_oidc_provider(r->awsc, &in, &arn, &err);

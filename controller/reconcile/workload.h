@@ -50,8 +50,9 @@ struct wi_reconciler {
 	const struct aws_api *aws;
 	struct aws_client *awsc;
 	const struct kube_ops *kube;
-	/* the OIDC thumbprint lookup (TLS to the issuer); NULL: omit it */
-	int (*thumbprint)(const char *issuer_url, char *out, struct op_err *err);
+	/* the OIDC thumbprint lookup (verified TLS to the issuer, against ca_file
+	 * = settings' oidcIssuerCA, or the system store when NULL); NULL: omit it */
+	int (*thumbprint)(const char *issuer_url, const char *ca_file, char *out, struct op_err *err);
 	struct kube_cache *pods, *sas, *wis;
 	const struct clock *clock;
 	/* the OIDC provider, checked at most once per resync period */

@@ -55,7 +55,7 @@ static void test_config__data_fields_decode(void **state)
 	/* "CA PEM" / "CERT" / "KEY" in base64 */
 	const char *p = test_write_file("kc-data", "current-context: x\n"
 					      "clusters: [{name: c, cluster: {server: 'https://h:1', "
-					      "certificate-authority-data: Q0EgUEVN, insecure-skip-tls-verify: true}}]\n"
+					      "certificate-authority-data: Q0EgUEVN}}]\n"
 					      "users: [{name: u, user: {client-certificate-data: Q0VSVA==, client-key-data: S0VZ}}]\n"
 					      "contexts: [{name: x, context: {cluster: c, user: u}}]\n");
 	struct kube_config *c = NULL;
@@ -67,8 +67,26 @@ static void test_config__data_fields_decode(void **state)
 	assert_memory_equal(c->ca_pem, "CA PEM", 6);
 	assert_string_equal(c->client_cert_pem, "CERT");
 	assert_string_equal(c->client_key_pem, "KEY");
-	assert_true(c->insecure_skip_tls_verify);
+	assert_false(c->insecure_skip_tls_verify);
 	assert_string_equal(c->namespace, "default");
+	kube_config_free(c);
+}
+
+static void test_config__insecure_alone_or_never_with_a_ca(void **state)
+{
+	const char *p = test_write_file("kc-insecure", "current-context: x\n"
+						  "clusters: [{name: c, cluster: {server: 'https://h:1', "
+						  "insecure-skip-tls-verify: true}}]\n"
+						  "users: [{name: u, user: {token: t}}]\n"
+						  "contexts: [{name: x, context: {cluster: c, user: u}}]\n");
+	struct kube_config *c = NULL;
+	struct op_err e;
+
+	(void)state;
+	assert_int_equal(load(p, NULL, &c, &e), 0);
+	assert_true(c->insecure_skip_tls_verify);
+	assert_null(c->ca_file);
+	assert_null(c->ca_pem);
 	kube_config_free(c);
 }
 
@@ -151,6 +169,17 @@ static void test_config__errors_name_file_key_and_problem(void **state)
 		     NULL, -ENOENT, "names user 'missing', which is not defined");
 	expect_error("current-context: x\nclusters: {not: a list}\n", NULL, -EINVAL, "'clusters' must be a list");
 	expect_error("a: [unclosed\n", NULL, -EINVAL, "line");
+	/* kubectl: "specifying a root certificates file with the insecure flag is not allowed" */
+	expect_error("current-context: x\nclusters: [{name: c, cluster: {server: 'https://h:1', "
+		     "certificate-authority: ca.crt, insecure-skip-tls-verify: true}}]\n"
+		     "users: [{name: u, user: {token: t}}]\n" GOOD_CTX,
+		     NULL, -EINVAL,
+		     "cluster 'c': specifying a root certificates file with the insecure flag is not allowed "
+		     "('certificate-authority' and");
+	expect_error("current-context: x\nclusters: [{name: c, cluster: {server: 'https://h:1', "
+		     "certificate-authority-data: Q0EgUEVN, insecure-skip-tls-verify: true}}]\n"
+		     "users: [{name: u, user: {token: t}}]\n" GOOD_CTX,
+		     NULL, -EINVAL, "not allowed ('certificate-authority-data' and 'insecure-skip-tls-verify: true')");
 }
 
 static void test_config__merge_first_wins(void **state)
@@ -430,6 +459,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config__token_user_and_relative_ca),
 		cmocka_unit_test(test_config__data_fields_decode),
+		cmocka_unit_test(test_config__insecure_alone_or_never_with_a_ca),
 		cmocka_unit_test(test_config__exec_plugin),
 		cmocka_unit_test(test_config__errors_name_file_key_and_problem),
 		cmocka_unit_test(test_config__merge_first_wins),

@@ -478,6 +478,82 @@ static void test_reconcile__access_denied_hides_keyless_principal(void **state)
 	free(logged);
 }
 
+/* The thumbprint lookup as the reconciler sees it: what reached
+ * CreateOpenIDConnectProvider, and the CA file the lookup was given. */
+#define SETTINGS_WITH_ISSUER_CA                                                                                        \
+	"clusterName: prod\naccountId: \"123456789012\"\noidcIssuer: " WORLD_ISSUER "\n"                                      \
+	"permissionsBoundaryArn: arn:aws:iam::123456789012:policy/keyless-boundary\n"                                       \
+	"oidcIssuerCA: /etc/keyless/issuer-ca.pem\n"
+
+static struct aws_api spy_api;
+static char spied_thumb[64], spied_ca[256];
+static size_t spied_n_thumbs;
+
+static int spy_create_oidc(struct aws_client *c, const struct iam_create_oidc_provider_input *in, char **ret,
+			   struct op_err *err)
+{
+	spied_n_thumbs = in->n_thumbprints;
+	str_copy(spied_thumb, sizeof(spied_thumb), in->n_thumbprints ? in->thumbprints[0] : "");
+	return fake_aws_api.iam_create_oidc_provider(c, in, ret, err);
+}
+
+static int thumb_verified(const char *issuer_url, const char *ca_file, char *out, struct op_err *err)
+{
+	(void)issuer_url, (void)err;
+	str_copy(spied_ca, sizeof(spied_ca), ca_file ? ca_file : "(null)");
+	return str_copy(out, 41, "37451a01affcd94ca7bffb9171057f1df6002222");
+}
+
+static int thumb_unverified(const char *issuer_url, const char *ca_file, char *out, struct op_err *err)
+{
+	(void)ca_file;
+	str_copy(out, 41, "ffffffffffffffffffffffffffffffffffffffff"); /* a sloppy lookup: must not be pinned */
+	return op_err_set(err, -EBADMSG, "the TLS certificate of OIDC issuer %s could not be verified: its thumbprint is "
+				   "NOT pinned", issuer_url);
+}
+
+static void test_reconcile__oidc_provider_pinned_only_when_verified(void **state)
+{
+	struct world *w;
+	char *logs = NULL;
+	size_t logs_len = 0;
+	FILE *f;
+
+	(void)state;
+	spy_api = fake_aws_api;
+	spy_api.iam_create_oidc_provider = spy_create_oidc;
+
+	/* verified: pinned, and the lookup got oidcIssuerCA */
+	w = world_new(SETTINGS_WITH_ISSUER_CA, WORLD_ISSUER);
+	w->r.aws = &spy_api;
+	w->r.thumbprint = thumb_verified;
+	converge(w);
+	assert_string_equal(cond(w, "logging", "s3-reader", "Ready", "status"), "True");
+	assert_string_equal(spied_ca, "/etc/keyless/issuer-ca.pem");
+	assert_int_equal(spied_n_thumbs, 1);
+	assert_string_equal(spied_thumb, "37451a01affcd94ca7bffb9171057f1df6002222");
+	world_free(w);
+
+	/* not verified: the provider is still created, without a thumbprint, and a warning says so */
+	w = world_new(settings_yaml, WORLD_ISSUER);
+	w->r.aws = &spy_api;
+	w->r.thumbprint = thumb_unverified;
+	f = open_memstream(&logs, &logs_len);
+	assert_non_null(f);
+	log_set_stream(f);
+	converge(w);
+	log_set_stream(NULL);
+	fclose(f);
+	assert_string_equal(cond(w, "logging", "s3-reader", "Ready", "status"), "True");
+	assert_non_null(strstr(calls(w), "CreateOpenIDConnectProvider"));
+	assert_int_equal(spied_n_thumbs, 0);
+	assert_string_equal(spied_thumb, "");
+	if (!strstr(logs, "NOT pinned") || !strstr(logs, WORLD_ISSUER))
+		fail_msg("no warning that the provider is not pinned in: %s", logs);
+	free(logs);
+	world_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -497,6 +573,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_reconcile__policy_too_large_is_refused_before_sending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reconcile__access_denied_hides_keyless_principal, setup, teardown),
+		cmocka_unit_test(test_reconcile__oidc_provider_pinned_only_when_verified),
 	};
 
 	return cmocka_run_group_tests_name("reconcile", tests, NULL, NULL);

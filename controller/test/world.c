@@ -18,6 +18,17 @@ static struct settings *parse_settings(const char *yaml)
 	return s;
 }
 
+static int64_t world_realtime(void *ctx)
+{
+	return ((struct world *)ctx)->now_ns;
+}
+
+static int64_t world_monotonic(void *ctx)
+{
+	(void)ctx;
+	return clock_mono_ns(NULL);
+}
+
 static struct world *make(const char *settings_yaml, const char *issuer, struct fake_aws *aws)
 {
 	struct world *w = calloc(1, sizeof(*w));
@@ -28,7 +39,10 @@ static struct world *make(const char *settings_yaml, const char *issuer, struct 
 	fake_kube_init(&w->kube);
 	fake_aws_current = w->aws;
 	w->ops = fake_kube_ops(&w->kube);
+	w->now_ns = WORLD_NOW;
+	w->clock = (struct clock){ .monotonic_ns = world_monotonic, .realtime_ns = world_realtime, .ctx = w };
 	w->r = (struct wi_reconciler){ .settings = w->settings, .issuer = issuer, .account_id = WORLD_ACCOUNT,
+				       .clock = &w->clock,
 				       .partition = "aws", .aws = &fake_aws_api, .awsc = NULL, .kube = &w->ops,
 				       .pods = w->kube.pods, .sas = w->kube.sas, .wis = w->kube.wis };
 	wi_reconciler_init(&w->r);

@@ -19,8 +19,12 @@ struct world {
 	struct kube_ops ops;
 	struct settings *settings;
 	struct wi_reconciler r;
+	struct clock clock;   /* wall clock frozen at now_ns (tests move it); monotonic real */
+	int64_t now_ns;       /* default WORLD_NOW */
 	char buf[4096];
 };
+
+#define WORLD_NOW 1764547200000000000LL /* 2025-12-01T00:00:00Z */
 
 /* settings: YAML (the operator settings file); issuer: the cluster's. */
 struct world *world_new(const char *settings_yaml, const char *issuer);

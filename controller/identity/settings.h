@@ -10,7 +10,7 @@
  *   accountId: "123456789012"          # default: sts:GetCallerIdentity
  *   oidcIssuer: https://...            # default: eks:DescribeCluster(clusterName)
  *   manageOidcProvider: true
- *   roleNamePrefix: ""                 # role name = <prefix><cluster>-<namespace>-<name>
+ *   roleNamePrefix: ""                 # role name: identity/naming.h (<prefix><cluster>+<ns>+<name>@hash)
  *   rolePath: /keyless/
  *   permissionsBoundaryArn: arn:aws:iam::123456789012:policy/keyless-boundary
  *   permissionsBoundaryWaived: false   # true: allow no boundary (not recommended)

@@ -4,8 +4,8 @@ moto 5.2.5 does not implement the EKS Pod Identity association API
 (CreatePodIdentityAssociation, DescribePodIdentityAssociation,
 UpdatePodIdentityAssociation, DeletePodIdentityAssociation,
 ListPodIdentityAssociations: its router answers 404) nor IAM
-AddClientIDToOpenIDConnectProvider (NotImplementedError, HTTP 500), and no
-other emulator here does. Those calls cannot be round-tripped, so for them --
+Add/RemoveClientID...OpenIDConnectProvider (NotImplementedError, HTTP 500; the
+local world's moto launcher adds those two), and no other emulator here does. Those calls cannot be round-tripped, so for them --
 and, for good measure, for every other call keyless makes -- the C client
 (bin/itest/aws_call) talks to a recording HTTP server, and each recorded
 request (method, path, query, body) must equal what botocore's own
@@ -171,6 +171,11 @@ CASES = [
      {"Url": "https://oidc.example.com/id/ABC", "ClientIDList": ["sts.amazonaws.com", "keyless"],
       "ThumbprintList": ["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"], "Tags": {"keyless.dev/cluster": "prod"}},
      lambda a: dict(a, Tags=tags_list(a["Tags"]))),
+    ("iam", "RemoveClientIDFromOpenIDConnectProvider",
+     {"OpenIDConnectProviderArn": "arn:aws:iam::123456789012:oidc-provider/oidc.example.com/id/ABC",
+      "ClientID": "https://kubernetes.default.svc"}, None),
+    ("iam", "UntagOpenIDConnectProvider",
+     {"OpenIDConnectProviderArn": "arn:aws:iam::123456789012:oidc-provider/x", "TagKeys": ["a", "b c"]}, None),
     ("iam", "TagOpenIDConnectProvider",
      {"OpenIDConnectProviderArn": "arn:aws:iam::123456789012:oidc-provider/x", "Tags": {"a": "1", "b c": "2 3"}},
      lambda a: dict(a, Tags=tags_list(a["Tags"]))),

@@ -12,7 +12,7 @@ import pytest
 from kubernetes import client
 
 from conftest import aws_client, wait_until
-from controller_env import Controller, install_crd, write_settings
+from controller_env import Controller, install_crd, keyless_role_name, write_settings
 from fault_proxy import FaultProxy
 from test_controller import GROUP, PLURAL, VERSION, crd_api, make_sa, make_wi, wait_cond
 
@@ -28,7 +28,7 @@ def test_kill9_between_create_role_and_put_policy_converges(core, namespace, tmp
         make_wi(namespace, "app", "app-sa")
         iam = aws_client("iam")
         wait_until(lambda: "PutRolePolicy" in proxy.api_actions, 60, "the controller to reach PutRolePolicy")
-        role = iam.get_role(RoleName=f"{os.environ['KEYLESS_CLUSTER_NAME']}-{namespace}-app")["Role"]
+        role = iam.get_role(RoleName=keyless_role_name(namespace, "app"))["Role"]
         assert not iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"]  # created, no policy yet
         first.stop(signal.SIGKILL)
         assert first.p.returncode == -signal.SIGKILL
@@ -43,7 +43,7 @@ def test_kill9_between_create_role_and_put_policy_converges(core, namespace, tmp
         assert st["roleName"] == role["RoleName"]
         # no duplicate: exactly one keyless role for this identity
         mine = [r for r in iam.list_roles(PathPrefix="/keyless/")["Roles"]
-                if r["RoleName"].endswith(f"-{namespace}-app")]
+                if f"+{namespace}+app@" in r["RoleName"]]
         assert [r["RoleName"] for r in mine] == [role["RoleName"]]
         assert iam.get_role(RoleName=role["RoleName"])["Role"]["RoleId"] == role["RoleId"]  # the same role, adopted
         assert iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"] == ["keyless"]

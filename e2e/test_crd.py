@@ -471,7 +471,9 @@ def test_status_is_validated(custom, namespace, status, field, fragment):
 
 def test_examples_apply_and_pass_default_guardrails(custom, tmp_path):
     settings = tmp_path / "settings.yaml"
-    settings.write_text("clusterName: e2e\npermissionsBoundaryWaived: true\n")  # default guardrails
+    # default guardrails, plus the tag keys the examples set (tenants may set none by default)
+    settings.write_text("clusterName: e2e\npermissionsBoundaryWaived: true\n"
+                        "guardrails: {allowedTagKeys: [app, cost-center]}\n")
     kubectl("apply", "-f", EXAMPLES)
     try:
         objs = [get(custom, ns, name) for ns, name in

@@ -324,6 +324,12 @@ static void stop_informers(struct ctl *c)
 		if (all[i])
 			kube_informer_signal_stop(all[i]);
 	}
+	/* join every thread before freeing any cache: a pods handler still
+	 * running reads the WorkloadIdentity cache (a use-after-free otherwise) */
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
+		if (all[i])
+			kube_informer_stop(all[i]);
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
 		kube_informer_free(all[i]);
 	c->pods = c->sas = c->wis = NULL;

@@ -300,6 +300,13 @@ static int run(struct aws_client *c, const char *op, json_t *a, json_t **result,
 		_cleanup_free_ struct aws_tag_in *t = tags_of(a, "Tags", &nt);
 
 		r = api->iam_tag_oidc_provider(c, S(a, "OpenIDConnectProviderArn"), t, nt, e);
+	} else if (streq(op, "RemoveClientIDFromOpenIDConnectProvider")) {
+		r = api->iam_remove_client_id_from_oidc_provider(c, S(a, "OpenIDConnectProviderArn"), S(a, "ClientID"), e);
+	} else if (streq(op, "UntagOpenIDConnectProvider")) {
+		size_t n;
+		_cleanup_free_ const char **k = strv_of(a, "TagKeys", &n);
+
+		r = api->iam_untag_oidc_provider(c, S(a, "OpenIDConnectProviderArn"), k, n, e);
 	} else if (streq(op, "GetAccountSummary")) {
 		struct iam_account_summary *s = NULL;
 

@@ -32,7 +32,7 @@ struct kube_cache {
 	size_t nitab, ilen;
 	struct ibucket **btab;
 	size_t nbtab, blen;
-	uint8_t phase;
+	uint32_t generation; /* relist generation: +1 per kube_cache_begin_relist */
 };
 
 static uint32_t fnv(uint32_t h, const char *s, size_t n)
@@ -385,10 +385,10 @@ int kube_cache_upsert(struct kube_cache *c, const struct sax_capture *cap, struc
 	r = c->kind->project(c, cap, o);
 	if (r < 0)
 		goto fail;
-	o->mark = c->phase;
+	o->mark = c->generation;
 	old = obj_find(c, ns, nslen, name, namelen, o->hash, &pp);
 	if (old && old->idx == o->idx && memcmp(old->uid, o->uid, 16) == 0 && c->kind->equal(old, o)) {
-		old->mark = c->phase;
+		old->mark = c->generation;
 		obj_release(c, o);
 		pthread_rwlock_unlock(&c->lock);
 		return 0;
@@ -444,7 +444,7 @@ int kube_cache_delete(struct kube_cache *c, const char *ns, const char *name, st
 void kube_cache_begin_relist(struct kube_cache *c)
 {
 	pthread_rwlock_wrlock(&c->lock);
-	c->phase ^= 1;
+	c->generation++; /* wraps after 2^32 relists: harmless, only equality counts */
 	pthread_rwlock_unlock(&c->lock);
 }
 
@@ -460,7 +460,7 @@ size_t kube_cache_sweep(struct kube_cache *c, void (*fn)(const struct kube_chang
 		while (*pp) {
 			struct kobj *o = *pp;
 
-			if (o->mark == c->phase) {
+			if (o->mark == c->generation) {
 				pp = &o->hnext;
 				continue;
 			}

@@ -49,8 +49,8 @@ struct kobj {
 	const struct istr *idx;     /* index value within ns, or NULL */
 	uint32_t hash;
 	uint16_t name_len;
-	uint8_t mark;               /* relist sweep (cache-private) */
 	uint8_t uid[16];            /* metadata.uid as 16 bytes (zeros if not a UUID) */
+	uint32_t mark;              /* relist generation of the last upsert (cache-private) */
 };
 
 /* How to project one kind. */
@@ -108,8 +108,10 @@ int kube_cache_upsert_json(struct kube_cache *c, json_t *obj, struct kube_change
 int kube_cache_delete(struct kube_cache *c, const char *ns, const char *name, struct kube_change *ret_change);
 
 /* Relist support: kube_cache_begin_relist() before upserting the whole list,
- * then kube_cache_sweep() removes every object not upserted since, calling
- * fn for each deletion (outside the lock). Returns the number removed. */
+ * then kube_cache_sweep() removes every object not upserted since the last
+ * begin_relist, calling fn for each deletion (outside the lock). Returns the
+ * number removed. Each begin_relist starts a new generation, so attempts
+ * that failed before the one that is swept change nothing. */
 void kube_cache_begin_relist(struct kube_cache *c);
 size_t kube_cache_sweep(struct kube_cache *c, void (*fn)(const struct kube_change *ch, void *ctx), void *ctx);
 

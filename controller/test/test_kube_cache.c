@@ -172,6 +172,43 @@ static void test_cache__index_moves_and_sweep(void **state)
 	kube_cache_free(c); /* valgrind/ASan: interned strings all released */
 }
 
+/* Review finding 3: relist attempts that fail (none, one or two; before or
+ * after some items arrived) followed by one that succeeds remove every object
+ * the successful list did not return. A toggled bit got this wrong for an odd
+ * number of failed attempts. */
+static void test_cache__failed_relists_then_success_sweep_all(void **state)
+{
+	(void)state;
+	for (int failed = 0; failed <= 3; failed++) {
+		for (int partial = 0; partial <= 1; partial++) {
+			struct kube_cache *c = kube_cache_new(&KUBE_KIND_POD);
+			struct seen_deletes d = { 0 };
+
+			kube_cache_begin_relist(c);
+			upsert(c, mkpod("prod", "a", "sa", NULL), KUBE_CHANGE_ADDED);
+			upsert(c, mkpod("prod", "b", "sa", NULL), KUBE_CHANGE_ADDED);
+			upsert(c, mkpod("prod", "c", "sa", NULL), KUBE_CHANGE_ADDED);
+			assert_int_equal(kube_cache_sweep(c, NULL, NULL), 0);
+			for (int i = 0; i < failed; i++) {
+				kube_cache_begin_relist(c); /* the LIST fails (503, 429, connection refused) */
+				if (partial) /* ... after its first page: b arrived, then the error */
+					upsert(c, mkpod("prod", "b", "sa", NULL), KUBE_CHANGE_NONE);
+			}
+			/* the attempt that succeeds: b and c were deleted meanwhile */
+			kube_cache_begin_relist(c);
+			upsert(c, mkpod("prod", "a", "sa", NULL), KUBE_CHANGE_NONE);
+			assert_int_equal(kube_cache_sweep(c, on_delete, &d), 2);
+			assert_int_equal(kube_cache_len(c), 1);
+			kube_cache_rdlock(c);
+			assert_null(kube_cache_get(c, "prod", "b"));
+			assert_null(kube_cache_get(c, "prod", "c"));
+			assert_non_null(kube_cache_get(c, "prod", "a"));
+			kube_cache_rdunlock(c);
+			kube_cache_free(c);
+		}
+	}
+}
+
 static void test_cache__many_objects_and_rehash(void **state)
 {
 	struct kube_cache *c = kube_cache_new(&KUBE_KIND_POD);
@@ -315,6 +352,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_project__captured_pod),
 		cmocka_unit_test(test_cache__index_moves_and_sweep),
+		cmocka_unit_test(test_cache__failed_relists_then_success_sweep_all),
 		cmocka_unit_test(test_cache__many_objects_and_rehash),
 		cmocka_unit_test(test_project__service_account_and_generic),
 		cmocka_unit_test(test_watch__apply_captured_lines),

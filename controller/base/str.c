@@ -136,7 +136,8 @@ int str_to_duration_ns(const char *s, int64_t *ret)
 		if (*end == '\0') {
 			if (p != s)
 				return -EINVAL; /* "1m30" */
-			total = (int64_t)v * 1000000000;
+			if (__builtin_mul_overflow((int64_t)v, (int64_t)1000000000, &total))
+				return -ERANGE;
 			break;
 		}
 		for (i = 0; i < ARRAY_SIZE(units); i++) {
@@ -145,7 +146,13 @@ int str_to_duration_ns(const char *s, int64_t *ret)
 		}
 		if (i == ARRAY_SIZE(units))
 			return -EINVAL;
-		total += (int64_t)v * units[i].ns;
+		{
+			int64_t part;
+
+			if (__builtin_mul_overflow((int64_t)v, units[i].ns, &part) ||
+			    __builtin_add_overflow(total, part, &total))
+				return -ERANGE;
+		}
 		p = end + strlen(units[i].unit);
 	}
 	*ret = total;

@@ -44,7 +44,8 @@ void strfmt_add(struct strfmt *f, const char *fmt, ...) _printf_(2, 3);
 int str_to_long(const char *s, long min, long max, long *ret);
 
 /* Parse a Go-style duration ("500ms", "15s", "2m", "1h", "1m30s"; a bare
- * number means seconds) into ns. Returns 0 or -EINVAL. */
+ * number means seconds) into ns. Returns 0, -EINVAL, or -ERANGE when the
+ * value does not fit in 64-bit nanoseconds (about 292 years). */
 int str_to_duration_ns(const char *s, int64_t *ret);
 
 /* True if s starts with prefix. */

@@ -361,9 +361,11 @@ static int parse_defaults(const struct shape_ctx *c, json_t *doc, struct setting
 			snprintf(text, sizeof(text), "%lld", (long long)json_integer_value(j));
 		else if (!json_is_string(j) || str_copy(text, sizeof(text), json_string_value(j)) < 0)
 			return shape_fail(c, "resyncPeriod", "must be a duration like 10m or 1h30m");
-		if (str_to_duration_ns(text, &ns) < 0)
+		int rc = str_to_duration_ns(text, &ns);
+
+		if (rc < 0 && rc != -ERANGE)
 			return shape_fail(c, "resyncPeriod", "'%s' is not a duration (like 10m or 1h30m)", text);
-		if (ns < MIN_RESYNC_NS || ns > MAX_RESYNC_NS)
+		if (rc == -ERANGE || ns < MIN_RESYNC_NS || ns > MAX_RESYNC_NS)
 			return shape_fail(c, "resyncPeriod", "'%s' is not within 10s..24h", text);
 		s->resync_ns = ns;
 	}

@@ -87,6 +87,9 @@ static void test_str__duration_table(void **state)
 		{ "15s", 0, 15000000000LL }, { "500ms", 0, 500000000LL }, { "2m", 0, 120000000000LL },
 		{ "1h", 0, 3600000000000LL }, { "1m30s", 0, 90000000000LL }, { "10", 0, 10000000000LL },
 		{ "", -EINVAL, 0 }, { "5x", -EINVAL, 0 }, { "-1s", -EINVAL, 0 }, { "1m30", -EINVAL, 0 }, { "s", -EINVAL, 0 },
+		/* review finding 21: overflow is an error, not undefined behaviour */
+		{ "9999999999h", -ERANGE, 0 }, { "9223372037s", -ERANGE, 0 }, { "9223372036s", 0, 9223372036000000000LL },
+		{ "9223372036s1s", -ERANGE, 0 }, { "99999999999999999999s", -EINVAL, 0 },
 	};
 
 	(void)state;

@@ -265,6 +265,7 @@ static const struct {
 	{ BASE "defaultRestart: Rollout\n", "defaultRestart: 'Rollout' is not RolloutRestart, DeletePods or None" },
 	{ BASE "resyncPeriod: 9s\n", "resyncPeriod: '9s' is not within 10s..24h" },
 	{ BASE "resyncPeriod: 25h\n", "resyncPeriod: '25h' is not within 10s..24h" },
+	{ BASE "resyncPeriod: 9999999999h\n", "resyncPeriod: '9999999999h' is not within 10s..24h" },
 	{ BASE "resyncPeriod: ten minutes\n", "resyncPeriod: 'ten minutes' is not a duration (like 10m or 1h30m)" },
 	{ BASE "resyncPeriod: [1]\n", "resyncPeriod: must be a duration like 10m or 1h30m" },
 	{ BASE "extraTags: [a]\n", "extraTags: must be a map of tag key to value, not a list" },

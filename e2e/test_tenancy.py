@@ -421,3 +421,21 @@ def test_thumbprint_pinned_only_when_the_issuer_verifies(core, namespace, tmp_pa
         delete_wi(namespace, "app")
     finally:
         stop(ctl)
+
+
+# --- [21] an object name of 253 characters still gets Events (names at most 253) -------------------------------
+
+def test_longest_object_name_gets_events(core, namespace, tmp_path):
+    iam = aws_client("iam")
+    name = "w" * 240 + "-" + "x" * 12  # 253 characters, the longest a name may be
+    make_sa(core, namespace, "app")
+    ctl = start(tmp_path, "long-name", [namespace])
+    try:
+        make_wi(namespace, name, "app")
+        st = wait_cond(namespace, name, "Ready", "True")["status"]
+        assert iam.get_role(RoleName=st["roleName"])
+        assert "RoleCreated" in events_of(namespace, name), ctl.text()[-3000:]
+        delete_wi(namespace, name)
+        assert role_gone(iam, st["roleName"])
+    finally:
+        stop(ctl)

@@ -91,7 +91,13 @@ static int create_event(struct event_recorder *r, const struct kube_object_ref *
 	int rc;
 
 	rfc3339_format(clock_real_ns(r->o.clock), 6, now, sizeof(now));
-	if (buf_printf(&name, "%s.%016llx", ref->name, (unsigned long long)rand_u64()) < 0 ||
+	/* a name is a DNS subdomain of at most 253 characters: at most 236 of the
+	 * object's (not ending in '-' or '.'), '.', 16 hex digits */
+	int keep = (int)strnlen(ref->name, 236);
+
+	while (keep > 0 && (ref->name[keep - 1] == '-' || ref->name[keep - 1] == '.'))
+		keep--;
+	if (buf_printf(&name, "%.*s.%016llx", keep, ref->name, (unsigned long long)rand_u64()) < 0 ||
 	    kube_path(&path, &KUBE_EVENTS, ns, NULL, NULL) < 0)
 		return -ENOMEM;
 	ev = json_pack("{s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s}}",

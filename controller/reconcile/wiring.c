@@ -429,10 +429,14 @@ static int pod_target(struct rctx *x, const struct stale_pod *s, struct target *
 			return -ENOENT;
 		owners = json_object_get(json_object_get(rs, "metadata"), "ownerReferences");
 		json_array_foreach(owners, i, ow) {
-			if (json_is_true(json_object_get(ow, "controller")) &&
+			const char *owner = json_string_value(json_object_get(ow, "name"));
+
+			/* a malformed ownerReference (no string name) is not followed */
+			if (json_is_true(json_object_get(ow, "controller")) && owner && *owner &&
 			    streq(json_string_value(json_object_get(ow, "kind")) ?: "", "Deployment")) {
 				t->res = &KUBE_DEPLOYMENTS;
-				str_copy(t->name, sizeof(t->name), json_string_value(json_object_get(ow, "name")));
+				if (str_copy(t->name, sizeof(t->name), owner) < 0)
+					return -ENOENT;
 				return 0;
 			}
 		}

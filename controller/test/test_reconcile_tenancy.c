@@ -273,6 +273,24 @@ static json_t *deployment_and_pod(struct world *w, const char *ns, const char *s
 	return fake_kube_obj(&w->kube, &KUBE_DEPLOYMENTS, ns, "web");
 }
 
+/* [21] A ReplicaSet whose controller ownerReference has no name (malformed or
+ * aggregated API data) is not followed: no crash, the Deployment untouched. */
+static void test_tenancy__malformed_owner_reference_is_not_followed(void **state)
+{
+	json_t *dep, *rs;
+
+	(void)state;
+	put_sa(W, "t1", "web");
+	dep = deployment_and_pod(W, "t1", "web");
+	rs = fake_kube_obj(&W->kube, &KUBE_REPLICASETS, "t1", "web-1");
+	json_object_del(json_array_get(json_object_get(json_object_get(rs, "metadata"), "ownerReferences"), 0), "name");
+	put_wi(W, "t1", "web", "web", 1, NULL);
+	world_run(W, "t1/web");
+	world_run(W, "t1/web");
+	assert_non_null(role_of(W, "t1", "web"));
+	assert_null(json_object_get(json_object_get(dep, "metadata"), "annotations")); /* not restarted */
+}
+
 /* [6] An SA whose role annotation someone else manages is not re-pointed
  * (nor its workloads restarted) unless it opts in. */
 static void test_tenancy__no_takeover_of_a_hand_annotated_sa(void **state)
@@ -553,6 +571,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tenancy__operator_tags_win, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tenancy__tenant_tags_need_the_guardrail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tenancy__audiences_are_governed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tenancy__malformed_owner_reference_is_not_followed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tenancy__no_takeover_of_a_hand_annotated_sa, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tenancy__foreign_audience_annotation_is_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tenancy__created_sa_lifecycle, setup, teardown),

@@ -170,21 +170,27 @@ static int f_create_oidc(struct aws_client *c, const struct iam_create_oidc_prov
 	return 0;
 }
 
-static int no_provider(const char *arn, struct op_err *err)
+/* Record a write on the provider `arn`; < 0 if injected or no such provider. */
+static int provider_call(const char *op, const char *arn, struct op_err *err)
 {
-	return op_err_setr(err, -ENOENT, "NoSuchEntity", "OpenIDConnect Provider not found for arn %s", arn);
+	struct fake_aws *f = fake_aws_current;
+	int r = call(op, true, err);
+
+	if (r < 0)
+		return r;
+	if (!f->have_provider || !streq(arn, f->provider_arn))
+		return op_err_setr(err, -ENOENT, "NoSuchEntity", "OpenIDConnect Provider not found for arn %s", arn);
+	return 0;
 }
 
 static int f_add_client(struct aws_client *c, const char *arn, const char *id, struct op_err *err)
 {
 	struct fake_aws *f = fake_aws_current;
-	int r = call("AddClientIDToOpenIDConnectProvider", true, err);
+	int r = provider_call("AddClientIDToOpenIDConnectProvider", arn, err);
 
 	(void)c;
 	if (r < 0)
 		return r;
-	if (!f->have_provider || !streq(arn, f->provider_arn))
-		return no_provider(arn, err);
 	for (int i = 0; i < f->n_client_ids; i++) {
 		if (streq(f->client_ids[i], id))
 			return 0; /* IAM: adding a present client id is a no-op */
@@ -198,13 +204,11 @@ static int f_add_client(struct aws_client *c, const char *arn, const char *id, s
 static int f_remove_client(struct aws_client *c, const char *arn, const char *id, struct op_err *err)
 {
 	struct fake_aws *f = fake_aws_current;
-	int r = call("RemoveClientIDFromOpenIDConnectProvider", true, err);
+	int r = provider_call("RemoveClientIDFromOpenIDConnectProvider", arn, err);
 
 	(void)c;
 	if (r < 0)
 		return r;
-	if (!f->have_provider || !streq(arn, f->provider_arn))
-		return no_provider(arn, err);
 	for (int i = 0; i < f->n_client_ids; i++) {
 		if (streq(f->client_ids[i], id)) {
 			free(f->client_ids[i]);
@@ -220,13 +224,11 @@ static int f_tag_oidc(struct aws_client *c, const char *arn, const struct aws_ta
 		      struct op_err *err)
 {
 	struct fake_aws *f = fake_aws_current;
-	int r = call("TagOpenIDConnectProvider", true, err);
+	int r = provider_call("TagOpenIDConnectProvider", arn, err);
 
 	(void)c;
 	if (r < 0)
 		return r;
-	if (!f->have_provider || !streq(arn, f->provider_arn))
-		return no_provider(arn, err);
 	tags_set(&f->provider_tags, tags, n);
 	return 0;
 }
@@ -234,13 +236,11 @@ static int f_tag_oidc(struct aws_client *c, const char *arn, const struct aws_ta
 static int f_untag_oidc(struct aws_client *c, const char *arn, const char *const *keys, size_t n, struct op_err *err)
 {
 	struct fake_aws *f = fake_aws_current;
-	int r = call("UntagOpenIDConnectProvider", true, err);
+	int r = provider_call("UntagOpenIDConnectProvider", arn, err);
 
 	(void)c;
 	if (r < 0)
 		return r;
-	if (!f->have_provider || !streq(arn, f->provider_arn))
-		return no_provider(arn, err);
 	tags_remove(&f->provider_tags, keys, n);
 	return 0;
 }

@@ -105,13 +105,19 @@ bool glob_overlap(const char *a, const char *b, bool nocase)
 	return false;
 }
 
+/* Does any pattern of the list match text? */
+static bool any_glob(const struct str_array *patterns, const char *text, bool nocase)
+{
+	for (size_t i = 0; i < patterns->n; i++) {
+		if (glob_match(patterns->items[i], text, nocase))
+			return true;
+	}
+	return false;
+}
+
 int guardrails_check_namespace(const struct guardrails *g, const char *ns, struct op_err *err)
 {
-	bool included = g->include_namespaces.n == 0;
-
-	for (size_t i = 0; i < g->include_namespaces.n && !included; i++)
-		included = glob_match(g->include_namespaces.items[i], ns, false);
-	if (!included)
+	if (g->include_namespaces.n && !any_glob(&g->include_namespaces, ns, false))
 		return op_err_setr(err, -EACCES, "NamespaceNotAllowed",
 				   "namespace '%s' is not in guardrails.includeNamespaces", shape_quote(ns).s);
 	for (size_t i = 0; i < g->exclude_namespaces.n; i++) {
@@ -264,11 +270,8 @@ static int check_tags(const struct guardrails *g, const struct wi_spec *spec, st
 {
 	for (size_t i = 0; i < spec->n_tags; i++) {
 		const char *key = spec->tags[i].key;
-		bool ok = false;
 
-		for (size_t k = 0; k < g->allowed_tag_keys.n && !ok; k++)
-			ok = glob_match(g->allowed_tag_keys.items[k], key, true);
-		if (!ok)
+		if (!any_glob(&g->allowed_tag_keys, key, true))
 			return reject(err,
 				      "spec.tags[%s]: tag key '%s' is not in guardrails.allowedTagKeys (%s); role tags "
 				      "become aws:PrincipalTag/<key>, which policies may trust: remove the tag or ask the "
@@ -308,12 +311,8 @@ int guardrails_check_spec(const struct guardrails *g, const struct wi_spec *spec
 	}
 	for (size_t i = 0; i < spec->n_managed_policy_arns; i++) {
 		const char *arn = spec->managed_policy_arns[i];
-		bool ok = false;
 
-		/* ARNs are case-sensitive */
-		for (size_t k = 0; k < g->managed_policy_arns.n && !ok; k++)
-			ok = glob_match(g->managed_policy_arns.items[k], arn, false);
-		if (!ok)
+		if (!any_glob(&g->managed_policy_arns, arn, false)) /* ARNs are case-sensitive */
 			return reject(err,
 				      "spec.permissions.managedPolicyArns[%zu]: '%s' is not in the operator's allowlist "
 				      "(guardrails.managedPolicyArns)",

@@ -42,6 +42,12 @@ static void add_tags(struct aws_query *q, const struct aws_tag_in *tags, size_t 
 	}
 }
 
+static void add_tag_keys(struct aws_query *q, const char *const *keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		aws_query_addf(q, keys[i], "TagKeys.member.%zu", i + 1);
+}
+
 static int parse_tags(const xmlNode *list, struct aws_tag_list *out)
 {
 	for (xmlNode *m = aws_xml_child(list, "member"); m; m = aws_xml_next_same(m)) {
@@ -239,8 +245,7 @@ int iam_untag_role(struct aws_client *c, const char *role_name, const char *cons
 		return r;
 	aws_query_init(&q, "UntagRole", AWS_IAM_VERSION);
 	aws_query_add(&q, "RoleName", role_name);
-	for (size_t i = 0; i < n; i++)
-		aws_query_addf(&q, keys[i], "TagKeys.member.%zu", i + 1);
+	add_tag_keys(&q, keys, n);
 	return simple(c, AWS_OP_IAM_UNTAG_ROLE, &q, err);
 }
 
@@ -644,8 +649,7 @@ int iam_untag_oidc_provider(struct aws_client *c, const char *arn, const char *c
 		return r;
 	aws_query_init(&q, "UntagOpenIDConnectProvider", AWS_IAM_VERSION);
 	aws_query_add(&q, "OpenIDConnectProviderArn", arn);
-	for (size_t i = 0; i < n; i++)
-		aws_query_addf(&q, keys[i], "TagKeys.member.%zu", i + 1);
+	add_tag_keys(&q, keys, n);
 	return simple(c, AWS_OP_IAM_UNTAG_OIDC_PROVIDER, &q, err);
 }
 

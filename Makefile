@@ -88,10 +88,13 @@ bin/keyless-asan: $(B)/asan/main.o $(B)/asan/libkeyless.a
 	$(Q)$(CC) $(ASAN_LDFLAGS) $^ $(PKG_LIBS) -o $@
 
 $(B)/rel/test/%: $(B)/rel/test/%.o $(call objs,rel,$(TEST_SUPPORT_SRCS)) $(B)/rel/libkeyless.a
-	$(Q)$(CC) $^ $(PKG_LIBS) -lcmocka -o $@
+	$(Q)$(CC) $^ $(PKG_LIBS) -lcmocka $(TEST_LDFLAGS) -o $@
 
 $(B)/asan/test/%: $(B)/asan/test/%.o $(call objs,asan,$(TEST_SUPPORT_SRCS)) $(B)/asan/libkeyless.a
-	$(Q)$(CC) $(ASAN_LDFLAGS) $^ $(PKG_LIBS) -lcmocka -o $@
+	$(Q)$(CC) $(ASAN_LDFLAGS) $^ $(PKG_LIBS) -lcmocka $(TEST_LDFLAGS) -o $@
+
+# Tests that make a library call fail on demand (out of memory) wrap it.
+$(B)/rel/test/test_kube_queue $(B)/asan/test/test_kube_queue: TEST_LDFLAGS := -Wl,--wrap=strmap_put
 
 bin/itest/%: $(B)/asan/itest/%.o $(B)/asan/libkeyless.a
 	@mkdir -p $(@D)

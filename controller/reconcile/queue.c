@@ -10,6 +10,8 @@
 #include "base/strmap.h"
 
 #define SET_MARK ((void *)1)
+/* how soon wq_get tries again to mark a key processing after running out of memory */
+#define GET_RETRY_NS (100 * NSEC_PER_MSEC)
 
 struct delayed {
 	int64_t ready_ns;
@@ -263,7 +265,9 @@ int64_t wq_when(struct wq *q, const char *key)
 
 	pthread_mutex_lock(&q->lock);
 	n = (uintptr_t)strmap_get(&q->failures, key);
-	strmap_put(&q->failures, key, (void *)(n + 1), NULL);
+	/* out of memory the count cannot grow: back off as far as allowed */
+	if (strmap_put(&q->failures, key, (void *)(n + 1), NULL) < 0)
+		n = 64;
 	pthread_mutex_unlock(&q->lock);
 	exp = backoff_exp_ns(q->base_ns, q->max_ns, (unsigned)(n > 64 ? 64 : n));
 	bucket = tb_reserve(&q->bucket);
@@ -309,13 +313,20 @@ int wq_get_timeout(struct wq *q, char **ret_key, int64_t timeout_ns)
 		int64_t now = now_ns(), wake = deadline;
 
 		promote_ready(q, now);
+		/* Marked processing before it is handed out: a key missing from
+		 * `processing` would be queued again by the next add and given to a
+		 * second worker. Out of memory, it stays queued and is tried again
+		 * shortly. */
 		if (q->len > 0) {
-			char *key = fifo_pop(q);
+			if (strmap_put(&q->processing, q->fifo[q->head], SET_MARK, NULL) >= 0) {
+				char *key = fifo_pop(q);
 
-			strmap_remove(&q->dirty, key);
-			strmap_put(&q->processing, key, SET_MARK, NULL);
-			*ret_key = key;
-			break;
+				strmap_remove(&q->dirty, key);
+				*ret_key = key;
+				break;
+			}
+			if (wake - now > GET_RETRY_NS)
+				wake = now + GET_RETRY_NS;
 		}
 		if (q->shutting_down) {
 			r = -ESHUTDOWN;

@@ -6,7 +6,23 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/strmap.h"
 #include "reconcile/queue.h"
+
+/* The Makefile links this test with -Wl,--wrap=strmap_put: armed, the next
+ * insertion fails as it does when memory runs out. */
+int __wrap_strmap_put(struct strmap *m, const char *key, void *value, void **ret_old);
+int __real_strmap_put(struct strmap *m, const char *key, void *value, void **ret_old);
+static int fail_next_puts;
+
+int __wrap_strmap_put(struct strmap *m, const char *key, void *value, void **ret_old)
+{
+	if (fail_next_puts > 0) {
+		fail_next_puts--;
+		return -ENOMEM;
+	}
+	return __real_strmap_put(m, key, value, ret_old);
+}
 
 static char *get_now(struct wq *q)
 {
@@ -61,6 +77,44 @@ static void test_queue__readd_while_processing_waits_for_done(void **state)
 	wq_done(q, k);
 	free(k);
 	assert_int_equal(wq_get_timeout(q, &again, 0), -ETIMEDOUT);
+	wq_free(q);
+}
+
+static void test_queue__key_not_marked_processing_is_not_handed_out(void **state)
+{
+	struct wq *q = wq_new(NULL);
+	char *k, *again = NULL;
+
+	(void)state;
+	wq_add(q, "ns/a");
+	fail_next_puts = 1; /* the `processing` mark of the next get */
+	assert_int_equal(wq_get_timeout(q, &again, 0), -ETIMEDOUT);
+	assert_null(again);
+	assert_int_equal(fail_next_puts, 0);
+	/* still queued, handed out once memory is back */
+	k = get_now(q);
+	assert_string_equal(k, "ns/a");
+	/* and held: an add while it is processed does not give it to a second worker */
+	wq_add(q, "ns/a");
+	assert_int_equal(wq_get_timeout(q, &again, 0), -ETIMEDOUT);
+	wq_done(q, k);
+	free(k);
+	k = get_now(q);
+	assert_string_equal(k, "ns/a");
+	wq_done(q, k);
+	free(k);
+	wq_free(q);
+}
+
+static void test_queue__failure_count_lost_backs_off_fully(void **state)
+{
+	struct wq_opts o = { .base_delay_ns = NSEC_PER_MSEC, .max_delay_ns = 10 * NSEC_PER_SEC, .qps = -1 };
+	struct wq *q = wq_new(&o);
+
+	(void)state;
+	fail_next_puts = 1;
+	assert_true(wq_when(q, "ns/a") >= 10 * NSEC_PER_SEC);
+	assert_true(wq_when(q, "ns/a") < NSEC_PER_SEC); /* counted from the first failure on */
 	wq_free(q);
 }
 
@@ -242,6 +296,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_queue__dedup_before_processing),
 		cmocka_unit_test(test_queue__readd_while_processing_waits_for_done),
+		cmocka_unit_test(test_queue__key_not_marked_processing_is_not_handed_out),
+		cmocka_unit_test(test_queue__failure_count_lost_backs_off_fully),
 		cmocka_unit_test(test_queue__never_two_workers_on_one_key),
 		cmocka_unit_test(test_queue__backoff_grows_and_resets),
 		cmocka_unit_test(test_queue__bucket_limits_overall_rate),

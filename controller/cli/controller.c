@@ -210,14 +210,13 @@ static struct reconcile_result reconcile(void *ctx, const char *key)
 	return wi_reconcile(&c->rec, key);
 }
 
-static int start_informer(struct ctl *c, const struct kube_resource *r, const struct kube_kind *k,
-			  void (*fn)(const struct kube_change *, void *), struct kube_informer **ret)
+static int new_informer(struct ctl *c, const struct kube_resource *r, const struct kube_kind *k,
+			void (*fn)(const struct kube_change *, void *), struct kube_informer **ret)
 {
 	struct kube_informer_opts io = { .client = c->client, .resource = r, .kind = k, .on_change = fn,
 					 .ctx = &c->handler };
-	int rc = kube_informer_new(&io, ret);
 
-	return rc < 0 ? rc : kube_informer_start(*ret);
+	return kube_informer_new(&io, ret);
 }
 
 static void *start_workers(void *ctx);
@@ -237,19 +236,28 @@ static void start_controllers(void *ctx)
 		return;
 	}
 	c->handler = (struct wi_handler){ .r = &c->rec, .q = manager_queue(c->mgr) };
-	r = start_informer(c, &KUBE_SERVICEACCOUNTS, &KUBE_KIND_SERVICEACCOUNT, wi_on_sa_change, &c->sas);
+	/* Every cache is assigned before any informer starts: a handler run by
+	 * the first informer's LIST reads the others (review finding 13). */
+	r = new_informer(c, &KUBE_SERVICEACCOUNTS, &KUBE_KIND_SERVICEACCOUNT, wi_on_sa_change, &c->sas);
 	if (r >= 0)
-		r = start_informer(c, &KUBE_PODS, &KUBE_KIND_POD, wi_on_pod_change, &c->pods);
+		r = new_informer(c, &KUBE_PODS, &KUBE_KIND_POD, wi_on_pod_change, &c->pods);
 	if (r >= 0)
-		r = start_informer(c, &KUBE_WORKLOADIDENTITIES, &KUBE_KIND_WORKLOADIDENTITY, wi_on_wi_change, &c->wis);
+		r = new_informer(c, &KUBE_WORKLOADIDENTITIES, &KUBE_KIND_WORKLOADIDENTITY, wi_on_wi_change, &c->wis);
+	if (r >= 0) {
+		c->rec.pods = kube_informer_cache(c->pods);
+		c->rec.sas = kube_informer_cache(c->sas);
+		c->rec.wis = kube_informer_cache(c->wis);
+		r = kube_informer_start(c->sas);
+	}
+	if (r >= 0)
+		r = kube_informer_start(c->pods);
+	if (r >= 0)
+		r = kube_informer_start(c->wis);
 	if (r < 0) {
 		log_error("cannot start the informers: %s", strerror(-r));
 		atomic_store(&c->stop, true);
 		return;
 	}
-	c->rec.pods = kube_informer_cache(c->pods);
-	c->rec.sas = kube_informer_cache(c->sas);
-	c->rec.wis = kube_informer_cache(c->wis);
 	/* Waiting for the caches must not block the lease thread (it has to keep
 	 * renewing): a starter thread waits and then starts the workers. */
 	if (pthread_create(&c->starter, NULL, start_workers, c) != 0) {

@@ -658,7 +658,7 @@ static int fk_merge_patch(void *ctx, const struct kube_resource *r, const char *
 	const char *want_rv;
 
 	record(k, sub ? "patch-status" : "patch", r, name, true);
-	if (k->fail_writes_rc)
+	if (k->fail_writes_rc && (!k->fail_write_res || k->fail_write_res == r))
 		return op_err_set(err, k->fail_writes_rc, "injected failure");
 	if (!o)
 		return op_err_setr(err, -ENOENT, "NotFound", "not found");
@@ -839,7 +839,7 @@ static int fk_apply(void *ctx, const struct kube_resource *r, const char *ns, co
 	json_auto_t *b = json_loads(body, 0, NULL);
 
 	record(k, "apply", r, name, true);
-	if (k->fail_writes_rc)
+	if (k->fail_writes_rc && (!k->fail_write_res || k->fail_write_res == r))
 		return op_err_set(err, k->fail_writes_rc, "injected failure");
 	if (!o) {
 		o = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s}}", "apiVersion", "v1", "kind", "ServiceAccount", "metadata",

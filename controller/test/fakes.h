@@ -68,6 +68,7 @@ struct fake_kube {
 	char events[128][160]; /* "Type Reason: message" */
 	int n_events;
 	int fail_writes_rc; /* != 0: every write fails with this */
+	const struct kube_resource *fail_write_res; /* non-NULL: only writes of this type fail */
 	/* the API server's clock (managedFields times); tests may set it apart
 	 * from the controller's (clock skew) */
 	int64_t now_ns;

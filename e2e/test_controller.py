@@ -165,7 +165,9 @@ def test_identity_end_to_end(controller, core, apps, namespace, issuer):
         return pods if all(e.get("AWS_ROLE_ARN") == st["roleArn"] for e in envs) else None
     wait_until(replaced, 90, "the Deployment's pods replaced with injected ones")
     dep = apps.read_namespaced_deployment("web", namespace)
-    assert dep.metadata.annotations["keyless.dev/restarted-for"] == st["roleArn"]
+    # the restart marker names the wiring: role, audience, regional endpoints, when the API server recorded it
+    assert dep.metadata.annotations["keyless.dev/restarted-for"] == (
+        f"{st['roleArn']} audience=sts.amazonaws.com sts-regional-endpoints=true wiredAt={st['wiredAt']}")
     wait_cond(namespace, "s3-reader", "WorkloadsReady", "True")
     assert {"RoleCreated", "ServiceAccountAnnotated", "WorkloadRestarted"} <= events_of(namespace, "s3-reader")
 
@@ -371,10 +373,10 @@ def test_delete_pods_mode_and_missing_injection(controller, core, namespace):
                                              containers=[client.V1Container(name="c", image="example.invalid/x")]))
     core.create_namespaced_pod(namespace, pod)
     make_wi(namespace, "app", "app-sa", restart="DeletePods")
-    # the pod without a controller, started before the wiring, is deleted (restart: DeletePods)
+    # the pod without a controller, started before the wiring, is evicted (restart: DeletePods)
     wait_until(lambda: not [p for p in core.list_namespaced_pod(namespace).items if p.metadata.name == "bare"],
                60, "the bare pod deleted")
-    assert "PodDeleted" in events_of(namespace, "app")
+    assert "PodEvicted" in events_of(namespace, "app")
     wait_cond(namespace, "app", "Ready", "True")
 
     # without the pod identity webhook, a pod created after the wiring lacks AWS_ROLE_ARN:

@@ -495,7 +495,7 @@ int kube_do(struct kube_client *c, const struct kube_request *req, struct kube_r
 		}
 		if (retry_after_s < 0)
 			retry_after_s = detail_retry;
-		if (!req->on_data && throttled < MAX_THROTTLE_RETRIES &&
+		if (!req->on_data && !req->no_retry_429 && throttled < MAX_THROTTLE_RETRIES &&
 		    (resp->status == 429 || (resp->status >= 500 && retry_after_s > 0))) {
 			int64_t d = (retry_after_s > 0 ? retry_after_s : 1) * NSEC_PER_SEC;
 
@@ -644,6 +644,34 @@ int kube_patch(struct kube_client *c, const char *path, enum kube_patch_type typ
 	if (r < 0)
 		return r;
 	return send_json(c, "PATCH", p.data, ctypes[type], patch, ret, err);
+}
+
+int kube_evict(struct kube_client *c, const char *ns, const char *name, const char *uid, struct op_err *err)
+{
+	_cleanup_buf_ struct buf p = BUF_INIT(0);
+	json_auto_t *body = NULL;
+	_cleanup_free_ char *text = NULL;
+	struct kube_request req = { .method = "POST", .content_type = "application/json", .no_retry_429 = true };
+	struct kube_response resp = { .body = BUF_INIT(0) };
+	int r;
+
+	if (kube_path(&p, &KUBE_PODS, ns, name, "eviction") < 0)
+		return -ENOMEM;
+	body = json_pack("{s:s, s:s, s:{s:s, s:s}}", "apiVersion", "policy/v1", "kind", "Eviction", "metadata", "name",
+			 name, "namespace", ns);
+	if (!body)
+		return -ENOMEM;
+	if (uid)
+		json_object_set_new(body, "deleteOptions", json_pack("{s:{s:s}}", "preconditions", "uid", uid));
+	text = json_dumps(body, JSON_COMPACT);
+	if (!text)
+		return -ENOMEM;
+	req.path = p.data;
+	req.body = text;
+	req.body_len = strlen(text);
+	r = kube_do(c, &req, &resp, err);
+	kube_response_release(&resp);
+	return r;
 }
 
 int kube_delete(struct kube_client *c, const char *path, const struct kube_delete_opts *opts, struct op_err *err)

@@ -65,6 +65,8 @@ struct kube_request {
 	const atomic_bool *cancel; /* optional */
 	long timeout_ms;           /* override; streaming requests default to none */
 	size_t max_body;           /* cap for collected bodies; 0 = 64 MiB */
+	bool no_retry_429;         /* a 429 is an answer, not throttling (an eviction a
+				    * PodDisruptionBudget blocks): returned at once */
 };
 
 struct kube_response {
@@ -121,6 +123,13 @@ enum kube_patch_type {
  * takes ownership of conflicting fields. ret may be NULL. */
 int kube_patch(struct kube_client *c, const char *path, enum kube_patch_type type, const char *patch,
 	       const char *field_manager, bool force, json_t **ret, struct op_err *err);
+
+/* Evict a pod: POST of a policy/v1 Eviction to pods/<name>/eviction, with
+ * a uid precondition when uid is given, so PodDisruptionBudgets are
+ * respected. 0 once the pod is being deleted; -EAGAIN (TooManyRequests, not
+ * retried) when a disruption budget blocks it; -ENOENT if the pod is gone;
+ * -ESTALE if the uid no longer matches. */
+int kube_evict(struct kube_client *c, const char *ns, const char *name, const char *uid, struct op_err *err);
 
 /* DELETE with optional preconditions (uid, resourceVersion) and propagation
  * ("Foreground", "Background", "Orphan"; NULL = server default). */

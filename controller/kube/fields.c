@@ -1,8 +1,10 @@
 #include "kube/fields.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/str.h"
 
 void kube_annotation_owners(json_t *obj, const char *key, const char *manager, struct field_owners *ret)
@@ -36,6 +38,35 @@ void kube_annotation_owners(json_t *obj, const char *key, const char *manager, s
 		ret->others = true;
 		str_copy(ret->other, sizeof(ret->other), "(no managedFields entry)");
 	}
+}
+
+int kube_annotation_time(json_t *obj, const char *key, const char *manager, int64_t *ret_ns)
+{
+	json_t *entry;
+	char fkey[512];
+	int64_t mine = -1, other = -1;
+	size_t i;
+
+	if (snprintf(fkey, sizeof(fkey), "f:%s", key) >= (int)sizeof(fkey))
+		return -ENOENT;
+	json_array_foreach(json_object_get(json_object_get(obj, "metadata"), "managedFields"), i, entry) {
+		json_t *f = json_object_get(json_object_get(json_object_get(json_object_get(entry, "fieldsV1"),
+									     "f:metadata"), "f:annotations"), fkey);
+		const char *who = json_string_value(json_object_get(entry, "manager"));
+		const char *t = json_string_value(json_object_get(entry, "time"));
+		int64_t ns;
+
+		if (!f || !t || rfc3339_parse(t, &ns) < 0)
+			continue;
+		if (who && streq(who, manager))
+			mine = ns > mine ? ns : mine;
+		else
+			other = ns > other ? ns : other;
+	}
+	if (mine < 0 && other < 0)
+		return -ENOENT;
+	*ret_ns = mine >= 0 ? mine : other;
+	return 0;
 }
 
 bool kube_has_owner_uid(json_t *obj, const char *uid)

@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 struct field_owners {
 	bool ours;        /* `manager` owns it */
@@ -24,6 +25,13 @@ struct field_owners {
  * server returns it). An annotation that is present but claimed by no entry
  * (managedFields missing) counts as someone else's. */
 void kube_annotation_owners(json_t *obj, const char *key, const char *manager, struct field_owners *ret);
+
+/* When the API server last recorded a write of metadata.annotations[key]:
+ * the `time` of `manager`'s managedFields entry that owns it, else the latest
+ * time of another entry that owns it (*ret_ns, ns since the epoch; the API
+ * server's clock, like creationTimestamps). -ENOENT if no entry owning it
+ * has a time. */
+int kube_annotation_time(json_t *obj, const char *key, const char *manager, int64_t *ret_ns);
 
 /* Does obj carry an ownerReference with this uid (controller or not)? */
 bool kube_has_owner_uid(json_t *obj, const char *uid);

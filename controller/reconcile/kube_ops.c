@@ -29,14 +29,14 @@ static int real_merge_patch(void *ctx, const struct kube_resource *r, const char
 }
 
 static int real_apply(void *ctx, const struct kube_resource *r, const char *ns, const char *name, const char *body,
-		      struct op_err *err)
+		      json_t **ret, struct op_err *err)
 {
 	struct kube_ops_real *k = ctx;
 	_cleanup_buf_ struct buf p = BUF_INIT(0);
 
 	if (kube_path(&p, r, ns, name, NULL) < 0)
 		return -ENOMEM;
-	return kube_patch(k->client, p.data, KUBE_PATCH_APPLY, body, KEYLESS_FIELD_MANAGER, true, NULL, err);
+	return kube_patch(k->client, p.data, KUBE_PATCH_APPLY, body, KEYLESS_FIELD_MANAGER, true, ret, err);
 }
 
 static int real_delete(void *ctx, const struct kube_resource *r, const char *ns, const char *name, const char *uid,
@@ -49,6 +49,13 @@ static int real_delete(void *ctx, const struct kube_resource *r, const char *ns,
 	if (kube_path(&p, r, ns, name, NULL) < 0)
 		return -ENOMEM;
 	return kube_delete(k->client, p.data, &d, err);
+}
+
+static int real_evict(void *ctx, const char *ns, const char *name, const char *uid, struct op_err *err)
+{
+	struct kube_ops_real *k = ctx;
+
+	return kube_evict(k->client, ns, name, uid, err);
 }
 
 static void real_event(void *ctx, const struct kube_object_ref *ref, const char *type, const char *reason,
@@ -68,5 +75,6 @@ const struct kube_ops KUBE_OPS_REAL_TEMPLATE = {
 	.merge_patch = real_merge_patch,
 	.apply = real_apply,
 	.delete = real_delete,
+	.evict = real_evict,
 	.event = real_event,
 };

@@ -22,12 +22,18 @@ struct kube_ops {
 	/* JSON merge patch of an object or of its "status" subresource (sub). */
 	int (*merge_patch)(void *ctx, const struct kube_resource *r, const char *ns, const char *name, const char *sub,
 			   const char *patch, struct op_err *err);
-	/* Server-side apply under field manager "keyless" (force). */
+	/* Server-side apply under field manager "keyless" (force). ret (may be
+	 * NULL): the object as the API server stored it (managedFields carry the
+	 * API server's time of keyless' write). */
 	int (*apply)(void *ctx, const struct kube_resource *r, const char *ns, const char *name, const char *body,
-		     struct op_err *err);
+		     json_t **ret, struct op_err *err);
 	/* DELETE with a uid precondition. */
 	int (*delete)(void *ctx, const struct kube_resource *r, const char *ns, const char *name, const char *uid,
 		      struct op_err *err);
+	/* Evict a pod (policy/v1 Eviction, uid precondition): PodDisruptionBudgets
+	 * are respected. -EAGAIN when a budget blocks it (not retried), -ENOENT if
+	 * the pod is gone. */
+	int (*evict)(void *ctx, const char *ns, const char *name, const char *uid, struct op_err *err);
 	/* Record an Event (never fails the reconcile). */
 	void (*event)(void *ctx, const struct kube_object_ref *ref, const char *type, const char *reason,
 		      const char *action, const char *message);

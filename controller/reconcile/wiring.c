@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/str.h"
 #include "identity/shape.h"
@@ -13,6 +14,7 @@
 
 #define INJECTION_GRACE_S 5
 #define MAX_TARGETS 64
+#define MAX_STALE 256
 
 /* --- service account ------------------------------------------------------------- */
 
@@ -76,7 +78,7 @@ static bool ann_matches(int i, const char *have, const char *want)
  * (an apply that omitted it would remove it). `default_audience`: set the
  * audience annotation to the default explicitly (taking over one someone
  * else set). */
-static int apply_sa(struct rctx *x, bool owned, bool default_audience)
+static int apply_sa(struct rctx *x, bool owned, bool default_audience, json_t **ret)
 {
 	const struct wi_spec *sp = x->spec;
 	const char *want[A_COUNT];
@@ -105,7 +107,7 @@ static int apply_sa(struct rctx *x, bool owned, bool default_audience)
 	if (!text)
 		return -ENOMEM;
 	op_err_clear(&err);
-	rc = x->r->kube->apply(x->r->kube->ctx, &KUBE_SERVICEACCOUNTS, x->ns, sp->service_account, text, &err);
+	rc = x->r->kube->apply(x->r->kube->ctx, &KUBE_SERVICEACCOUNTS, x->ns, sp->service_account, text, ret, &err);
 	if (rc < 0)
 		return rctx_kube_failed(x, COND_SA, "server-side apply of the ServiceAccount", rc, &err), rc;
 	atomic_fetch_add(&x->r->kube_writes, 1);
@@ -156,6 +158,22 @@ static bool blocked_by_other_manager(struct rctx *x, json_t *sa, bool *ret_defau
 	return false;
 }
 
+/* status.wiredAt from the API server's clock, the clock of the pods'
+ * creationTimestamps (the controller's node clock may differ): when the API
+ * server recorded keyless' write of the annotations (keyless' managedFields
+ * entry), else another manager's write of the role annotation, else the
+ * service account's creation. */
+static void wired_at_from(struct rctx *x, json_t *sa)
+{
+	const char *created = json_string_value(json_object_get(json_object_get(sa, "metadata"), "creationTimestamp"));
+	int64_t ns;
+
+	if (kube_annotation_time(sa, ANN_ROLE_ARN, KEYLESS_FIELD_MANAGER, &ns) < 0 &&
+	    (!created || rfc3339_parse(created, &ns) < 0))
+		ns = x->now_ns; /* the API server said nothing: the only clock left */
+	rfc3339_format(ns, 0, x->wired_at, sizeof(x->wired_at));
+}
+
 static void sa_wired(struct rctx *x)
 {
 	char msg[900];
@@ -188,7 +206,7 @@ static bool cache_says_wired(struct rctx *x)
 bool wi_ensure_service_account(struct rctx *x)
 {
 	const struct wi_spec *sp = x->spec;
-	json_auto_t *sa = NULL;
+	json_auto_t *sa = NULL, *applied = NULL;
 	json_t *anns;
 	const char *want[A_COUNT];
 	bool wired, default_audience = false, created_by_us;
@@ -196,12 +214,13 @@ bool wi_ensure_service_account(struct rctx *x)
 	char msg[900];
 	int rc;
 
-	if (cache_says_wired(x)) {
+	if (cache_says_wired(x) && x->wired_at[0]) {
 		sa_wired(x);
 		return true;
 	}
-	/* something to do: decide from the object itself (the cache may lag,
-	 * and it does not keep managedFields or ownerReferences) */
+	/* something to do (or the time of the wiring to learn): decide from the
+	 * object itself (the cache may lag, and it does not keep managedFields or
+	 * ownerReferences) */
 	op_err_clear(&err);
 	rc = x->r->kube->get(x->r->kube->ctx, &KUBE_SERVICEACCOUNTS, x->ns, sp->service_account, &sa, &err);
 	if (rc == -ENOENT) {
@@ -214,11 +233,11 @@ bool wi_ensure_service_account(struct rctx *x)
 				       x->now);
 			return false;
 		}
-		if (apply_sa(x, true, false) < 0)
+		if (apply_sa(x, true, false, &applied) < 0)
 			return false;
 		rctx_event(x, "Normal", "ServiceAccountCreated", "ApplyServiceAccount",
 			   "created service account %s annotated with role %s", sp->service_account, x->role_arn);
-		x->wired_at[0] = '\0';
+		wired_at_from(x, applied);
 		sa_wired(x);
 		return true;
 	}
@@ -229,14 +248,16 @@ bool wi_ensure_service_account(struct rctx *x)
 	wired = true;
 	for (int i = 0; i < A_COUNT; i++)
 		wired &= ann_matches(i, json_string_value(json_object_get(anns, ann_keys[i])), want[i]);
-	if (wired) { /* the cache was behind */
+	if (wired) { /* the cache was behind, or the status had no wiredAt */
+		if (!x->wired_at[0])
+			wired_at_from(x, sa);
 		sa_wired(x);
 		return true;
 	}
 	if (blocked_by_other_manager(x, sa, &default_audience))
 		return false;
 	created_by_us = kube_has_owner_uid(sa, x->uid);
-	if (apply_sa(x, created_by_us, default_audience) < 0)
+	if (apply_sa(x, created_by_us, default_audience, &applied) < 0)
 		return false;
 	if (x->was_ready)
 		rctx_event(x, "Normal", "DriftRepaired", "ApplyServiceAccount",
@@ -244,8 +265,10 @@ bool wi_ensure_service_account(struct rctx *x)
 	else
 		rctx_event(x, "Normal", "ServiceAccountAnnotated", "ApplyServiceAccount",
 			   "annotated service account %s with %s=%s", sp->service_account, ANN_ROLE_ARN, x->role_arn);
-	if (!ann_matches(A_ROLE, json_string_value(json_object_get(anns, ANN_ROLE_ARN)), want[A_ROLE]))
-		x->wired_at[0] = '\0'; /* wired now */
+	/* wired now (the annotations differed): pods created before this lack
+	 * (some of) the injection, and their workloads are restarted for this
+	 * wiring, even if they were restarted for an earlier one */
+	wired_at_from(x, applied);
 	sa_wired(x);
 	return true;
 }
@@ -324,7 +347,7 @@ int wi_release_service_account(struct rctx *x, const char *sa_name)
 	if (!text)
 		return -ENOMEM;
 	op_err_clear(&err);
-	rc = x->r->kube->apply(x->r->kube->ctx, &KUBE_SERVICEACCOUNTS, x->ns, sa_name, text, &err);
+	rc = x->r->kube->apply(x->r->kube->ctx, &KUBE_SERVICEACCOUNTS, x->ns, sa_name, text, NULL, &err);
 	if (rc < 0 && rc != -ENOENT)
 		return rctx_kube_failed(x, COND_SA, "server-side apply of the ServiceAccount", rc, &err), rc;
 	atomic_fetch_add(&x->r->kube_writes, 1);
@@ -373,6 +396,16 @@ struct stale_pod {
 struct target {
 	const struct kube_resource *res;
 	char name[254];
+	char pods[300];   /* its stale pods' names, space-separated (as many as fit) */
+};
+
+/* What one pass over the stale pods did and found. */
+struct tally {
+	size_t jobs, bare, restarted, pending, deferred, blocked, failed, evictions;
+	struct strfmt manual;  /* what people have to do, for the message */
+	char manual_buf[700];
+	char blocked_msg[400];
+	char bare_example[254];
 };
 
 static int collect_pods(struct rctx *x, int64_t wired, struct stale_pod *stale, size_t max_stale, size_t *n_stale,
@@ -390,6 +423,7 @@ static int collect_pods(struct rctx *x, int64_t wired, struct stale_pod *stale, 
 			continue;
 		if (p->role_arn && streq(p->role_arn->s, x->role_arn))
 			continue; /* has the credentials */
+		/* both times are the API server's (creationTimestamp, wiredAt) */
 		if (p->created >= wired + INJECTION_GRACE_S) {
 			if (!*n_missing)
 				str_copy(missing_example, ex_size, kobj_name(c, o));
@@ -415,7 +449,10 @@ static int collect_pods(struct rctx *x, int64_t wired, struct stale_pod *stale, 
 }
 
 /* The workload to restart for a pod: Deployment (through its ReplicaSet),
- * StatefulSet, DaemonSet. Jobs and bare pods have none. */
+ * StatefulSet, DaemonSet. 0, or -ENOENT for none (Jobs: *ret_job; bare pods;
+ * a ReplicaSet that is gone or has no Deployment), or another negative errno
+ * when the ReplicaSet could not be read (reported on WorkloadsReady: the pod
+ * is not taken for a bare one). */
 static int pod_target(struct rctx *x, const struct stale_pod *s, struct target *t, bool *ret_job)
 {
 	*ret_job = false;
@@ -423,10 +460,20 @@ static int pod_target(struct rctx *x, const struct stale_pod *s, struct target *
 		json_auto_t *rs = NULL;
 		json_t *owners, *ow;
 		struct op_err err;
+		char action[600];
 		size_t i;
+		int rc;
 
-		if (x->r->kube->get(x->r->kube->ctx, &KUBE_REPLICASETS, x->ns, s->owner_name, &rs, &err) < 0)
-			return -ENOENT;
+		op_err_clear(&err);
+		rc = x->r->kube->get(x->r->kube->ctx, &KUBE_REPLICASETS, x->ns, s->owner_name, &rs, &err);
+		if (rc == -ENOENT)
+			return -ENOENT; /* gone: its pods are being garbage-collected, or were orphaned */
+		if (rc < 0) {
+			str_format(action, sizeof(action), "reading ReplicaSet %s (the owner of pod %s)", s->owner_name,
+				   s->name);
+			rctx_kube_failed(x, COND_WORKLOADS, action, rc, &err);
+			return rc;
+		}
 		owners = json_object_get(json_object_get(rs, "metadata"), "ownerReferences");
 		json_array_foreach(owners, i, ow) {
 			const char *owner = json_string_value(json_object_get(ow, "name"));
@@ -452,66 +499,250 @@ static int pod_target(struct rctx *x, const struct stale_pod *s, struct target *
 	return -ENOENT;
 }
 
-/* Rollout-restart a workload once per role ARN. Returns 1 if restarted now,
- * 0 if already restarted for this ARN or paused, < 0 on error. */
-static int restart_workload(struct rctx *x, const struct target *t, bool *ret_paused)
+/* The restart marker: the wiring a workload was restarted for (role ARN,
+ * the other injected settings, and when the API server recorded the wiring).
+ * A workload is restarted once per wiring: again after the annotations were
+ * lost and restored (pods created in between lack the injection), never
+ * twice for the same one. */
+static void restart_marker(const struct rctx *x, char *out, size_t size)
+{
+	const char *want[A_COUNT];
+
+	wanted_annotations(x, want);
+	str_format(out, size, "%s audience=%s sts-regional-endpoints=%s wiredAt=%s", x->role_arn,
+		   want[A_AUDIENCE] ? want[A_AUDIENCE] : WI_DEFAULT_AUDIENCE, want[A_REGIONAL], x->wired_at);
+}
+
+/* Is something in the way of a rollout restart? Then the fix people apply
+ * is added to f: a paused Deployment, a StatefulSet/DaemonSet whose updateStrategy
+ * is OnDelete (a template change replaces no pod). */
+static bool needs_manual_restart(struct rctx *x, const struct target *t, json_t *obj, struct strfmt *f)
+{
+	json_t *spec = json_object_get(obj, "spec");
+	const char *strategy = json_string_value(json_object_get(json_object_get(spec, "updateStrategy"), "type"));
+
+	if (t->res == &KUBE_DEPLOYMENTS && json_is_true(json_object_get(spec, "paused"))) {
+		strfmt_add(f, "; Deployment %s is paused, and keyless does not restart paused Deployments: resume it and "
+			   "run `kubectl -n %s rollout restart deployment/%s`", t->name, x->ns, t->name);
+		return true;
+	}
+	if (t->res != &KUBE_DEPLOYMENTS && strategy && streq(strategy, "OnDelete")) {
+		strfmt_add(f, "; %s %s has updateStrategy OnDelete, so a rollout restart replaces no pod: delete its "
+			   "pods (`kubectl -n %s delete pod %s`)", t->res->kind, t->name, x->ns, t->pods);
+		return true;
+	}
+	return false;
+}
+
+enum restart_outcome { RESTARTED, ALREADY_RESTARTED, MANUAL, WORKLOAD_GONE };
+
+/* Rollout-restart a workload once per wiring. A non-negative enum
+ * restart_outcome, or a negative errno (reported on WorkloadsReady). */
+static int restart_workload(struct rctx *x, const struct target *t, struct tally *n)
 {
 	json_auto_t *obj = NULL, *patch = NULL;
 	_cleanup_free_ char *text = NULL;
 	const char *done;
+	char marker[ROLE_ARN_MAX + 400], action[400];
 	struct op_err err;
 	int rc;
 
-	*ret_paused = false;
 	op_err_clear(&err);
 	rc = x->r->kube->get(x->r->kube->ctx, t->res, x->ns, t->name, &obj, &err);
-	if (rc < 0)
+	if (rc == -ENOENT)
+		return WORKLOAD_GONE; /* deleted: its pods go with it */
+	if (rc < 0) {
+		str_format(action, sizeof(action), "reading %s %s to restart it", t->res->kind, t->name);
+		rctx_kube_failed(x, COND_WORKLOADS, action, rc, &err);
 		return rc;
-	if (json_is_true(json_object_get(json_object_get(obj, "spec"), "paused"))) {
-		*ret_paused = true;
-		return 0;
 	}
+	if (needs_manual_restart(x, t, obj, &n->manual))
+		return MANUAL;
+	restart_marker(x, marker, sizeof(marker));
 	done = json_string_value(json_object_get(json_object_get(json_object_get(obj, "metadata"), "annotations"),
 						 ANN_RESTARTED_FOR));
-	if (done && streq(done, x->role_arn))
-		return 0; /* once per role ARN per workload */
-	patch = json_pack("{s:{s:{s:s}}, s:{s:{s:{s:{s:s}}}}}", "metadata", "annotations", ANN_RESTARTED_FOR, x->role_arn,
+	if (done && streq(done, marker))
+		return ALREADY_RESTARTED; /* once per wiring per workload */
+	patch = json_pack("{s:{s:{s:s}}, s:{s:{s:{s:{s:s}}}}}", "metadata", "annotations", ANN_RESTARTED_FOR, marker,
 			  "spec", "template", "metadata", "annotations", ANN_RESTARTED_AT, x->now);
 	text = patch ? json_dumps(patch, JSON_COMPACT) : NULL;
 	if (!text)
 		return -ENOMEM;
+	op_err_clear(&err);
 	rc = x->r->kube->merge_patch(x->r->kube->ctx, t->res, x->ns, t->name, NULL, text, &err);
+	if (rc == -ENOENT)
+		return WORKLOAD_GONE;
 	if (rc < 0) {
-		rctx_kube_failed(x, COND_WORKLOADS, "restarting a workload", rc, &err);
+		str_format(action, sizeof(action), "restarting %s %s", t->res->kind, t->name);
+		rctx_kube_failed(x, COND_WORKLOADS, action, rc, &err);
 		return rc;
 	}
 	atomic_fetch_add(&x->r->kube_writes, 1);
 	rctx_event(x, "Normal", "WorkloadRestarted", "RolloutRestart",
 		   "restarted %s/%s so its pods get the credentials of %s", t->res->kind, t->name, x->role_arn);
-	return 1;
+	return RESTARTED;
+}
+
+/* Evict a stale pod (restart: DeletePods) through the Eviction API, so
+ * PodDisruptionBudgets hold, and at most RESTART_MAX_EVICTIONS per reconcile
+ * (the rest after a requeue). */
+static void evict_pod(struct rctx *x, const struct stale_pod *s, const struct target *t, struct tally *n)
+{
+	struct op_err err;
+	char action[600];
+	int rc;
+
+	if (n->evictions >= RESTART_MAX_EVICTIONS) {
+		n->deferred++;
+		return;
+	}
+	n->evictions++;
+	op_err_clear(&err);
+	rc = x->r->kube->evict(x->r->kube->ctx, x->ns, s->name, s->uid, &err);
+	if (rc == 0) {
+		atomic_fetch_add(&x->r->kube_writes, 1);
+		if (t)
+			rctx_event(x, "Normal", "PodEvicted", "EvictPod",
+				   "evicted pod %s of %s/%s so it is recreated with the credentials", s->name, t->res->kind,
+				   t->name);
+		else
+			rctx_event(x, "Normal", "PodEvicted", "EvictPod",
+				   "evicted pod %s (no controller) started before the service account was annotated",
+				   s->name);
+		n->restarted++;
+	} else if (rc == -ENOENT || rc == -ESTALE) {
+		n->pending++; /* gone or replaced meanwhile */
+	} else if (rc == -EAGAIN) {
+		/* TooManyRequests: a PodDisruptionBudget allows no disruption now */
+		if (!n->blocked++)
+			str_format(n->blocked_msg, sizeof(n->blocked_msg), "evicting pod %s: %s", s->name,
+				   err.message[0] ? err.message : "blocked by a PodDisruptionBudget");
+	} else {
+		str_format(action, sizeof(action), "evicting pod %s", s->name);
+		rctx_kube_failed(x, COND_WORKLOADS, action, rc, &err);
+		n->failed++;
+	}
+}
+
+static void add_target(struct target *targets, size_t *n_targets, const struct target *t, const char *pod)
+{
+	struct target *at = NULL;
+	size_t len;
+
+	for (size_t k = 0; k < *n_targets && !at; k++) {
+		if (targets[k].res == t->res && streq(targets[k].name, t->name))
+			at = &targets[k];
+	}
+	if (!at) {
+		if (*n_targets >= MAX_TARGETS)
+			return;
+		at = &targets[(*n_targets)++];
+		*at = *t;
+		at->pods[0] = '\0';
+	}
+	len = strlen(at->pods);
+	if (len + strlen(pod) + 2 < sizeof(at->pods)) { /* as many names as fit */
+		if (len)
+			at->pods[len++] = ' ';
+		str_copy(at->pods + len, sizeof(at->pods) - len, pod);
+	}
+}
+
+/* The condition once the pods are sorted: what keyless did, what it waits
+ * for, what people have to do. */
+static void report_workloads(struct rctx *x, enum wi_restart mode, size_t n_stale, size_t n_missing,
+			     const char *missing_example, struct tally *n)
+{
+	const struct condition *before = conditions_get(&x->conds, COND_WORKLOADS);
+	const char *reason;
+	char msg[1024];
+	struct strfmt f = STRFMT_INIT(msg, sizeof(msg));
+
+	x->stale_pods = (long)(n_stale + n_missing);
+	if (n->failed) {
+		/* the KubernetesError condition stays (rctx_kube_failed); retried */
+		return;
+	}
+	if (n->restarted || n->deferred)
+		x->requeue_soon = true; /* something was replaced now: look again soon */
+	if (n_missing) {
+		strfmt_add(&f, "%zu pod(s) created after service account %s was annotated have no AWS_ROLE_ARN (e.g. %s): "
+			   "is the EKS pod identity webhook (mutating webhook pod-identity-webhook) running and reachable? "
+			   "keyless does not restart them again", n_missing, x->spec->service_account, missing_example);
+		if (!before || !streq(before->reason, "InjectionMissing"))
+			rctx_event(x, "Warning", "InjectionMissing", "CheckPods", "%s", msg);
+		conditions_set(&x->conds, COND_WORKLOADS, "False", "InjectionMissing", msg, x->generation, x->now);
+		x->workloads_wait = true;
+		return;
+	}
+	if (!n_stale) {
+		strfmt_add(&f, "every running pod of service account %s has the role's credentials", x->spec->service_account);
+		conditions_set(&x->conds, COND_WORKLOADS, "True", "Reconciled", msg, x->generation, x->now);
+		return;
+	}
+	if (mode == WI_RESTART_NONE)
+		reason = "StalePods";
+	else if (n->restarted || n->deferred || n->pending)
+		reason = "RestartInProgress";
+	else if (n->blocked)
+		reason = "EvictionBlocked";
+	else
+		reason = "ManualRestartRequired";
+	strfmt_add(&f, "%zu pod(s) of service account %s started before it was annotated and lack the credentials "
+		   "(restart: %s; %zu restarted now)", n_stale, x->spec->service_account, wi_restart_name(mode),
+		   n->restarted);
+	if (n->deferred)
+		strfmt_add(&f, "; %zu more after a requeue (at most %d evictions per reconcile)", n->deferred,
+			   RESTART_MAX_EVICTIONS);
+	if (n->blocked)
+		strfmt_add(&f, "; %zu eviction(s) blocked by a PodDisruptionBudget, retried in %d s (%s)", n->blocked,
+			   (int)(REQUEUE_EVICTION_BLOCKED_NS / NSEC_PER_SEC), n->blocked_msg);
+	if (n->manual_buf[0])
+		strfmt_add(&f, "%s", n->manual_buf);
+	if (n->jobs)
+		strfmt_add(&f, "; Job pods are never restarted: the Job's next pods get the credentials");
+	if (n->bare && mode == WI_RESTART_ROLLOUT)
+		strfmt_add(&f, "; %zu pod(s) without a controller are not restarted under RolloutRestart: delete them "
+			   "(e.g. `kubectl -n %s delete pod %s`) or set restart: DeletePods", n->bare, x->ns,
+			   n->bare_example);
+	if (streq(reason, "ManualRestartRequired") && (!before || !streq(before->reason, reason)))
+		rctx_event(x, "Warning", "ManualRestartRequired", "RolloutRestart", "%s", msg);
+	if (streq(reason, "EvictionBlocked") && (!before || !streq(before->reason, reason)))
+		rctx_event(x, "Warning", "EvictionBlocked", "EvictPod", "%s", msg);
+	conditions_set(&x->conds, COND_WORKLOADS, "False", reason, msg, x->generation, x->now);
+	if (n->blocked && !x->requeue_soon)
+		x->requeue_after_ns = REQUEUE_EVICTION_BLOCKED_NS;
+	else if (!x->requeue_soon)
+		x->workloads_wait = true; /* rollouts under way, or people: pod events wake us */
 }
 
 void wi_ensure_workloads(struct rctx *x)
 {
-	struct stale_pod *stale = calloc(256, sizeof(*stale));
-	struct target targets[MAX_TARGETS], prev_t = { 0 };
+	struct stale_pod *stale = calloc(MAX_STALE, sizeof(*stale));
+	struct target *targets = calloc(MAX_TARGETS, sizeof(*targets));
+	struct target prev_t = { 0 };
+	struct tally n = { 0 };
 	bool prev_job = false;
 	int prev_found = -ENOENT;
-	size_t n_stale = 0, n_missing = 0, n_targets = 0, n_jobs = 0, n_bare = 0, n_paused = 0, restarted = 0;
+	size_t n_stale = 0, n_missing = 0, n_targets = 0;
 	enum wi_restart mode = x->spec->restart != WI_RESTART_DEFAULT ? x->spec->restart : x->r->settings->default_restart;
 	int64_t wired_ns = 0;
-	char example[254] = "", msg[1000];
+	char example[254] = "";
 
-	if (!stale) {
+	if (!stale || !targets) {
+		free(stale);
+		free(targets);
 		x->transient = true;
 		return;
 	}
+	n.manual = (struct strfmt)STRFMT_INIT(n.manual_buf, sizeof(n.manual_buf));
 	rfc3339_parse(x->wired_at, &wired_ns);
-	collect_pods(x, wired_ns / NSEC_PER_SEC, stale, 256, &n_stale, example, sizeof(example), &n_missing);
+	collect_pods(x, wired_ns / NSEC_PER_SEC, stale, MAX_STALE, &n_stale, example, sizeof(example), &n_missing);
 
-	for (size_t i = 0; i < n_stale && i < 256; i++) {
+	/* restart: None only reports */
+	for (size_t i = 0; mode != WI_RESTART_NONE && i < n_stale && i < MAX_STALE; i++) {
 		struct target t = { 0 };
-		bool job, dup = false;
+		bool job;
 		int found;
 
 		/* pods of one ReplicaSet share their workload: look it up once */
@@ -526,85 +757,36 @@ void wi_ensure_workloads(struct rctx *x)
 			prev_job = job;
 			prev_found = found;
 		}
+		if (found < 0 && found != -ENOENT) {
+			n.failed++; /* reported by pod_target */
+			continue;
+		}
+		if (found < 0 && job) {
+			n.jobs++;
+			continue;
+		}
 		if (found < 0) {
-			if (job) {
-				n_jobs++;
-			} else {
-				n_bare++;
-				if (mode == WI_RESTART_DELETE_PODS) {
-					struct op_err err;
-
-					op_err_clear(&err);
-					if (x->r->kube->delete(x->r->kube->ctx, &KUBE_PODS, x->ns, stale[i].name, stale[i].uid,
-							       &err) == 0) {
-						atomic_fetch_add(&x->r->kube_writes, 1);
-						rctx_event(x, "Normal", "PodDeleted", "DeletePod",
-							   "deleted pod %s (no controller) started before the service account "
-							   "was annotated", stale[i].name);
-						restarted++;
-					}
-				}
-			}
-			continue;
+			if (!n.bare++)
+				str_copy(n.bare_example, sizeof(n.bare_example), stale[i].name);
 		}
-		if (mode == WI_RESTART_DELETE_PODS) {
-			struct op_err err;
-
-			op_err_clear(&err);
-			if (x->r->kube->delete(x->r->kube->ctx, &KUBE_PODS, x->ns, stale[i].name, stale[i].uid, &err) == 0) {
-				atomic_fetch_add(&x->r->kube_writes, 1);
-				rctx_event(x, "Normal", "PodDeleted", "DeletePod",
-					   "deleted pod %s of %s/%s so it is recreated with the credentials", stale[i].name,
-					   t.res->kind, t.name);
-				restarted++;
-			}
-			continue;
-		}
-		for (size_t k = 0; k < n_targets; k++)
-			dup |= targets[k].res == t.res && streq(targets[k].name, t.name);
-		if (!dup && n_targets < MAX_TARGETS)
-			targets[n_targets++] = t;
+		if (mode == WI_RESTART_DELETE_PODS)
+			evict_pod(x, &stale[i], found < 0 ? NULL : &t, &n);
+		else if (found == 0)
+			add_target(targets, &n_targets, &t, stale[i].name);
 	}
 	if (mode == WI_RESTART_ROLLOUT) {
 		for (size_t k = 0; k < n_targets; k++) {
-			bool paused;
-			int rc = restart_workload(x, &targets[k], &paused);
+			int rc = restart_workload(x, &targets[k], &n);
 
-			if (rc > 0)
-				restarted++;
-			if (paused)
-				n_paused++;
+			if (rc < 0)
+				n.failed++;
+			else if (rc == RESTARTED)
+				n.restarted++;
+			else if (rc == ALREADY_RESTARTED || rc == WORKLOAD_GONE)
+				n.pending++;
 		}
 	}
 	free(stale);
-
-	x->stale_pods = (long)(n_stale + n_missing);
-	if (n_missing) {
-		str_format(msg, sizeof(msg),
-			 "%zu pod(s) created after service account %s was annotated have no AWS_ROLE_ARN (e.g. %s): is the "
-			 "EKS pod identity webhook (mutating webhook pod-identity-webhook) running and reachable? keyless "
-			 "does not restart them again",
-			 n_missing, x->spec->service_account, example);
-		if (!conditions_get(&x->conds, COND_WORKLOADS) ||
-		    !streq(conditions_get(&x->conds, COND_WORKLOADS)->reason, "InjectionMissing"))
-			rctx_event(x, "Warning", "InjectionMissing", "CheckPods", "%s", msg);
-		conditions_set(&x->conds, COND_WORKLOADS, "False", "InjectionMissing", msg, x->generation, x->now);
-	} else if (n_stale) {
-		const char *reason = mode == WI_RESTART_NONE ? "StalePods" : "RestartInProgress";
-
-		str_format(msg, sizeof(msg),
-			 "%zu pod(s) of service account %s started before it was annotated and lack the credentials "
-			 "(restart: %s; %zu restarted now%s%s%s)",
-			 n_stale, x->spec->service_account, wi_restart_name(mode), restarted,
-			 n_jobs ? "; Job pods are never restarted" : "",
-			 n_paused ? "; a paused Deployment is skipped" : "",
-			 n_bare && mode == WI_RESTART_ROLLOUT ? "; pods without a controller need restart: DeletePods" : "");
-		conditions_set(&x->conds, COND_WORKLOADS, "False", reason, msg, x->generation, x->now);
-		if (mode != WI_RESTART_NONE && (restarted || n_targets))
-			x->requeue_soon = true;
-	} else {
-		str_format(msg, sizeof(msg), "every running pod of service account %s has the role's credentials",
-			 x->spec->service_account);
-		conditions_set(&x->conds, COND_WORKLOADS, "True", "Reconciled", msg, x->generation, x->now);
-	}
+	free(targets);
+	report_workloads(x, mode, n_stale, n_missing, example, &n);
 }

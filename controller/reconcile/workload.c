@@ -14,7 +14,6 @@
 #include "reconcile/workload_int.h"
 
 #define REQUEUE_NOT_READY_NS (60 * NSEC_PER_SEC)
-#define REQUEUE_PODS_NS (15 * NSEC_PER_SEC)
 
 void wi_reconciler_init(struct wi_reconciler *r)
 {
@@ -514,6 +513,24 @@ static struct reconcile_result validate(struct rctx *x, bool *ret_ok)
 	return (struct reconcile_result){ .outcome = RECONCILE_OK };
 }
 
+/* Is WorkloadsReady the only condition that is not True, for a reason only
+ * pod changes (watched) or people fix? Then nothing is polled: the resync
+ * period and pod events bring the object back. */
+static bool only_workloads_wait(struct rctx *x)
+{
+	static const char *const others[] = { COND_OIDC, COND_ROLE, COND_SA };
+
+	if (!x->workloads_wait)
+		return false;
+	for (size_t i = 0; i < ARRAY_SIZE(others); i++) {
+		const struct condition *c = conditions_get(&x->conds, others[i]);
+
+		if (!c || !streq(c->status, "True"))
+			return false;
+	}
+	return true;
+}
+
 static struct reconcile_result reconcile_one(struct wi_reconciler *r, const char *key)
 {
 	struct rctx x = { .r = r };
@@ -576,14 +593,17 @@ static struct reconcile_result reconcile_one(struct wi_reconciler *r, const char
 		wi_retire_roles(&x);
 	}
 	conditions_summarize(&x.conds, x.generation, x.now);
-	if (wi_write_status(&x) == -ESTALE)
-		x.transient = true;
+	rc = wi_write_status(&x);
+	if (rc < 0 && rc != -ENOENT)
+		x.transient = true; /* Conflict, 5xx, timeout, Forbidden: retried, the status must not stay stale */
 
 	if (x.transient)
 		res.outcome = RECONCILE_ERROR;
 	else if (x.requeue_soon)
 		res = (struct reconcile_result){ .outcome = RECONCILE_REQUEUE, .after_ns = REQUEUE_PODS_NS };
-	else if (!streq(conditions_get(&x.conds, COND_READY)->status, "True"))
+	else if (x.requeue_after_ns)
+		res = (struct reconcile_result){ .outcome = RECONCILE_REQUEUE, .after_ns = x.requeue_after_ns };
+	else if (!streq(conditions_get(&x.conds, COND_READY)->status, "True") && !only_workloads_wait(&x))
 		res = (struct reconcile_result){ .outcome = RECONCILE_REQUEUE, .after_ns = REQUEUE_NOT_READY_NS };
 out:
 	rctx_free(&x);

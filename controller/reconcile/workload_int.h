@@ -28,6 +28,15 @@
  * namespace/name left behind (deletionPolicy Retain) ("true"). */
 #define ANN_ADOPT_ROLE "keyless.dev/adopt-role"
 
+/* restart: DeletePods evicts at most this many pods per reconcile; the rest
+ * follow after a requeue (REQUEUE_PODS_NS), and PodDisruptionBudgets hold
+ * throughout (the Eviction API). */
+#define RESTART_MAX_EVICTIONS 5
+/* A requeue after pods were restarted or evicted now. */
+#define REQUEUE_PODS_NS (15 * NSEC_PER_SEC)
+/* A requeue after a PodDisruptionBudget blocked an eviction. */
+#define REQUEUE_EVICTION_BLOCKED_NS (30 * NSEC_PER_SEC)
+
 #define MAX_RETIRED 16
 /* "arn:aws-us-gov:iam::123456789012:role" + a 512-character path + a name */
 #define ROLE_ARN_MAX 640
@@ -60,7 +69,10 @@ struct rctx {
 	long stale_pods;
 	bool sa_ready;           /* the service account points at the role */
 	bool transient;          /* an AWS/Kubernetes failure worth retrying */
-	bool requeue_soon;       /* pods still being replaced */
+	bool requeue_soon;       /* pods were restarted or evicted now */
+	int64_t requeue_after_ns; /* != 0: look again then (an eviction was blocked) */
+	bool workloads_wait;     /* WorkloadsReady is False for something only pod
+				  * changes or people fix: no polling */
 };
 
 /* Events (type Normal/Warning); also logs. */

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "aws/policy.h"
+#include "base/clock.h"
 #include "base/macros.h"
 #include "base/str.h"
 #include "kube/project.h"
@@ -584,6 +585,15 @@ void fake_kube_clear_calls(struct fake_kube *k)
 	k->n_calls = k->writes = k->n_events = 0;
 }
 
+int fake_kube_count_calls(struct fake_kube *k, const char *prefix)
+{
+	int n = 0;
+
+	for (int i = 0; i < k->n_calls; i++)
+		n += str_startswith(k->calls[i], prefix);
+	return n;
+}
+
 bool fake_kube_has_event(struct fake_kube *k, const char *reason)
 {
 	for (int i = 0; i < k->n_events; i++) {
@@ -608,6 +618,8 @@ static int fk_get(void *ctx, const struct kube_resource *r, const char *ns, cons
 	json_t *o = fake_kube_obj(k, r, ns, name);
 
 	record(k, "get", r, name, false);
+	if (k->fail_get_rc && k->fail_get_res == r)
+		return op_err_set(err, k->fail_get_rc, "injected failure");
 	if (!o)
 		return op_err_setr(err, -ENOENT, "NotFound", "%s \"%s\" not found", r->plural, name);
 	*ret = json_deep_copy(o);
@@ -646,7 +658,7 @@ static int fk_merge_patch(void *ctx, const struct kube_resource *r, const char *
 	const char *want_rv;
 
 	record(k, sub ? "patch-status" : "patch", r, name, true);
-	if (k->fail_writes_rc)
+	if (k->fail_writes_rc && (!k->fail_write_res || k->fail_write_res == r))
 		return op_err_set(err, k->fail_writes_rc, "injected failure");
 	if (!o)
 		return op_err_setr(err, -ENOENT, "NotFound", "not found");
@@ -820,14 +832,14 @@ static void ssa_apply(json_t *o, json_t *body, const char *manager)
 }
 
 static int fk_apply(void *ctx, const struct kube_resource *r, const char *ns, const char *name, const char *body,
-		    struct op_err *err)
+		    json_t **ret, struct op_err *err)
 {
 	struct fake_kube *k = ctx;
 	json_t *o = fake_kube_obj(k, r, ns, name);
 	json_auto_t *b = json_loads(body, 0, NULL);
 
 	record(k, "apply", r, name, true);
-	if (k->fail_writes_rc)
+	if (k->fail_writes_rc && (!k->fail_write_res || k->fail_write_res == r))
 		return op_err_set(err, k->fail_writes_rc, "injected failure");
 	if (!o) {
 		o = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s}}", "apiVersion", "v1", "kind", "ServiceAccount", "metadata",
@@ -837,8 +849,17 @@ static int fk_apply(void *ctx, const struct kube_resource *r, const char *ns, co
 		o = fake_kube_obj(k, r, ns, name);
 	}
 	ssa_apply(o, b, KEYLESS_FIELD_MANAGER);
+	{
+		char t[40];
+
+		/* the API server stamps the manager's entry with its own clock */
+		rfc3339_format(k->now_ns, 0, t, sizeof(t));
+		json_object_set_new(manager_entry(o, KEYLESS_FIELD_MANAGER, "Apply", true), "time", json_string(t));
+	}
 	bump_rv(o);
 	feed(k, r, ns, name);
+	if (ret)
+		*ret = json_deep_copy(o);
 	return 0;
 }
 
@@ -888,6 +909,29 @@ static int fk_delete(void *ctx, const struct kube_resource *r, const char *ns, c
 	return 0;
 }
 
+static int fk_evict(void *ctx, const char *ns, const char *name, const char *uid, struct op_err *err)
+{
+	struct fake_kube *k = ctx;
+	json_t *o = fake_kube_obj(k, &KUBE_PODS, ns, name);
+	char key[512];
+
+	record(k, "evict", &KUBE_PODS, name, true);
+	if (k->evict_rc == -EAGAIN)
+		return op_err_setr(err, -EAGAIN, "TooManyRequests",
+				   "Cannot evict pod as it would violate the pod's disruption budget.");
+	if (k->evict_rc)
+		return op_err_set(err, k->evict_rc, "injected failure");
+	if (!o)
+		return op_err_setr(err, -ENOENT, "NotFound", "not found");
+	if (uid && !streq(uid, json_string_value(json_object_get(json_object_get(o, "metadata"), "uid")) ?: ""))
+		return op_err_setr(err, -ESTALE, "Conflict", "uid precondition failed");
+	key_of(&KUBE_PODS, ns, name, key, sizeof(key));
+	json_object_del(k->objects, key);
+	feed(k, &KUBE_PODS, ns, name);
+	k->evictions++;
+	return 0;
+}
+
 static void fk_event(void *ctx, const struct kube_object_ref *ref, const char *type, const char *reason,
 		     const char *action, const char *message)
 {
@@ -901,5 +945,6 @@ static void fk_event(void *ctx, const struct kube_object_ref *ref, const char *t
 struct kube_ops fake_kube_ops(struct fake_kube *k)
 {
 	return (struct kube_ops){ .get = fk_get, .merge_patch = fk_merge_patch, .apply = fk_apply, .delete = fk_delete,
+				  .evict = fk_evict,
 				  .event = fk_event, .ctx = k };
 }

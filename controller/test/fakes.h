@@ -68,6 +68,17 @@ struct fake_kube {
 	char events[128][160]; /* "Type Reason: message" */
 	int n_events;
 	int fail_writes_rc; /* != 0: every write fails with this */
+	const struct kube_resource *fail_write_res; /* non-NULL: only writes of this type fail */
+	/* the API server's clock (managedFields times); tests may set it apart
+	 * from the controller's (clock skew) */
+	int64_t now_ns;
+	/* make GETs of one resource type fail with fail_get_rc (!= 0) */
+	const struct kube_resource *fail_get_res;
+	int fail_get_rc;
+	/* evictions: every one fails with evict_rc (!= 0; -EAGAIN: a disruption
+	 * budget blocks it), else the pod is deleted */
+	int evict_rc;
+	int evictions; /* evictions that deleted a pod, since init */
 };
 
 void fake_kube_init(struct fake_kube *k);
@@ -75,6 +86,9 @@ void fake_kube_release(struct fake_kube *k);
 void fake_kube_put(struct fake_kube *k, const struct kube_resource *r, json_t *obj); /* steals obj */
 json_t *fake_kube_obj(struct fake_kube *k, const struct kube_resource *r, const char *ns, const char *name);
 void fake_kube_clear_calls(struct fake_kube *k);
+/* How many calls since the last clear start with `prefix` ("evict pods/",
+ * "patch deployments/web"). */
+int fake_kube_count_calls(struct fake_kube *k, const char *prefix);
 bool fake_kube_has_event(struct fake_kube *k, const char *reason);
 struct kube_ops fake_kube_ops(struct fake_kube *k);
 /* Set (value) or remove (NULL) an annotation as field manager `manager`

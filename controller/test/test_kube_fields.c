@@ -2,6 +2,7 @@
  * in the API server's FieldsV1 format. */
 #include "support.h"
 
+#include <errno.h>
 #include <jansson.h>
 
 #include "kube/fields.h"
@@ -47,6 +48,22 @@ static void test_fields__annotation_owners(void **state)
 	json_decref(o);
 }
 
+static void test_fields__annotation_time(void **state)
+{
+	json_t *o = load();
+	int64_t ns = 0;
+
+	(void)state;
+	/* keyless' own entry, even though helm wrote later */
+	assert_int_equal(kube_annotation_time(o, "eks.amazonaws.com/sts-regional-endpoints", "keyless", &ns), 0);
+	assert_int_equal(ns / 1000000000LL, 1796193602LL); /* 2026-12-02T06:40:02Z */
+	/* someone else's only: theirs */
+	assert_int_equal(kube_annotation_time(o, "eks.amazonaws.com/audience", "keyless", &ns), 0);
+	assert_int_equal(ns / 1000000000LL, 1796193601LL);
+	assert_int_equal(kube_annotation_time(o, "keyless.dev/allow-takeover", "keyless", &ns), -ENOENT);
+	json_decref(o);
+}
+
 static void test_fields__owner_uid(void **state)
 {
 	json_t *o = load();
@@ -62,6 +79,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fields__annotation_owners),
+		cmocka_unit_test(test_fields__annotation_time),
 		cmocka_unit_test(test_fields__owner_uid),
 	};
 

@@ -278,12 +278,13 @@ static void test_reconcile__stale_pods_restart_once_and_missing_injection(void *
 	converge(w);
 	dep = fake_kube_obj(&w->kube, &KUBE_DEPLOYMENTS, "logging", "web");
 	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(dep, "metadata"), "annotations"),
-							      "keyless.dev/restarted-for")), ROLE_ARN);
+							      "keyless.dev/restarted-for")),
+			    ROLE_ARN " audience=sts.amazonaws.com sts-regional-endpoints=true wiredAt=2025-12-01T00:00:00Z");
 	assert_non_null(json_object_get(json_object_get(json_object_get(json_object_get(dep, "spec"), "template"),
 							"metadata"), "annotations"));
 	assert_true(fake_kube_has_event(&w->kube, "WorkloadRestarted"));
 	assert_string_equal(cond(w, "logging", "s3-reader", "WorkloadsReady", "reason"), "RestartInProgress");
-	/* once per role ARN: the old pod still there does not restart it again */
+	/* once per wiring: the old pod still there does not restart it again */
 	run(w, "logging/s3-reader");
 	assert_false(fake_kube_has_event(&w->kube, "WorkloadRestarted"));
 	/* the rollout replaced it with an injected pod */
@@ -396,9 +397,13 @@ static void test_reconcile__jobs_and_paused_deployments_are_only_reported(void *
 	assert_false(fake_kube_has_event(&w->kube, "WorkloadRestarted"));
 	assert_null(json_object_get(json_object_get(fake_kube_obj(&w->kube, &KUBE_DEPLOYMENTS, "logging", "web"),
 						    "metadata"), "annotations"));
-	assert_string_equal(cond(w, "logging", "s3-reader", "WorkloadsReady", "reason"), "RestartInProgress");
+	assert_string_equal(cond(w, "logging", "s3-reader", "WorkloadsReady", "reason"), "ManualRestartRequired");
 	assert_non_null(strstr(cond(w, "logging", "s3-reader", "WorkloadsReady", "message"), "Job pods are never restarted"));
-	assert_non_null(strstr(cond(w, "logging", "s3-reader", "WorkloadsReady", "message"), "paused Deployment"));
+	assert_non_null(strstr(cond(w, "logging", "s3-reader", "WorkloadsReady", "message"),
+			       "Deployment web is paused"));
+	assert_non_null(strstr(cond(w, "logging", "s3-reader", "WorkloadsReady", "message"),
+			       "`kubectl -n logging rollout restart deployment/web`"));
+	assert_true(fake_kube_has_event(&w->kube, "ManualRestartRequired"));
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(
 				 fake_kube_obj(&w->kube, &KUBE_WORKLOADIDENTITIES, "logging", "s3-reader"), "status"), "stalePods")), 2);
 }

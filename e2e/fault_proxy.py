@@ -27,6 +27,7 @@ The error bodies are the shapes AWS documents (RequestId included).
 import collections
 import http.client
 import http.server
+import json
 import socket
 import struct
 import threading
@@ -155,3 +156,121 @@ class FaultProxy:
     def times(self):
         with self._lock:
             return [t for t, _, _, _ in self.log]
+
+
+class KubeFaultProxy:
+    """A plain-HTTP loopback proxy in front of the kube-apiserver that answers
+    chosen requests itself, for the leader-election tests.
+
+        proxy = KubeFaultProxy(os.environ["KUBECONFIG"]).start()
+        kubeconfig = proxy.kubeconfig(tmp_path)          # the server is the proxy
+        proxy.rule = lambda method, path: "429" if ... else None
+        proxy.log   # [(monotonic time, method, path, action), ...]
+
+    Every other request goes to the apiserver over TLS with the kubeconfig's
+    client certificate, and the answer (watches included) is streamed back.
+    The proxy appends " (via fault proxy)" to the User-Agent, so the
+    apiserver's audit log tells the proxied client's requests apart.
+    Actions: None/"pass", "429" (TooManyRequests with Retry-After: 30, as API
+    Priority and Fairness answers), "hang" (never answer until stop()).
+    """
+
+    def __init__(self, kubeconfig):
+        import re
+        import ssl
+        text = open(kubeconfig).read()
+        field = lambda k: re.search(rf"^\s*{k}:\s*(\S+)\s*$", text, re.M).group(1)
+        self.kubeconfig_text = text
+        self.server = field("server")
+        u = urllib.parse.urlsplit(self.server)
+        self.upstream = (u.hostname, u.port or 443)
+        self.ctx = ssl.create_default_context(cafile=field("certificate-authority"))
+        self.ctx.load_cert_chain(field("client-certificate"), field("client-key"))
+        self.rule = lambda method, path: None
+        self.log = []
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
+            def log_message(self, *a):
+                pass
+
+            def _handle(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else b""
+                action = proxy.rule(self.command, self.path) or "pass"
+                with proxy._lock:
+                    proxy.log.append((time.monotonic(), self.command, self.path, action))
+                if action == "hang":
+                    proxy._stopping.wait()
+                    self.close_connection = True
+                    return
+                if action == "429":
+                    data = json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                                       "message": "Too many requests, please try again later.",
+                                       "reason": "TooManyRequests", "details": {"retryAfterSeconds": 30},
+                                       "code": 429}).encode()
+                    self.send_response(429)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Retry-After", "30")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
+                self._forward(body)
+
+            def _forward(self, body):
+                conn = http.client.HTTPSConnection(*proxy.upstream, context=proxy.ctx, timeout=3600)
+                skip = ("connection", "keep-alive", "host", "user-agent", "accept-encoding", "expect")
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in skip}
+                headers["User-Agent"] = (self.headers.get("User-Agent") or "") + " (via fault proxy)"
+                try:
+                    conn.request(self.command, self.path, body=body or None, headers=headers)
+                    r = conn.getresponse()
+                    self.send_response(r.status)
+                    for k, v in r.getheaders():
+                        if k.lower() not in ("transfer-encoding", "connection", "content-length", "server", "date"):
+                            self.send_header(k, v)
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    while not proxy._stopping.is_set():
+                        data = r.read1(65536)
+                        if not data:
+                            break
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                        self.wfile.flush()
+                    self.wfile.write(b"0\r\n\r\n")
+                except (OSError, http.client.HTTPException):
+                    self.close_connection = True
+                finally:
+                    conn.close()
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
+
+        class Server(http.server.ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request, client_address):
+                pass  # a client that exits resets its connections
+
+        self._server = Server(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def kubeconfig(self, tmp_path):
+        """The kubeconfig with the server replaced by this proxy (same user)."""
+        path = tmp_path / "kubeconfig-fault-proxy"
+        path.write_text(self.kubeconfig_text.replace(self.server, self.url))
+        return str(path)
+
+    def start(self):
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def stop(self):
+        self._stopping.set()
+        self._server.shutdown()
+        self._server.server_close()

@@ -2,6 +2,8 @@
 on a coordination.k8s.io/v1 Lease of the real kube-apiserver. Short timings:
 lease 4 s, renew deadline 3 s, retry 500 ms."""
 
+import datetime
+import json
 import os
 import signal
 import subprocess
@@ -147,3 +149,100 @@ def test_leader_that_cannot_renew_stops_within_the_renew_deadline(namespace, rep
         wait_until(lambda: holder(namespace) == "replica-b", 3 * LEASE_S, "replica-b to take over")
     finally:
         proxy.close()
+
+
+def _wall(line):
+    """The wall-clock time of a controller log line ("2026-12-04T15:53:22.123Z info ...")."""
+    return datetime.datetime.strptime(line.split()[0], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
+
+
+def _audit_writes(since):
+    """Successful writes by keyless controllers since `since` (UTC datetime), from the apiserver's audit log:
+    [(received, completed, user agent, verb, resource, name)]."""
+    out = []
+    with open(os.environ["KEYLESS_AUDIT_LOG"]) as f:
+        for line in f:
+            e = json.loads(line)
+            if e.get("stage") != "ResponseComplete" or not e.get("userAgent", "").startswith("keyless/"):
+                continue
+            if e.get("responseStatus", {}).get("code", 500) >= 300:
+                continue
+            parse = lambda s: datetime.datetime.fromisoformat(s.replace("Z", "+00:00"))
+            received, completed = parse(e["requestReceivedTimestamp"]), parse(e["stageTimestamp"])
+            if received < since:
+                continue
+            ref = e.get("objectRef", {})
+            out.append((received, completed, e["userAgent"], e["verb"], ref.get("resource"), ref.get("name")))
+    return out
+
+
+def test_throttled_renewals_old_leader_stops_writing_before_the_standby_starts(core, namespace, replicas, tmp_path):
+    """Review finding 12: the apiserver (API Priority and Fairness) answers the leader's renewals with
+    429 Retry-After: 30. The old leader must stop writing within its renew deadline (3 s), before the
+    standby can take over (the lease, 4 s after it last saw a renewal): never two leaders writing."""
+    from fault_proxy import KubeFaultProxy
+    from test_controller import make_sa, make_wi, wait_cond
+
+    proxy = KubeFaultProxy(os.environ["KUBECONFIG"]).start()
+    stop_drift = threading.Event()
+    try:
+        a = replicas("replica-a", proxy.kubeconfig(tmp_path))  # all of its requests through the proxy
+        wait_until(lambda: holder(namespace) == "replica-a", 20, "replica-a to lead")
+        wait_until(a.leading_since, 10, "replica-a to start its workers")
+        b = replicas("replica-b")
+        make_sa(core, namespace, "app-sa")
+        make_wi(namespace, "app", "app-sa")
+        wait_cond(namespace, "app", "Ready", "True", timeout=60)
+
+        # keep the leader writing: the service account's role annotation drifts every 300 ms and the
+        # leader repairs it (server-side apply, status, event)
+        def drift():
+            while not stop_drift.wait(0.3):
+                try:
+                    core.patch_namespaced_service_account(
+                        "app-sa", namespace, {"metadata": {"annotations": {"eks.amazonaws.com/role-arn": None}}})
+                except client.ApiException:
+                    pass
+        threading.Thread(target=drift, daemon=True).start()
+        time.sleep(2)
+        assert b.leading_since() is None
+
+        since = datetime.datetime.now(datetime.timezone.utc)
+        fault_at = time.monotonic()
+        proxy.rule = lambda method, path: (
+            "429" if method in ("PUT", "PATCH") and "/apis/coordination.k8s.io/" in path and "/leases/" in path
+            else None)
+        wait_until(b.leading_since, 20, "replica-b to take over")
+        took_over = b.leading_since() - fault_at
+        # b repairs the drift too: it really writes
+        wait_until(lambda: any("(via fault proxy)" not in w[2] and w[4] == "serviceaccounts"
+                               for w in _audit_writes(since)), 20, "replica-b to write")
+        time.sleep(1)
+        stop_drift.set()
+        writes = _audit_writes(since)
+        old = [w for w in writes if "(via fault proxy)" in w[2]]
+        new = [w for w in writes if "(via fault proxy)" not in w[2]]
+        assert old, "the old leader wrote nothing after the fault: the test proves nothing"
+        assert any(w[4] != "leases" for w in old)
+        old_last = max(w[1] for w in old)           # the apiserver finished its last write
+        new_first = min(w[0] for w in new)          # the apiserver received the new leader's first write
+        assert min(new)[4] == "leases"              # the first one takes the lease
+        gap = (new_first - old_last).total_seconds()
+        late = [w for w in old if w[1] >= new_first]
+        assert not late, f"the old leader wrote after the new one started: {late[:5]}"
+        assert gap > 0
+
+        # the old leader gave up within its renew deadline and exited; its logs end before b leads
+        assert a.p.wait(timeout=5) == 1
+        a_lines = [l for _, l in a.lines if l[:4].isdigit()]
+        assert any("stopped leading" in l for l in a_lines)
+        b_started = next(l for _, l in b.lines if "started leading" in l)
+        assert _wall(a_lines[-1]) < _wall(b_started), (a_lines[-3:], b_started)
+        a_stopped = next(t for t, l in a.lines if "stopped leading" in l) - fault_at
+        print(f"429 on renewals: old leader stopped writing {a_stopped:.2f} s after the fault, "
+              f"the standby led after {took_over:.2f} s; gap between the old leader's last write and the "
+              f"new leader's first (apiserver audit log): {gap:.3f} s; "
+              f"{len(old)} writes by the old leader after the fault")
+    finally:
+        stop_drift.set()
+        proxy.stop()

@@ -36,6 +36,7 @@ struct aws_client {
 	struct token_bucket iam_tb;
 	bool iam_tb_on;
 	struct aws_creds_cache *creds; /* NULL when anonymous */
+	const struct write_fence *fence; /* NULL = writes always allowed */
 	enum aws_creds_source creds_kind;
 	char creds_desc[640];
 
@@ -303,6 +304,11 @@ static int attempt_once(struct aws_client *c, const struct aws_call *call, const
 	return r;
 }
 
+void aws_client_set_write_fence(struct aws_client *c, const struct write_fence *fence)
+{
+	c->fence = fence;
+}
+
 int aws_client_call(struct aws_client *c, const struct aws_call *call, struct aws_http_response *resp,
 		    struct op_err *err)
 {
@@ -343,6 +349,11 @@ int aws_client_call(struct aws_client *c, const struct aws_call *call, struct aw
 			}
 		}
 		op_err_clear(&e);
+		if (info->write && write_fence_left(c->fence) == 0) {
+			/* checked before every attempt: a retry never writes past it */
+			r = op_err_set(&e, -ENOLCK, "not sent: this replica may no longer be the leader");
+			break;
+		}
 		r = attempt_once(c, call, url, s, svc, resp, &e, &local, &sent);
 		if (local)
 			break;

@@ -28,6 +28,7 @@
 #include "aws/retry.h"
 #include "aws/stats.h"
 #include "base/clock.h"
+#include "base/fence.h"
 #include "base/err.h"
 
 #define AWS_IAM_RATE_DEFAULT 10.0
@@ -107,6 +108,11 @@ struct aws_call {
  * = {code, HTTP status, AWS code in reason, message, request id}. */
 int aws_client_call(struct aws_client *c, const struct aws_call *call, struct aws_http_response *resp,
 		    struct op_err *err);
+
+/* Refuse write operations (aws_op_info()->write) with -ENOLCK whenever
+ * `fence` is closed, checked before every attempt (base/fence.h). Set it
+ * before other threads use the client; the fence must outlive it. */
+void aws_client_set_write_fence(struct aws_client *c, const struct write_fence *fence);
 
 /* --- for credential providers (creds_providers.c) --------------------------- */
 

@@ -56,6 +56,9 @@ struct ctl {
 	bool starter_running;
 	bool running;
 	atomic_bool stop;
+	/* with --leader-elect: open while this replica holds a renewed lease
+	 * (kube/lease.h); the kube and AWS clients refuse writes otherwise */
+	struct write_fence fence;
 };
 
 static atomic_bool *signal_stop;
@@ -301,17 +304,13 @@ static void *start_workers(void *ctx)
 	return NULL;
 }
 
-/* Stop writing: the workers (in-flight reconciles finish). Called by the
- * lease thread before it releases the lease. */
+/* Stop writing: the workers (in-flight reconciles finish). With leader
+ * election this runs on its own thread while the lease thread keeps renewing
+ * (and the write fence open), then the lease is released. */
 static void stop_controllers(void *ctx)
 {
 	struct ctl *c = ctx;
 
-	if (!atomic_load(&c->stop)) {
-		/* leadership lost: the caller exits at once; do not wait for anything */
-		log_error("stopped leading: another replica holds the lease or it could not be renewed in time");
-		return;
-	}
 	log_info("stopping reconcile workers (in-flight reconciles finish)");
 	if (c->starter_running) {
 		pthread_join(c->starter, NULL);
@@ -320,6 +319,15 @@ static void stop_controllers(void *ctx)
 	if (c->mgr)
 		manager_stop(c->mgr);
 	c->running = false;
+	log_info("reconcile workers stopped");
+}
+
+/* Leadership lost (renew deadline passed, or another holder): the write
+ * fence is already closed, so nothing more is sent; the caller exits at once. */
+static void lost_leadership(void *ctx)
+{
+	(void)ctx;
+	log_error("stopped leading: another replica holds the lease or it could not be renewed in time; writes stopped");
 }
 
 /* The informers only read; stop them after the lease is released. Stop
@@ -508,6 +516,8 @@ int cli_controller(int argc, char **argv)
 	log_info("Kubernetes API %s (%s)", c.cfg->server, c.cfg->source);
 	kopts.qps = c.o.qps;
 	kopts.burst = (int)c.o.burst;
+	if (c.o.leader_elect)
+		kopts.write_fence = &c.fence; /* closed until the lease is acquired */
 	/* the lease client must answer well within the renew deadline */
 	lopts.timeout_ms = (long)(c.o.renew_deadline / NSEC_PER_MSEC / 2);
 	if (kube_client_new(c.cfg, &kopts, &c.client, &err) < 0 || kube_client_new(c.cfg, &lopts, &lease_client, &err) < 0) {
@@ -519,6 +529,8 @@ int cli_controller(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	if (c.o.leader_elect)
+		aws_client_set_write_fence(c.aws, &c.fence);
 	if (c.o.leader_elect) {
 		struct lease_opts lo = {
 			.client = lease_client,
@@ -528,8 +540,10 @@ int cli_controller(int argc, char **argv)
 			.lease_duration_ns = c.o.lease_duration,
 			.renew_deadline_ns = c.o.renew_deadline,
 			.retry_period_ns = c.o.retry_period,
+			.fence = &c.fence,
 			.on_started = start_controllers,
-			.on_stopped = stop_controllers,
+			.on_stopped = lost_leadership,
+			.drain = stop_controllers,
 			.on_new_leader = on_new_leader,
 			.ctx = &c,
 		};

@@ -28,6 +28,8 @@ extern char **environ;
 
 struct kube_auth {
 	pthread_mutex_t lock;
+	pthread_cond_t done;  /* a plugin run ended */
+	bool running;         /* a thread runs the plugin (without the lock) */
 	const struct kube_config *cfg;
 	const struct clock *clock;
 	uint64_t generation;
@@ -79,6 +81,7 @@ int kube_auth_new(const struct kube_config *cfg, const struct clock *clock, stru
 	if (!a)
 		return -ENOMEM;
 	pthread_mutex_init(&a->lock, NULL);
+	cond_init_monotonic(&a->done);
 	a->cfg = cfg;
 	a->clock = clock;
 	a->generation = 1;
@@ -91,6 +94,7 @@ void kube_auth_free(struct kube_auth *a)
 	if (!a)
 		return;
 	drop_cached(a);
+	pthread_cond_destroy(&a->done);
 	pthread_mutex_destroy(&a->lock);
 	free(a);
 }
@@ -236,7 +240,30 @@ static char *exec_info(const struct kube_config *cfg)
 	return json_dumps(info, JSON_COMPACT);
 }
 
-static int run_plugin(struct kube_auth *a, struct op_err *err)
+/* Wait for pid until deadline (monotonic), then kill it. Never blocks past
+ * the deadline by more than the reaping of a killed process. Returns true
+ * if it had to be killed. */
+static bool reap(pid_t pid, int64_t deadline, int *status)
+{
+	for (;;) {
+		pid_t w = waitpid(pid, status, WNOHANG);
+
+		if (w == pid || (w < 0 && errno != EINTR))
+			return false;
+		if (clock_mono_ns(NULL) >= deadline)
+			break;
+		sleep_ns(5 * NSEC_PER_MSEC);
+	}
+	kill(pid, SIGKILL);
+	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+		;
+	return true;
+}
+
+/* Run the plugin (reads only the immutable configuration: called without
+ * the lock) until it ends or `deadline` (monotonic ns), then kill it. */
+static int run_plugin(const struct kube_auth *a, int64_t deadline, struct kube_creds *ret_creds, int64_t *ret_expiry,
+		      bool *ret_spawned, struct op_err *err)
 {
 	const struct kube_exec_config *ex = a->cfg->exec;
 	_cleanup_free_ char *info = exec_info(a->cfg);
@@ -246,7 +273,7 @@ static int run_plugin(struct kube_auth *a, struct op_err *err)
 	_cleanup_free_ char **argv = NULL;
 	posix_spawn_file_actions_t fa;
 	int pipefd[2], status = 0, r, nenv = 0, nargs = 0;
-	int64_t deadline, expiry = 0;
+	int64_t expiry = 0;
 	struct kube_creds creds;
 	bool timed_out = false;
 	pid_t pid;
@@ -299,8 +326,7 @@ static int run_plugin(struct kube_auth *a, struct op_err *err)
 		return op_err_set(err, -r, "%s: exec plugin '%s' could not be started: %s", a->cfg->source, ex->command,
 				  strerror(r));
 	}
-	a->exec_runs++;
-	deadline = clock_mono_ns(NULL) + EXEC_TIMEOUT_NS;
+	*ret_spawned = true;
 	for (;;) {
 		struct pollfd p = { .fd = pipefd[0], .events = POLLIN };
 		int64_t left = deadline - clock_mono_ns(NULL);
@@ -322,19 +348,16 @@ static int run_plugin(struct kube_auth *a, struct op_err *err)
 		if (n <= 0)
 			break;
 		if (buf_append(&out, chunk, (size_t)n) < 0) {
-			kill(pid, SIGKILL);
 			close(pipefd[0]);
-			waitpid(pid, &status, 0);
+			reap(pid, 0, &status);
 			return op_err_set(err, -E2BIG, "exec plugin '%s' wrote more than 1 MiB", ex->command);
 		}
 	}
 	close(pipefd[0]);
-	if (timed_out)
-		kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (timed_out)
-		return op_err_set(err, -ETIMEDOUT, "exec plugin '%s' did not finish within 60 s", ex->command);
+	/* it closed its output: give it until the deadline to exit */
+	if (reap(pid, timed_out ? 0 : deadline, &status) || timed_out)
+		return op_err_set(err, -ETIMEDOUT, "exec plugin '%s' did not finish in time (60 s, or the request's deadline)",
+				  ex->command);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
 		return op_err_set(err, -ENOENT, "%s: exec plugin '%s' could not be started (not found or not executable)",
 				  a->cfg->source, ex->command);
@@ -346,13 +369,8 @@ static int run_plugin(struct kube_auth *a, struct op_err *err)
 	explicit_bzero(out.data, out.len);
 	if (r < 0)
 		return r;
-	drop_cached(a);
-	a->token = creds.token;
-	a->cert_pem = creds.cert_pem;
-	a->key_pem = creds.key_pem;
-	a->expiry_ns = expiry;
-	a->valid = true;
-	a->generation++;
+	*ret_creds = creds;
+	*ret_expiry = expiry;
 	return 0;
 }
 
@@ -370,7 +388,62 @@ static int dup_creds(struct kube_auth *a, struct kube_creds *ret)
 	return 0;
 }
 
+/* Exec plugin credentials. The plugin runs without the lock (a slow plugin
+ * blocks no other caller beyond its own deadline); one thread runs it, the
+ * others wait for its result until their deadline, or keep using the cached
+ * credential while it is still valid. Called and returns with the lock held. */
+static int exec_get(struct kube_auth *a, int64_t deadline, struct kube_creds *ret, struct op_err *err)
+{
+	for (;;) {
+		int64_t now = clock_real_ns(a->clock), mono = clock_mono_ns(NULL), expiry = 0, until;
+		struct kube_creds creds;
+		bool spawned = false;
+		int r;
+
+		if (a->valid && (!a->expiry_ns || now < a->expiry_ns - EXEC_EXPIRY_MARGIN_NS))
+			return dup_creds(a, ret);
+		if (a->running) {
+			struct timespec ts;
+
+			if (a->valid && (!a->expiry_ns || now < a->expiry_ns))
+				return dup_creds(a, ret); /* still valid while another thread refreshes it */
+			if (deadline && mono >= deadline)
+				return op_err_set(err, -ETIMEDOUT, "%s: waiting for the exec plugin '%s': deadline reached",
+						  a->cfg->source, a->cfg->exec->command);
+			ts = mono_deadline(deadline ? deadline : mono + NSEC_PER_SEC);
+			pthread_cond_timedwait(&a->done, &a->lock, &ts);
+			continue;
+		}
+		a->running = true;
+		until = mono + EXEC_TIMEOUT_NS;
+		if (deadline && deadline < until)
+			until = deadline;
+		pthread_mutex_unlock(&a->lock);
+		r = run_plugin(a, until, &creds, &expiry, &spawned, err);
+		pthread_mutex_lock(&a->lock);
+		a->running = false;
+		if (spawned)
+			a->exec_runs++;
+		if (r >= 0) {
+			drop_cached(a);
+			a->token = creds.token;
+			a->cert_pem = creds.cert_pem;
+			a->key_pem = creds.key_pem;
+			a->expiry_ns = expiry;
+			a->valid = true;
+			a->generation++;
+		}
+		pthread_cond_broadcast(&a->done);
+		return r < 0 ? r : dup_creds(a, ret);
+	}
+}
+
 int kube_auth_get(struct kube_auth *a, struct kube_creds *ret, struct op_err *err)
+{
+	return kube_auth_get_until(a, 0, ret, err);
+}
+
+int kube_auth_get_until(struct kube_auth *a, int64_t deadline_ns, struct kube_creds *ret, struct op_err *err)
 {
 	int r = 0;
 
@@ -386,10 +459,7 @@ int kube_auth_get(struct kube_auth *a, struct kube_creds *ret, struct op_err *er
 		if (r >= 0)
 			r = dup_creds(a, ret);
 	} else if (a->cfg->exec) {
-		if (!a->valid || (a->expiry_ns && clock_real_ns(a->clock) >= a->expiry_ns - EXEC_EXPIRY_MARGIN_NS))
-			r = run_plugin(a, err);
-		if (r >= 0)
-			r = dup_creds(a, ret);
+		r = exec_get(a, deadline_ns, ret, err);
 	} else {
 		memset(ret, 0, sizeof(*ret)); /* client certificate only */
 		ret->generation = a->generation;

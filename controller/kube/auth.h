@@ -10,8 +10,12 @@
  *     may return a token or a client certificate and key;
  *   - a client certificate from the kubeconfig (files or data), which needs no
  *     per-request work and is configured on the HTTP handle.
- * Thread-safe: one mutex; a plugin run happens with it held (others wait),
- * so a burst of 401s runs the plugin once.
+ * Thread-safe: one mutex, never held while a plugin runs. One thread runs the
+ * plugin (a burst of 401s runs it once); the others keep using the cached
+ * credential while it has not expired, or wait for the run, each no longer
+ * than its own deadline (kube_auth_get_until). A run is killed after 60 s, or
+ * at the deadline of the caller that started it; the wait for the plugin to
+ * exit after it closed its output is bounded the same way.
  */
 #ifndef KEYLESS_KUBE_AUTH_H
 #define KEYLESS_KUBE_AUTH_H
@@ -42,6 +46,10 @@ void kube_auth_free(struct kube_auth *a);
 
 /* Current credentials (running the plugin or re-reading the file if needed). */
 int kube_auth_get(struct kube_auth *a, struct kube_creds *ret, struct op_err *err);
+
+/* The same, waiting for (or running) the exec plugin no later than
+ * deadline_ns (CLOCK_MONOTONIC ns; 0 = no deadline): -ETIMEDOUT then. */
+int kube_auth_get_until(struct kube_auth *a, int64_t deadline_ns, struct kube_creds *ret, struct op_err *err);
 
 /* The server answered 401 to a request made with `generation`: drop cached
  * credentials so the next kube_auth_get re-reads/re-runs (only once per

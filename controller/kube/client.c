@@ -46,6 +46,7 @@ struct kube_client {
 	const struct kube_config *cfg;
 	struct kube_auth *auth;
 	const struct clock *clock;
+	const struct write_fence *fence;
 	struct token_bucket bucket;
 	long timeout_ms;
 	char *user_agent;
@@ -144,6 +145,7 @@ int kube_client_new(const struct kube_config *cfg, const struct kube_client_opts
 		return -ENOMEM;
 	c->cfg = cfg;
 	c->clock = opts->clock;
+	c->fence = opts->write_fence;
 	c->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
 	tb_init(&c->bucket, opts->qps, opts->burst > 0 ? opts->burst : 10, opts->clock);
 	pthread_mutex_init(&c->lock, NULL);
@@ -366,7 +368,7 @@ static void headers_free(struct curl_slist *l)
 }
 
 static int perform(struct kube_client *c, CURL *curl, const struct kube_request *req, const struct kube_creds *creds,
-		   struct kube_response *resp, long *ret_retry_after_s, struct op_err *err)
+		   int64_t left_ns, struct kube_response *resp, long *ret_retry_after_s, struct op_err *err)
 {
 	struct xfer x = { .req = req, .resp = resp, .curl = curl, .retry_after_s = -1 };
 	struct curl_slist *hdrs = NULL;
@@ -376,6 +378,12 @@ static int perform(struct kube_client *c, CURL *curl, const struct kube_request 
 	CURLcode cc;
 	int r = 0;
 
+	if (left_ns < INT64_MAX) {
+		long left_ms = (long)((left_ns + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC);
+
+		if (timeout == 0 || left_ms < timeout)
+			timeout = left_ms;
+	}
 	x.cap = req->max_body ? req->max_body : DEFAULT_BODY_CAP;
 	resp->body.cap = x.cap;
 	buf_reset(&resp->body);
@@ -465,6 +473,31 @@ out:
 	return r;
 }
 
+/* Time left for this request in *ret_left: its deadline and, for writes,
+ * the fence (INT64_MAX = unbounded). -ENOLCK (fence closed) or -ETIMEDOUT
+ * (deadline reached) when none is left. */
+static int time_left(struct kube_client *c, const struct kube_request *req, int64_t *ret_left, struct op_err *err)
+{
+	int64_t left = INT64_MAX;
+
+	if (!streq(req->method, "GET") && c->fence) {
+		left = write_fence_left(c->fence);
+		if (left <= 0)
+			return op_err_set(err, -ENOLCK, "%s %s: not sent: this replica may no longer be the leader",
+					  req->method, req->path);
+	}
+	if (req->deadline_ns) {
+		int64_t d = req->deadline_ns - clock_mono_ns(c->clock);
+
+		if (d <= 0)
+			return op_err_set(err, -ETIMEDOUT, "%s %s: deadline reached", req->method, req->path);
+		if (d < left)
+			left = d;
+	}
+	*ret_left = left;
+	return 0;
+}
+
 int kube_do(struct kube_client *c, const struct kube_request *req, struct kube_response *resp, struct op_err *err)
 {
 	bool retried_auth = false;
@@ -476,13 +509,26 @@ int kube_do(struct kube_client *c, const struct kube_request *req, struct kube_r
 	for (;;) {
 		struct kube_creds creds;
 		long retry_after_s = -1, detail_retry = 0;
+		int64_t left, wait;
 		int r;
 
-		sleep_ns(tb_reserve(&c->bucket));
-		r = kube_auth_get(c->auth, &creds, err);
+		r = time_left(c, req, &left, err);
 		if (r < 0)
 			return r;
-		r = perform(c, curl, req, &creds, resp, &retry_after_s, err);
+		wait = tb_reserve(&c->bucket);
+		if (wait >= left)
+			return op_err_set(err, -ETIMEDOUT, "%s %s: the client's rate limit would wait past the deadline",
+					  req->method, req->path);
+		if (wait > 0) {
+			sleep_ns(wait);
+			r = time_left(c, req, &left, err);
+			if (r < 0)
+				return r;
+		}
+		r = kube_auth_get_until(c->auth, left < INT64_MAX ? clock_mono_ns(NULL) + left : 0, &creds, err);
+		if (r < 0)
+			return r;
+		r = perform(c, curl, req, &creds, left, resp, &retry_after_s, err);
 		kube_creds_release(&creds);
 		if (r < 0)
 			return r;
@@ -499,8 +545,13 @@ int kube_do(struct kube_client *c, const struct kube_request *req, struct kube_r
 		    (resp->status == 429 || (resp->status >= 500 && retry_after_s > 0))) {
 			int64_t d = (retry_after_s > 0 ? retry_after_s : 1) * NSEC_PER_SEC;
 
+			if (d > MAX_RETRY_AFTER_NS)
+				d = MAX_RETRY_AFTER_NS;
+			/* never sleep past the deadline (or the fence): answer now */
+			if (time_left(c, req, &left, NULL) < 0 || d >= left)
+				return r;
 			throttled++;
-			sleep_ns(d < MAX_RETRY_AFTER_NS ? d : MAX_RETRY_AFTER_NS);
+			sleep_ns(d);
 			continue;
 		}
 		return r;
@@ -584,10 +635,10 @@ static int parse_body(const struct kube_response *resp, json_t **ret, const char
 }
 
 static int send_json(struct kube_client *c, const char *method, const char *path, const char *ctype,
-		     const char *body, json_t **ret, struct op_err *err)
+		     const char *body, int64_t deadline_ns, json_t **ret, struct op_err *err)
 {
 	struct kube_request req = { .method = method, .path = path, .content_type = ctype, .body = body,
-				    .body_len = body ? strlen(body) : 0 };
+				    .body_len = body ? strlen(body) : 0, .deadline_ns = deadline_ns };
 	struct kube_response resp = { .body = BUF_INIT(0) };
 	int r = kube_do(c, &req, &resp, err);
 
@@ -599,27 +650,44 @@ static int send_json(struct kube_client *c, const char *method, const char *path
 
 int kube_get(struct kube_client *c, const char *path, json_t **ret, struct op_err *err)
 {
-	return send_json(c, "GET", path, NULL, NULL, ret, err);
+	return send_json(c, "GET", path, NULL, NULL, 0, ret, err);
 }
 
-static int send_obj(struct kube_client *c, const char *method, const char *path, json_t *obj, json_t **ret,
-		    struct op_err *err)
+int kube_get_until(struct kube_client *c, const char *path, int64_t deadline_ns, json_t **ret, struct op_err *err)
+{
+	return send_json(c, "GET", path, NULL, NULL, deadline_ns, ret, err);
+}
+
+static int send_obj(struct kube_client *c, const char *method, const char *path, json_t *obj, int64_t deadline_ns,
+		    json_t **ret, struct op_err *err)
 {
 	_cleanup_free_ char *body = json_dumps(obj, JSON_COMPACT);
 
 	if (!body)
 		return -ENOMEM;
-	return send_json(c, method, path, "application/json", body, ret, err);
+	return send_json(c, method, path, "application/json", body, deadline_ns, ret, err);
 }
 
 int kube_create(struct kube_client *c, const char *collection_path, json_t *obj, json_t **ret, struct op_err *err)
 {
-	return send_obj(c, "POST", collection_path, obj, ret, err);
+	return send_obj(c, "POST", collection_path, obj, 0, ret, err);
+}
+
+int kube_create_until(struct kube_client *c, const char *collection_path, json_t *obj, int64_t deadline_ns,
+		      json_t **ret, struct op_err *err)
+{
+	return send_obj(c, "POST", collection_path, obj, deadline_ns, ret, err);
 }
 
 int kube_update(struct kube_client *c, const char *path, json_t *obj, json_t **ret, struct op_err *err)
 {
-	return send_obj(c, "PUT", path, obj, ret, err);
+	return send_obj(c, "PUT", path, obj, 0, ret, err);
+}
+
+int kube_update_until(struct kube_client *c, const char *path, json_t *obj, int64_t deadline_ns, json_t **ret,
+		      struct op_err *err)
+{
+	return send_obj(c, "PUT", path, obj, deadline_ns, ret, err);
 }
 
 int kube_patch(struct kube_client *c, const char *path, enum kube_patch_type type, const char *patch,
@@ -643,7 +711,7 @@ int kube_patch(struct kube_client *c, const char *path, enum kube_patch_type typ
 		r = kube_query_add(&p, "force", "true");
 	if (r < 0)
 		return r;
-	return send_json(c, "PATCH", p.data, ctypes[type], patch, ret, err);
+	return send_json(c, "PATCH", p.data, ctypes[type], patch, 0, ret, err);
 }
 
 int kube_evict(struct kube_client *c, const char *ns, const char *name, const char *uid, struct op_err *err)
@@ -698,7 +766,7 @@ int kube_delete(struct kube_client *c, const char *path, const struct kube_delet
 		if (!text)
 			return -ENOMEM;
 	}
-	return send_json(c, "DELETE", path, text ? "application/json" : NULL, text, NULL, err);
+	return send_json(c, "DELETE", path, text ? "application/json" : NULL, text, 0, NULL, err);
 }
 
 int kube_list(struct kube_client *c, const char *collection_path, const struct kube_list_opts *opts,

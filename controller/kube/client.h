@@ -5,7 +5,13 @@
  * the server offers it), so connections are reused without locking.
  * Authentication (kube/auth.h) is applied per request; a 401 invalidates the
  * cached credential and the request is retried once. 429 (and 5xx answers with
- * Retry-After) are retried honouring Retry-After, up to 3 times.
+ * Retry-After) are retried honouring Retry-After, up to 3 times, but never
+ * past a request's deadline (kube_request.deadline_ns): a request with a
+ * deadline returns the 429 at once rather than sleep beyond it, and each
+ * attempt's timeout is cut to the time left (the lease uses this so that a
+ * renewal cannot outlast the renew deadline).
+ * With a write fence (base/fence.h), every request but GET is refused with
+ * -ENOLCK once the fence is closed, checked before each attempt.
  * Client-side rate limiting (a token bucket) is off by default, as in recent
  * controller-runtime, which relies on the server's API Priority and Fairness;
  * --kube-api-qps/--kube-api-burst turn it on.
@@ -25,6 +31,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/fence.h"
 #include "kube/config.h"
 
 struct kube_client;
@@ -35,6 +42,9 @@ struct kube_client_opts {
 	long timeout_ms;       /* per non-watch request; 0 = 30 s */
 	const char *user_agent; /* default "keyless/<version>" */
 	const struct clock *clock;
+	/* Refuse writes (every method but GET) while closed; NULL = none.
+	 * Borrowed: must outlive the client. */
+	const struct write_fence *write_fence;
 };
 
 /* `cfg` is copied by reference: it must outlive the client. */
@@ -64,6 +74,9 @@ struct kube_request {
 	void *ctx;
 	const atomic_bool *cancel; /* optional */
 	long timeout_ms;           /* override; streaming requests default to none */
+	int64_t deadline_ns;       /* monotonic (the client's clock); 0 = none. Nothing
+				    * (attempt, retry sleep, credential wait) goes past it:
+				    * -ETIMEDOUT, or the last error answer. */
 	size_t max_body;           /* cap for collected bodies; 0 = 64 MiB */
 	bool no_retry_429;         /* a 429 is an answer, not throttling (an eviction a
 				    * PodDisruptionBudget blocks): returned at once */
@@ -104,6 +117,14 @@ int kube_query_add(struct buf *path, const char *key, const char *value);
 
 /* GET path -> *ret (new reference). */
 int kube_get(struct kube_client *c, const char *path, json_t **ret, struct op_err *err);
+
+/* kube_get, kube_create, kube_update bounded by a deadline (monotonic ns on
+ * the client's clock; see kube_request.deadline_ns). */
+int kube_get_until(struct kube_client *c, const char *path, int64_t deadline_ns, json_t **ret, struct op_err *err);
+int kube_create_until(struct kube_client *c, const char *collection_path, json_t *obj, int64_t deadline_ns,
+		      json_t **ret, struct op_err *err);
+int kube_update_until(struct kube_client *c, const char *path, json_t *obj, int64_t deadline_ns, json_t **ret,
+		      struct op_err *err);
 
 /* POST obj to a collection path. ret may be NULL. */
 int kube_create(struct kube_client *c, const char *collection_path, json_t *obj, json_t **ret, struct op_err *err);

@@ -474,6 +474,46 @@ static void test_client__concurrent_calls_share_one_client(void **state)
 	aws_client_free(c);
 }
 
+/* The leader's write fence (base/fence.h): write operations are not sent once
+ * it is closed, retries included; reads always are. */
+static void test_client__write_fence_stops_writes_and_their_retries(void **state)
+{
+	static const char put_body[] = "Action=PutRolePolicy&Version=2010-05-08&RoleName=r&PolicyName=p&PolicyDocument=%7B%7D";
+	struct aws_call put = { .op = AWS_OP_IAM_PUT_ROLE_POLICY, .method = "POST", .path = "/",
+				.content_type = AWS_QUERY_CONTENT_TYPE, .body = put_body, .body_len = sizeof(put_body) - 1 };
+	struct write_fence fence = { 0 };
+	struct aws_http_response resp;
+	struct fake f;
+	struct aws_client *c;
+	struct op_err e;
+
+	(void)state;
+	fake_init(&f);
+	fence.clock = &f.clock.clock;
+	c = fake_client(&f);
+	aws_client_set_write_fence(c, &fence);
+	/* closed: the write is refused before it is sent; a read goes out */
+	aws_http_response_init(&resp);
+	assert_int_equal(aws_client_call(c, &put, &resp, &e), -ENOLCK);
+	aws_http_response_release(&resp);
+	assert_int_equal(f.n_seen, 0);
+	assert_non_null(strstr(e.message, "PutRolePolicy: not sent"));
+	fake_push(&f, 200, ok_body);
+	assert_int_equal(get_role(c, &e), 0);
+	assert_int_equal(f.n_seen, 1);
+	/* open for 1 ns: the first attempt goes out, is throttled, and the retry
+	 * (after a backoff that advances the clock) is not sent */
+	write_fence_set(&fence, clock_mono_ns(&f.clock.clock) + 1);
+	push_throttle(&f);
+	fake_push(&f, 200, ok_body);
+	aws_http_response_init(&resp);
+	assert_int_equal(aws_client_call(c, &put, &resp, &e), -ENOLCK);
+	aws_http_response_release(&resp);
+	assert_int_equal(f.n_seen, 2);
+	aws_client_free(c);
+	fake_release(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -487,6 +527,7 @@ int main(void)
 		cmocka_unit_test(test_client__unsigned_and_config_errors),
 		cmocka_unit_test(test_client__stats_reads_writes_and_op_table),
 		cmocka_unit_test(test_client__concurrent_calls_share_one_client),
+		cmocka_unit_test(test_client__write_fence_stops_writes_and_their_retries),
 	};
 
 	return cmocka_run_group_tests_name("aws_client", tests, NULL, NULL);

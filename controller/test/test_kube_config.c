@@ -1,6 +1,8 @@
 /* Unit tests for kube/config (kubeconfig, in-cluster) and kube/auth. */
 #include "support.h"
 
+#include <pthread.h>
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -454,6 +456,96 @@ static void test_auth__exec_plugin_cached_until_expiry_and_401(void **state)
 	kube_auth_free(a);
 }
 
+struct auth_call {
+	struct kube_auth *a;
+	int rc;
+	char token[32];
+};
+
+static void *auth_get_main(void *arg)
+{
+	struct auth_call *c = arg;
+	struct kube_creds cr;
+	struct op_err e;
+
+	c->rc = kube_auth_get(c->a, &cr, &e);
+	if (c->rc == 0) {
+		snprintf(c->token, sizeof(c->token), "%s", cr.token);
+		kube_creds_release(&cr);
+	}
+	return NULL;
+}
+
+static double secs_since(int64_t t0)
+{
+	return (double)(clock_mono_ns(NULL) - t0) / 1e9;
+}
+
+/* The plugin runs without the auth lock, and a caller with a deadline (the
+ * lease's renewal) never waits past it: not for another thread's run, not
+ * for its own, not for a plugin that closed its output but does not exit. */
+static void test_auth__exec_plugin_runs_outside_the_lock_with_a_bounded_wait(void **state)
+{
+	const char *body = "#!/bin/sh\n"
+			   "if [ \"$MODE\" = linger ]; then exec >&-; exec sleep 3; fi\n"
+			   "sleep \"$DELAY\"\n"
+			   "printf '{\"kind\":\"ExecCredential\",\"apiVersion\":\"client.authentication.k8s.io/v1\","
+			   "\"status\":{\"token\":\"slow-tok\"}}'\n";
+	char script[300], *env[3];
+	struct kube_exec_config ex = { .api_version = (char *)"client.authentication.k8s.io/v1", .env = env };
+	struct kube_config cfg = { .source = (char *)"test", .server = (char *)"https://h:1", .exec = &ex };
+	char *args[] = { NULL };
+	struct auth_call call = { 0 };
+	struct kube_creds cr;
+	struct op_err e;
+	pthread_t t;
+	int64_t t0;
+
+	(void)state;
+	snprintf(script, sizeof(script), "%s", test_write_file("slow-plugin.sh", body));
+	chmod(script, 0755);
+	env[0] = (char *)"DELAY=1";
+	env[1] = (char *)"MODE=print";
+	env[2] = NULL;
+	ex.command = script;
+	ex.args = args;
+
+	/* another thread runs the plugin (1 s): the lock is free meanwhile, and a
+	 * caller with a 200 ms deadline gives up at its deadline */
+	assert_int_equal(kube_auth_new(&cfg, NULL, &call.a, &e), 0);
+	assert_int_equal(pthread_create(&t, NULL, auth_get_main, &call), 0);
+	sleep_ns(150 * NSEC_PER_MSEC);
+	t0 = clock_mono_ns(NULL);
+	assert_int_equal(kube_auth_exec_runs(call.a), 0); /* takes the lock: not blocked by the run */
+	assert_true(secs_since(t0) < 0.1);
+	assert_int_equal(kube_auth_get_until(call.a, clock_mono_ns(NULL) + 200 * NSEC_PER_MSEC, &cr, &e), -ETIMEDOUT);
+	assert_true(secs_since(t0) < 0.4);
+	pthread_join(t, NULL);
+	assert_int_equal(call.rc, 0);
+	assert_string_equal(call.token, "slow-tok");
+	assert_int_equal(kube_auth_exec_runs(call.a), 1);
+	/* cached now: a deadline does not matter */
+	assert_int_equal(kube_auth_get_until(call.a, clock_mono_ns(NULL) + NSEC_PER_MSEC, &cr, &e), 0);
+	kube_creds_release(&cr);
+	kube_auth_free(call.a);
+
+	/* the caller's own run is killed at its deadline (the plugin takes 3 s) */
+	env[0] = (char *)"DELAY=3";
+	assert_int_equal(kube_auth_new(&cfg, NULL, &call.a, &e), 0);
+	t0 = clock_mono_ns(NULL);
+	assert_int_equal(kube_auth_get_until(call.a, t0 + 300 * NSEC_PER_MSEC, &cr, &e), -ETIMEDOUT);
+	assert_true(secs_since(t0) < 0.8);
+	kube_auth_free(call.a);
+
+	/* a plugin that closed its output but lingers is not waited for past the deadline */
+	env[1] = (char *)"MODE=linger";
+	assert_int_equal(kube_auth_new(&cfg, NULL, &call.a, &e), 0);
+	t0 = clock_mono_ns(NULL);
+	assert_int_equal(kube_auth_get_until(call.a, t0 + 300 * NSEC_PER_MSEC, &cr, &e), -ETIMEDOUT);
+	assert_true(secs_since(t0) < 0.8);
+	kube_auth_free(call.a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -468,6 +560,7 @@ int main(void)
 		cmocka_unit_test(test_auth__exec_credential_parse_error_hides_token),
 		cmocka_unit_test(test_auth__token_file_reread_on_change),
 		cmocka_unit_test(test_auth__exec_plugin_cached_until_expiry_and_401),
+		cmocka_unit_test(test_auth__exec_plugin_runs_outside_the_lock_with_a_bounded_wait),
 	};
 
 	return cmocka_run_group_tests_name("kube_config", tests, test_tmpdir_setup, test_tmpdir_teardown);

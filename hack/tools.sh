@@ -15,6 +15,8 @@
 #                               versions.env, its go.mod/go.sum or requirements,
 #                               the Go or Python version), so changing one pin
 #                               rebuilds only that component;
+#   parts/webhook-<hash>/       AWS's pod identity webhook, keyed by the pinned
+#                               source archive's sha256 and commit (versions.env);
 #   <key>/bin/, <key>/venv      the assembled set (symlinks into parts/), <key>
 #                               hashing all inputs: what scripts put on PATH.
 set -euo pipefail
@@ -52,13 +54,14 @@ part_key() {
 	venv) { cat "$HT/python/requirements.txt" "$HT/python/constraints.txt"; py_version; } ;;
 	imds) { echo "$EC2_METADATA_MOCK_VERSION"; cat "$HT/imds/go.mod" "$HT/imds/go.sum"; go_version; } ;;
 	kwok) { echo "$KWOK_VERSION"; cat "$HT/kwok/go.mod" "$HT/kwok/go.sum"; go_version; echo ldflags-v1; } ;;
+	webhook) { echo "$POD_IDENTITY_WEBHOOK_COMMIT $POD_IDENTITY_WEBHOOK_SHA256"; go_version; echo ldflags-v1; } ;;
 	esac | sha256sum | cut -c1-12
 }
 
 part_dir() { echo "$CACHE_ROOT/parts/$1-$(part_key "$1")"; }
 
 cache_key() {
-	{ for p in kube etcd helm venv imds kwok; do part_key $p; done; } | sha256sum | cut -c1-16
+	{ for p in kube etcd helm venv imds kwok webhook; do part_key $p; done; } | sha256sum | cut -c1-16
 }
 
 tools_dir() { echo "$CACHE_ROOT/$(cache_key)"; }
@@ -173,6 +176,58 @@ build_kwok() {
 	say "kwok ready in $(elapsed "$t") s"
 }
 
+# AWS's amazon-eks-pod-identity-webhook. The Go module proxy refuses the
+# module on this kind of machine, so it is built from the unmodified upstream
+# source archive in $UPSTREAM_DIR (README there), checked against the sha256
+# pinned in versions.env. Without the archive (a machine without ../shared),
+# the module at the same commit comes from the Go module proxy (verified by
+# go.sum and the checksum database); where the proxy refuses it, this fails
+# with a message saying what to provide.
+UPSTREAM_DIR=${KEYLESS_UPSTREAM_DIR:-$(dirname "$ROOT")/shared/upstream}
+WEBHOOK_MODULE=github.com/aws/amazon-eks-pod-identity-webhook
+
+webhook_source() { # dest: extract (or download) the source into dest
+	local dest=$1 archive=$UPSTREAM_DIR/$POD_IDENTITY_WEBHOOK_ARCHIVE sum dir
+	if [ -f "$archive" ]; then
+		sum=$(sha256sum "$archive" | cut -d' ' -f1)
+		[ "$sum" = "$POD_IDENTITY_WEBHOOK_SHA256" ] ||
+			die "$archive has sha256 $sum, versions.env pins $POD_IDENTITY_WEBHOOK_SHA256; not building from it"
+		say "building amazon-eks-pod-identity-webhook ${POD_IDENTITY_WEBHOOK_COMMIT:0:8} from $archive (first time: ~3 min)"
+		mkdir -p "$dest"
+		tar -xzf "$archive" -C "$dest" --strip-components=1
+		return
+	fi
+	say "no $archive (set KEYLESS_UPSTREAM_DIR to the folder holding it); fetching $WEBHOOK_MODULE@${POD_IDENTITY_WEBHOOK_COMMIT:0:12} from the Go module proxy"
+	local json
+	json=$(cd / && go mod download -json "$WEBHOOK_MODULE@$POD_IDENTITY_WEBHOOK_COMMIT" 2>&1) || true
+	dir=$("$PY" -c 'import json,sys; print(json.loads(sys.argv[1]).get("Dir", ""))' "$json" 2>/dev/null) || dir=
+	[ -n "$dir" ] && [ -f "$dir/go.mod" ] ||
+		die "cannot get $WEBHOOK_MODULE at commit $POD_IDENTITY_WEBHOOK_COMMIT from the Go module proxy" \
+			"($("$PY" -c 'import json,sys; print(json.loads(sys.argv[1]).get("Error", "?").replace("\n", " "))' \
+				"$json" 2>/dev/null || printf '%s' "$json" | tr -s '\n' ' ' | cut -c1-300));" \
+			"provide $POD_IDENTITY_WEBHOOK_ARCHIVE" \
+			"(sha256 $POD_IDENTITY_WEBHOOK_SHA256) in $UPSTREAM_DIR, or set KEYLESS_UPSTREAM_DIR to its folder"
+	mkdir -p "$dest"
+	cp -R "$dir/." "$dest/"
+	chmod -R u+w "$dest"
+}
+
+build_webhook() {
+	local dir=$1 out=$1/bin
+	if [ -x "$out/amazon-eks-pod-identity-webhook" ]; then return; fi
+	need_go
+	local t=$EPOCHREALTIME
+	rm -rf "$dir/src"
+	webhook_source "$dir/src"
+	mkdir -p "$out"
+	(cd "$dir/src" && go build -trimpath \
+		-ldflags "-s -w -X main.webhookVersion=${POD_IDENTITY_WEBHOOK_COMMIT:0:12}" \
+		-o "$out/amazon-eks-pod-identity-webhook.tmp" .)
+	mv "$out/amazon-eks-pod-identity-webhook.tmp" "$out/amazon-eks-pod-identity-webhook"
+	rm -rf "$dir/src"
+	say "amazon-eks-pod-identity-webhook built in $(elapsed "$t") s"
+}
+
 build_venv() {
 	local dir=$1
 	if [ -f "$dir/venv/.complete" ]; then return; fi
@@ -232,8 +287,9 @@ ensure_all() {
 	build_kube "$(part_dir kube)"
 	build_imds "$(part_dir imds)"
 	build_kwok "$(part_dir kwok)"
+	build_webhook "$(part_dir webhook)"
 	# Assemble: symlinks from <key>/ into the parts.
-	for p in kube etcd helm imds kwok; do
+	for p in kube etcd helm imds kwok webhook; do
 		for f in "$(part_dir $p)"/bin/*; do ln -sfn "$f" "$dir/bin/$(basename "$f")"; done
 	done
 	ln -sfn "$(part_dir venv)/venv" "$dir/venv"
@@ -260,7 +316,8 @@ main() {
 			"helm $("$dir/bin/helm" version --short)," \
 			"moto $("$dir/venv/bin/python" -c 'import moto; print(moto.__version__)')," \
 			"ec2-metadata-mock $EC2_METADATA_MOCK_VERSION," \
-			"kwok $("$dir/bin/kwok" --version 2>/dev/null | awk '{print $3; exit}')"
+			"kwok $("$dir/bin/kwok" --version 2>/dev/null | awk '{print $3; exit}')," \
+			"amazon-eks-pod-identity-webhook $("$dir/bin/amazon-eks-pod-identity-webhook" --version)"
 		say "in $dir"
 		;;
 	*) die "usage: hack/tools.sh [--dir|--env|--update]" ;;

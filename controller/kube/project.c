@@ -47,6 +47,7 @@ enum {
 	P_CREATED,
 	P_FARGATE,
 	P_COMPUTE,
+	P_RESTARTED_AT,
 	P_COUNT,
 };
 
@@ -64,6 +65,7 @@ static const struct sax_field pod_fields[P_COUNT] = {
 	[P_CREATED] = { { "metadata", "creationTimestamp" } },
 	[P_FARGATE] = { { "metadata", "labels", "eks.amazonaws.com/fargate-profile" } },
 	[P_COMPUTE] = { { "spec", "nodeSelector", "eks.amazonaws.com/compute-type" } },
+	[P_RESTARTED_AT] = { { "metadata", "annotations", "keyless.dev/restartedAt" } },
 };
 
 static enum pod_phase parse_phase(const char *p)
@@ -145,6 +147,7 @@ static int pod_project(struct kube_cache *c, const struct sax_capture *cap, stru
 	pod->owner_kind = opt_intern(c, o_kind, &ok);
 	pod->owner_name = opt_intern(c, o_name, &ok);
 	pod->role_arn = opt_intern(c, arn_ctr ? arn_ctr : arn_init, &ok);
+	pod->restarted_at = opt_intern(c, sax_get(cap, F(P_RESTARTED_AT), NULL), &ok);
 	return ok ? 0 : -ENOMEM;
 }
 
@@ -155,6 +158,7 @@ static void pod_release(struct kube_cache *c, struct kobj *p)
 	kube_cache_unintern(c, pod->owner_kind);
 	kube_cache_unintern(c, pod->owner_name);
 	kube_cache_unintern(c, pod->role_arn);
+	kube_cache_unintern(c, pod->restarted_at);
 }
 
 static bool pod_equal(const struct kobj *a, const struct kobj *b)
@@ -162,7 +166,7 @@ static bool pod_equal(const struct kobj *a, const struct kobj *b)
 	const struct pod_proj *x = (const struct pod_proj *)a, *y = (const struct pod_proj *)b;
 
 	return x->owner_kind == y->owner_kind && x->owner_name == y->owner_name && x->role_arn == y->role_arn &&
-	       x->created == y->created && x->phase == y->phase && x->flags == y->flags && x->compute == y->compute;
+	       x->restarted_at == y->restarted_at && x->created == y->created && x->phase == y->phase && x->flags == y->flags && x->compute == y->compute;
 }
 
 const struct kube_kind KUBE_KIND_POD = {

@@ -33,6 +33,7 @@ struct pod_proj {
 	const struct istr *owner_kind;    /* controller owner, or NULL */
 	const struct istr *owner_name;
 	const struct istr *role_arn;      /* AWS_ROLE_ARN value, or NULL */
+	const struct istr *restarted_at;  /* annotation keyless.dev/restartedAt: the keyless restart that made it */
 	int64_t created;                  /* creationTimestamp, seconds since the epoch */
 	uint8_t phase;                    /* enum pod_phase */
 	uint8_t flags;                    /* enum pod_flags */

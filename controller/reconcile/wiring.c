@@ -13,6 +13,12 @@
 #include "reconcile/workload_int.h"
 
 #define INJECTION_GRACE_S 5
+/* A workload whose pods from keyless' own restart came up without the
+ * injection (the webhook decides from a cache of service accounts that had
+ * not seen the annotation yet) is restarted again, at most this many times,
+ * REINJECT_DELAY_S << (restarts so far - 1) after the last restart. */
+#define MAX_REINJECT_RESTARTS 3
+#define REINJECT_DELAY_S 10
 #define MAX_TARGETS 64
 #define MAX_STALE 256
 
@@ -390,6 +396,7 @@ struct stale_pod {
 	char uid[37];
 	char owner_kind[32];
 	char owner_name[254];
+	char restarted_at[40]; /* annotation keyless.dev/restartedAt: the keyless restart that made it, or "" */
 	int64_t created;
 };
 
@@ -397,11 +404,14 @@ struct target {
 	const struct kube_resource *res;
 	char name[254];
 	char pods[300];   /* its stale pods' names, space-separated (as many as fit) */
+	char restarted_at[40]; /* the latest keyless restart any of its stale pods came from, or "" */
 };
 
 /* What one pass over the stale pods did and found. */
 struct tally {
 	size_t jobs, bare, restarted, pending, deferred, blocked, failed, evictions;
+	size_t missed;          /* pods of keyless' restarts still without the injection, restarts used up */
+	int64_t retry_after_ns; /* > 0: restart again for the webhook's missed pods then */
 	struct strfmt manual;  /* what people have to do, for the message */
 	char manual_buf[700];
 	char blocked_msg[400];
@@ -423,8 +433,10 @@ static int collect_pods(struct rctx *x, int64_t wired, struct stale_pod *stale, 
 			continue;
 		if (p->role_arn && streq(p->role_arn->s, x->role_arn))
 			continue; /* has the credentials */
-		/* both times are the API server's (creationTimestamp, wiredAt) */
-		if (p->created >= wired + INJECTION_GRACE_S) {
+		/* both times are the API server's (creationTimestamp, wiredAt); a
+		 * pod from a keyless restart goes to the restart logic, which knows
+		 * whether the webhook missed it */
+		if (p->created >= wired + INJECTION_GRACE_S && !p->restarted_at) {
 			if (!*n_missing)
 				str_copy(missing_example, ex_size, kobj_name(c, o));
 			(*n_missing)++;
@@ -440,6 +452,8 @@ static int collect_pods(struct rctx *x, int64_t wired, struct stale_pod *stale, 
 				str_copy(s->owner_kind, sizeof(s->owner_kind), p->owner_kind->s);
 			if (p->owner_name)
 				str_copy(s->owner_name, sizeof(s->owner_name), p->owner_name->s);
+			if (p->restarted_at)
+				str_copy(s->restarted_at, sizeof(s->restarted_at), p->restarted_at->s);
 			s->created = p->created;
 		}
 		(*n_stale)++;
@@ -534,7 +548,56 @@ static bool needs_manual_restart(struct rctx *x, const struct target *t, json_t 
 	return false;
 }
 
-enum restart_outcome { RESTARTED, ALREADY_RESTARTED, MANUAL, WORKLOAD_GONE };
+enum restart_outcome { RESTARTED, ALREADY_RESTARTED, MANUAL, WORKLOAD_GONE, WEBHOOK_MISSED };
+
+/* How many times a workload whose marker is `done` was restarted for the
+ * wiring `marker`: "<marker>" once, "<marker> restarts=N" N times; 0 when
+ * the marker is another wiring's. */
+static long marker_restarts(const char *done, const char *marker)
+{
+	size_t len = strlen(marker);
+	long k;
+
+	if (strncmp(done, marker, len) != 0)
+		return 0;
+	if (!done[len])
+		return 1;
+	if (strncmp(done + len, " restarts=", 10) != 0 || str_to_long(done + len + 10, 2, 1000, &k) < 0)
+		return 0;
+	return k;
+}
+
+/* The workload was restarted for this wiring `restarts` times. Pods that
+ * came from the last of those restarts and still lack the injection were
+ * admitted by a webhook whose cache had not seen the annotation: restart
+ * again (RESTARTED, the marker extended to count it) after a delay that
+ * doubles each time, at most MAX_REINJECT_RESTARTS times; then people have
+ * to look (WEBHOOK_MISSED). Otherwise ALREADY_RESTARTED: the rollout runs. */
+static int reinject_restarts(struct rctx *x, const struct target *t, json_t *obj, long restarts, char *marker,
+			     size_t size, struct tally *n)
+{
+	json_t *tmpl_ann = json_object_get(
+		json_object_get(json_object_get(json_object_get(obj, "spec"), "template"), "metadata"), "annotations");
+	const char *last = json_string_value(json_object_get(tmpl_ann, ANN_RESTARTED_AT));
+	int64_t last_ns, now_ns, due_ns;
+	size_t len = strlen(marker);
+
+	if (!last || !t->restarted_at[0] || !streq(last, t->restarted_at))
+		return ALREADY_RESTARTED; /* its stale pods predate the last restart: the rollout replaces them */
+	if (restarts > MAX_REINJECT_RESTARTS)
+		return WEBHOOK_MISSED; /* the first restart and MAX_REINJECT_RESTARTS more */
+	/* both times are keyless' own clock: the one it wrote restartedAt with */
+	if (rfc3339_parse(last, &last_ns) < 0 || rfc3339_parse(x->now, &now_ns) < 0)
+		return ALREADY_RESTARTED;
+	due_ns = last_ns + (int64_t)(REINJECT_DELAY_S << (restarts - 1)) * NSEC_PER_SEC;
+	if (now_ns < due_ns) {
+		if (!n->retry_after_ns || due_ns - now_ns < n->retry_after_ns)
+			n->retry_after_ns = due_ns - now_ns;
+		return ALREADY_RESTARTED;
+	}
+	str_format(marker + len, size - len, " restarts=%ld", restarts + 1);
+	return RESTARTED;
+}
 
 /* Rollout-restart a workload once per wiring. A non-negative enum
  * restart_outcome, or a negative errno (reported on WorkloadsReady). */
@@ -545,6 +608,7 @@ static int restart_workload(struct rctx *x, const struct target *t, struct tally
 	const char *done;
 	char marker[ROLE_ARN_MAX + 400], action[400];
 	struct op_err err;
+	bool again = false;
 	int rc;
 
 	op_err_clear(&err);
@@ -561,8 +625,13 @@ static int restart_workload(struct rctx *x, const struct target *t, struct tally
 	restart_marker(x, marker, sizeof(marker));
 	done = json_string_value(json_object_get(json_object_get(json_object_get(obj, "metadata"), "annotations"),
 						 ANN_RESTARTED_FOR));
-	if (done && streq(done, marker))
-		return ALREADY_RESTARTED; /* once per wiring per workload */
+	if (done && marker_restarts(done, marker) > 0) {
+		/* once per wiring per workload, unless the webhook missed the pods of that restart */
+		rc = reinject_restarts(x, t, obj, marker_restarts(done, marker), marker, sizeof(marker), n);
+		if (rc != RESTARTED)
+			return rc;
+		again = true;
+	}
 	patch = json_pack("{s:{s:{s:s}}, s:{s:{s:{s:{s:s}}}}}", "metadata", "annotations", ANN_RESTARTED_FOR, marker,
 			  "spec", "template", "metadata", "annotations", ANN_RESTARTED_AT, x->now);
 	text = patch ? json_dumps(patch, JSON_COMPACT) : NULL;
@@ -578,8 +647,14 @@ static int restart_workload(struct rctx *x, const struct target *t, struct tally
 		return rc;
 	}
 	atomic_fetch_add(&x->r->kube_writes, 1);
-	rctx_event(x, "Normal", "WorkloadRestarted", "RolloutRestart",
-		   "restarted %s/%s so its pods get the credentials of %s", t->res->kind, t->name, x->role_arn);
+	if (again)
+		rctx_event(x, "Normal", "WorkloadRestarted", "RolloutRestart",
+			   "restarted %s/%s again: pods of keyless' last restart (e.g. %s) were admitted without the "
+			   "credentials of %s (the pod identity webhook had not seen the annotation yet)",
+			   t->res->kind, t->name, t->pods, x->role_arn);
+	else
+		rctx_event(x, "Normal", "WorkloadRestarted", "RolloutRestart",
+			   "restarted %s/%s so its pods get the credentials of %s", t->res->kind, t->name, x->role_arn);
 	return RESTARTED;
 }
 
@@ -624,8 +699,9 @@ static void evict_pod(struct rctx *x, const struct stale_pod *s, const struct ta
 	}
 }
 
-static void add_target(struct target *targets, size_t *n_targets, const struct target *t, const char *pod)
+static void add_target(struct target *targets, size_t *n_targets, const struct target *t, const struct stale_pod *s)
 {
+	const char *pod = s->name;
 	struct target *at = NULL;
 	size_t len;
 
@@ -639,7 +715,10 @@ static void add_target(struct target *targets, size_t *n_targets, const struct t
 		at = &targets[(*n_targets)++];
 		*at = *t;
 		at->pods[0] = '\0';
+		at->restarted_at[0] = '\0';
 	}
+	if (strcmp(s->restarted_at, at->restarted_at) > 0) /* RFC 3339, one format: the latest sorts last */
+		str_copy(at->restarted_at, sizeof(at->restarted_at), s->restarted_at);
 	len = strlen(at->pods);
 	if (len + strlen(pod) + 2 < sizeof(at->pods)) { /* as many names as fit */
 		if (len)
@@ -665,10 +744,19 @@ static void report_workloads(struct rctx *x, enum wi_restart mode, size_t n_stal
 	}
 	if (n->restarted || n->deferred)
 		x->requeue_soon = true; /* something was replaced now: look again soon */
-	if (n_missing) {
-		strfmt_add(&f, "%zu pod(s) created after service account %s was annotated have no AWS_ROLE_ARN (e.g. %s): "
-			   "is the EKS pod identity webhook (mutating webhook pod-identity-webhook) running and reachable? "
-			   "keyless does not restart them again", n_missing, x->spec->service_account, missing_example);
+	else if (n->retry_after_ns)
+		x->requeue_after_ns = n->retry_after_ns; /* the webhook missed pods: restart again then */
+	if (n_missing || n->missed) {
+		if (n_missing)
+			strfmt_add(&f, "%zu pod(s) created after service account %s was annotated have no AWS_ROLE_ARN (e.g. "
+				   "%s): is the EKS pod identity webhook (mutating webhook pod-identity-webhook) running and "
+				   "reachable? keyless does not restart them again", n_missing, x->spec->service_account,
+				   missing_example);
+		if (n->missed)
+			strfmt_add(&f, "%s%zu workload(s) restarted %d times for service account %s still get pods without "
+				   "AWS_ROLE_ARN: is the EKS pod identity webhook running and reachable? keyless does not "
+				   "restart them again", n_missing ? "; " : "", n->missed, 1 + MAX_REINJECT_RESTARTS,
+				   x->spec->service_account);
 		if (!before || !streq(before->reason, "InjectionMissing"))
 			rctx_event(x, "Warning", "InjectionMissing", "CheckPods", "%s", msg);
 		conditions_set(&x->conds, COND_WORKLOADS, "False", "InjectionMissing", msg, x->generation, x->now);
@@ -710,7 +798,8 @@ static void report_workloads(struct rctx *x, enum wi_restart mode, size_t n_stal
 	if (streq(reason, "EvictionBlocked") && (!before || !streq(before->reason, reason)))
 		rctx_event(x, "Warning", "EvictionBlocked", "EvictPod", "%s", msg);
 	conditions_set(&x->conds, COND_WORKLOADS, "False", reason, msg, x->generation, x->now);
-	if (n->blocked && !x->requeue_soon)
+	if (n->blocked && !x->requeue_soon &&
+	    (!x->requeue_after_ns || x->requeue_after_ns > REQUEUE_EVICTION_BLOCKED_NS))
 		x->requeue_after_ns = REQUEUE_EVICTION_BLOCKED_NS;
 	else if (!x->requeue_soon)
 		x->workloads_wait = true; /* rollouts under way, or people: pod events wake us */
@@ -772,7 +861,7 @@ void wi_ensure_workloads(struct rctx *x)
 		if (mode == WI_RESTART_DELETE_PODS)
 			evict_pod(x, &stale[i], found < 0 ? NULL : &t, &n);
 		else if (found == 0)
-			add_target(targets, &n_targets, &t, stale[i].name);
+			add_target(targets, &n_targets, &t, &stale[i]);
 	}
 	if (mode == WI_RESTART_ROLLOUT) {
 		for (size_t k = 0; k < n_targets; k++) {
@@ -784,6 +873,8 @@ void wi_ensure_workloads(struct rctx *x)
 				n.restarted++;
 			else if (rc == ALREADY_RESTARTED || rc == WORKLOAD_GONE)
 				n.pending++;
+			else if (rc == WEBHOOK_MISSED)
+				n.missed++;
 		}
 	}
 	free(stale);

@@ -402,6 +402,115 @@ static void test_restart__failed_status_write_is_retried(void **state)
 	assert_int_equal(res.outcome, RECONCILE_OK); /* no polling: pod events bring it back */
 }
 
+/* The Deployment's restart marker and the restartedAt its pod template carries now. */
+static const char *marker_of(struct world *w)
+{
+	return json_string_value(json_object_get(annotations_of(w, &KUBE_DEPLOYMENTS, "web"), "keyless.dev/restarted-for"));
+}
+
+static const char *template_restarted_at(struct world *w)
+{
+	json_t *d = fake_kube_obj(&w->kube, &KUBE_DEPLOYMENTS, "logging", "web");
+
+	return json_string_value(json_object_get(
+		json_object_get(json_object_get(json_object_get(json_object_get(d, "spec"), "template"), "metadata"),
+				"annotations"),
+		"keyless.dev/restartedAt"));
+}
+
+/* A pod the rollout of keyless' restart created (it carries the template's
+ * restartedAt), admitted without the injection. */
+static void missed_pod(struct world *w, const char *name, long at, const char *restarted_at)
+{
+	json_t *p = pod(name, "ReplicaSet", "web-1", at, NULL);
+
+	json_object_set_new(json_object_get(p, "metadata"), "annotations",
+			    json_pack("{s:s}", "keyless.dev/restartedAt", restarted_at));
+	fake_kube_put(&w->kube, &KUBE_PODS, p);
+}
+
+/* [issue 9, webhook] The webhook admits pods from a cache of service
+ * accounts: the pods of keyless' own restart can come up without the
+ * injection when that cache lags. Such pods (from the last restart, still
+ * without AWS_ROLE_ARN) get the workload restarted again, 10, 20, 40 s after
+ * the previous restart, three times at most; then InjectionMissing and no
+ * more polling. Pods older than the last restart only wait for the rollout. */
+static void test_restart__pods_the_webhook_missed_are_restarted_again_bounded(void **state)
+{
+	struct world *w = *state;
+	struct reconcile_result res;
+	char name[32], base[300], want[320];
+	long at = 1;
+
+	put_deployment(w, "web", false);
+	fake_kube_put(&w->kube, &KUBE_PODS, pod("web-1-a", "ReplicaSet", "web-1", -3600, NULL));
+	put_identity(w, "RolloutRestart");
+	res = world_run(w, KEY);
+	assert_true(fake_kube_has_event(&w->kube, "WorkloadRestarted"));
+	assert_true(is_requeue(res, 15));
+	str_copy(base, sizeof(base), marker_of(w));
+	/* the rollout has not replaced the old pod yet: it only waits (pod events wake it) */
+	res = world_run(w, KEY);
+	assert_false(fake_kube_has_event(&w->kube, "WorkloadRestarted"));
+	assert_int_equal(res.outcome, RECONCILE_OK);
+	for (int k = 1; k <= 3; k++) {
+		int64_t delay = (int64_t)10 << (k - 1);
+
+		/* the rollout's pod came up without the injection */
+		gone(w, k == 1 ? "web-1-a" : name);
+		str_format(name, sizeof(name), "web-1-m%d", k);
+		missed_pod(w, name, at += 70, template_restarted_at(w));
+		res = world_run(w, KEY);
+		assert_false(fake_kube_has_event(&w->kube, "WorkloadRestarted"));
+		assert_string_equal(cond(w, "reason"), "RestartInProgress");
+		/* not yet: the webhook gets time to catch up */
+		assert_int_equal(res.outcome, RECONCILE_REQUEUE);
+		assert_true(res.after_ns > 0 && res.after_ns <= delay * NSEC_PER_SEC);
+		w->now_ns += delay * NSEC_PER_SEC;
+		res = world_run(w, KEY);
+		assert_true(fake_kube_has_event(&w->kube, "WorkloadRestarted"));
+		assert_true(is_requeue(res, 15));
+		str_format(want, sizeof(want), "%s restarts=%d", base, k + 1);
+		assert_string_equal(marker_of(w), want);
+	}
+	/* the fourth restart's pod is missed too: people have to look */
+	gone(w, name);
+	missed_pod(w, "web-1-m4", at += 70, template_restarted_at(w));
+	w->now_ns += 600 * NSEC_PER_SEC;
+	res = world_run(w, KEY);
+	assert_false(fake_kube_has_event(&w->kube, "WorkloadRestarted"));
+	assert_string_equal(cond(w, "reason"), "InjectionMissing");
+	assert_non_null(strstr(cond(w, "message"), "restarted 4 times"));
+	assert_true(fake_kube_has_event(&w->kube, "InjectionMissing"));
+	assert_int_equal(res.outcome, RECONCILE_OK);
+	/* and once the webhook works, a person's restart brings the credentials */
+	gone(w, "web-1-m4");
+	fake_kube_put(&w->kube, &KUBE_PODS, pod("web-1-ok", "ReplicaSet", "web-1", at + 70, ROLE_ARN));
+	world_run(w, KEY);
+	assert_string_equal(cond(w, "status"), "True");
+}
+
+/* A slow rollout: pods older than keyless' last restart lack the injection
+ * for minutes; that is no reason to restart again. */
+static void test_restart__slow_rollout_is_not_restarted_again(void **state)
+{
+	struct world *w = *state;
+	struct reconcile_result res;
+
+	put_deployment(w, "web", false);
+	fake_kube_put(&w->kube, &KUBE_PODS, pod("web-1-a", "ReplicaSet", "web-1", -3600, NULL));
+	put_identity(w, "RolloutRestart");
+	world_run(w, KEY);
+	assert_true(fake_kube_has_event(&w->kube, "WorkloadRestarted"));
+	w->now_ns += 600 * NSEC_PER_SEC;
+	w->kube.now_ns += 600 * NSEC_PER_SEC;
+	res = world_run(w, KEY);
+	assert_false(fake_kube_has_event(&w->kube, "WorkloadRestarted"));
+	assert_string_equal(cond(w, "reason"), "RestartInProgress");
+	assert_int_equal(res.outcome, RECONCILE_OK);
+	assert_int_equal(fake_kube_count_calls(&w->kube, "patch deployments/"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -420,6 +529,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restart__failed_replicaset_read_is_not_a_bare_pod, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart__failed_restart_patch_stays_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart__failed_status_write_is_retried, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restart__pods_the_webhook_missed_are_restarted_again_bounded, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_restart__slow_rollout_is_not_restarted_again, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("reconcile_restart", tests, NULL, NULL);

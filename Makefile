@@ -7,7 +7,7 @@
 #   make valgrind   unit tests under valgrind  make e2e         end-to-end tests (starts/stops the cluster)
 #   make tools      build the pinned upstream tools into the cache (hack/tools.sh)
 #   make fuzz       every libFuzzer harness (controller/fuzz/) for FUZZ_SECONDS (60) each, ASan+UBSan
-#   make fuzz-smoke the same for FUZZ_SMOKE_SECONDS (3) each (part of make test)
+#   make fuzz-smoke the same for FUZZ_SMOKE_SECONDS (2) each, from the seeds (part of make test)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -169,10 +169,11 @@ test-sigv4: $(B)/rel/test/test_aws_sigv4
 # `make fuzz` runs each for FUZZ_SECONDS on its seeds (controller/fuzz/corpus/<name>/,
 # read only) and the corpus it grows (build/fuzz/corpus/<name>/); a crash is
 # written to build/fuzz/artifacts/ and fails the run. `make fuzz-smoke` (in
-# `make test`) does the same for FUZZ_SMOKE_SECONDS each. FUZZ=name runs one.
+# `make test`) does the same for FUZZ_SMOKE_SECONDS each, from the seeds
+# alone. FUZZ=fuzz_name runs one.
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_SMOKE_SECONDS ?= 3
+FUZZ_SMOKE_SECONDS ?= 2
 FUZZ_SRCS := $(sort $(wildcard controller/fuzz/fuzz_*.c))
 FUZZ_NAMES := $(patsubst controller/fuzz/%.c,%,$(FUZZ_SRCS))
 FUZZ_BINS := $(addprefix bin/fuzz/,$(FUZZ_NAMES))
@@ -200,4 +201,4 @@ fuzz: fuzz-build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) hack/run-fuzz $(if $(FUZZ),bin/fuzz/$(FUZZ),$(FUZZ_BINS))
 
 fuzz-smoke: fuzz-build
-	@FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) hack/run-fuzz $(FUZZ_BINS)
+	@FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) FUZZ_FRESH=1 hack/run-fuzz $(FUZZ_BINS)

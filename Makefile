@@ -31,8 +31,8 @@ OPT_CFLAGS := -O2
 ASAN_CFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 ASAN_LDFLAGS := -fsanitize=address,undefined
 
-# Library sources: every controller/<module>/*.c except tests, drivers and main.c.
-LIB_SRCS := $(sort $(filter-out controller/test/% controller/itest/% controller/bench/%,$(wildcard controller/*/*.c)))
+# Library sources: every controller/<module>/*.c except tests, drivers, fuzz harnesses and main.c.
+LIB_SRCS := $(sort $(filter-out controller/test/% controller/itest/% controller/bench/% controller/fuzz/%,$(wildcard controller/*/*.c)))
 # Integration-test drivers (controller/itest/<name>.c -> bin/itest/<name>), run by
 # the e2e tests against the real servers; always built with ASan+UBSan.
 ITEST_SRCS := $(sort $(wildcard controller/itest/*.c))

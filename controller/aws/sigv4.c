@@ -223,7 +223,8 @@ static int canonical_query(const char *query, struct buf *out)
 		}
 		i = j + 1;
 	}
-	qsort(pairs, n, sizeof(*pairs), qpair_cmp);
+	if (n) /* a query of only '&'s has no pair (and qsort wants an array) */
+		qsort(pairs, n, sizeof(*pairs), qpair_cmp);
 	for (size_t k = 0; k < n && r >= 0; k++)
 		r = buf_printf(out, "%s%s=%s", k ? "&" : "", pairs[k].key, pairs[k].value);
 out:

@@ -6,6 +6,8 @@
 #   make unit       cmocka unit tests          make unit-asan   same under ASan+UBSan
 #   make valgrind   unit tests under valgrind  make e2e         end-to-end tests (starts/stops the cluster)
 #   make tools      build the pinned upstream tools into the cache (hack/tools.sh)
+#   make fuzz       every libFuzzer harness (controller/fuzz/) for FUZZ_SECONDS (60) each, ASan+UBSan
+#   make fuzz-smoke the same for FUZZ_SMOKE_SECONDS (2) each, from the seeds (part of make test)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -29,8 +31,8 @@ OPT_CFLAGS := -O2
 ASAN_CFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 ASAN_LDFLAGS := -fsanitize=address,undefined
 
-# Library sources: every controller/<module>/*.c except tests, drivers and main.c.
-LIB_SRCS := $(sort $(filter-out controller/test/% controller/itest/% controller/bench/%,$(wildcard controller/*/*.c)))
+# Library sources: every controller/<module>/*.c except tests, drivers, fuzz harnesses and main.c.
+LIB_SRCS := $(sort $(filter-out controller/test/% controller/itest/% controller/bench/% controller/fuzz/%,$(wildcard controller/*/*.c)))
 # Integration-test drivers (controller/itest/<name>.c -> bin/itest/<name>), run by
 # the e2e tests against the real servers; always built with ASan+UBSan.
 ITEST_SRCS := $(sort $(wildcard controller/itest/*.c))
@@ -54,7 +56,7 @@ objs = $(patsubst controller/%.c,$(B)/$(1)/%.o,$(2))
 all: bin/keyless
 
 help:
-	@sed -n '2,10p' Makefile
+	@sed -n '2,12p' Makefile
 
 deps:
 	@hack/deps
@@ -128,6 +130,7 @@ e2e: bin/keyless bin/keyless-asan itest tools
 
 test: deps
 	@$(MAKE) --no-print-directory all unit unit-asan valgrind bench-build
+	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory test-standins
 	@$(MAKE) --no-print-directory e2e
 
@@ -161,3 +164,44 @@ SIGV4_CASES ?= controller/test/testdata/aws-sigv4
 .PHONY: test-sigv4
 test-sigv4: $(B)/rel/test/test_aws_sigv4
 	@SIGV4_CASES='$(SIGV4_CASES)' hack/run-unit sigv4 $<
+
+# --- fuzzing ---
+# libFuzzer harnesses (controller/fuzz/fuzz_<name>.c -> bin/fuzz/fuzz_<name>),
+# built with clang: the library with -fsanitize=fuzzer-no-link,address,undefined
+# into build/fuzz/, the harnesses linked with -fsanitize=fuzzer,... .
+# `make fuzz` runs each for FUZZ_SECONDS on its seeds (controller/fuzz/corpus/<name>/,
+# read only) and the corpus it grows (build/fuzz/corpus/<name>/); a crash is
+# written to build/fuzz/artifacts/ and fails the run. `make fuzz-smoke` (in
+# `make test`) does the same for FUZZ_SMOKE_SECONDS each, from the seeds
+# alone. FUZZ=fuzz_name runs one.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 2
+FUZZ_SRCS := $(sort $(wildcard controller/fuzz/fuzz_*.c))
+FUZZ_NAMES := $(patsubst controller/fuzz/%.c,%,$(FUZZ_SRCS))
+FUZZ_BINS := $(addprefix bin/fuzz/,$(FUZZ_NAMES))
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=gnu11 $(WARN) -g -O1 -D_GNU_SOURCE -Icontroller -include controller/base/prelude.h \
+        -DKEYLESS_VERSION='"$(VERSION)"' -MMD -MP $(FUZZ_SAN) -Wno-format-nonliteral
+
+$(B)/fuzz/%.o: controller/%.c | deps
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC [fuzz] $<")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(PKG_CFLAGS) -c $< -o $@
+
+$(B)/fuzz/libkeyless.a: $(call objs,fuzz,$(LIB_SRCS))
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+bin/fuzz/%: $(B)/fuzz/fuzz/%.o $(B)/fuzz/libkeyless.a
+	@mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $^ $(PKG_LIBS) -o $@
+
+.PHONY: fuzz fuzz-smoke fuzz-build
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) hack/run-fuzz $(if $(FUZZ),bin/fuzz/$(FUZZ),$(FUZZ_BINS))
+
+fuzz-smoke: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) FUZZ_FRESH=1 hack/run-fuzz $(FUZZ_BINS)

@@ -38,8 +38,18 @@ NEEDED = {
 }
 
 
+# Cases added to the folder later for keyless' own signer (see its README): not part of the
+# measurement, which stays the 32 cases copied from the shared test data.
+ADDED_FOR_KEYLESS = {
+    "get-header-value-multiline", "get-header-value-multiline-crlf", "get-space-normalized", "get-utf8",
+    "get-vanilla-query-order-encoded", "get-vanilla-query-order-key", "get-vanilla-query-order-value",
+    "post-sts-header-after", "post-vanilla-query-space", "post-x-www-form-urlencoded-parameters",
+}
+
+
 def test_libcurl_builtin_sigv4_fails_vectors_keyless_needs():
-    dirs = sorted(os.path.join(CASES, d) for d in os.listdir(CASES) if os.path.isdir(os.path.join(CASES, d)))
+    dirs = sorted(os.path.join(CASES, d) for d in os.listdir(CASES)
+                  if os.path.isdir(os.path.join(CASES, d)) and d not in ADDED_FOR_KEYLESS)
     out = subprocess.run([os.path.join(BIN, "itest", "aws_curl_sigv4"), *dirs], capture_output=True, text=True,
                          timeout=120, check=True)
     lines = [json.loads(x) for x in out.stdout.splitlines()]

@@ -127,7 +127,11 @@ static char *jstr(const json_t *o, const char *key, bool *oomp)
 }
 
 /* epoch seconds (number) or an ISO string -> ns. A double holds epoch
- * seconds to about 0.2 us, so fractions are rounded to microseconds. */
+ * seconds to about 0.2 us, so fractions are rounded to microseconds. A
+ * number past what int64 nanoseconds hold (year 2262) is no time (0), like
+ * a string that is not one. */
+#define JTIME_MAX_SEC 9.2e9
+
 static int64_t jtime(const json_t *o, const char *key)
 {
 	json_t *v = json_object_get(o, key);
@@ -136,6 +140,8 @@ static int64_t jtime(const json_t *o, const char *key)
 	if (json_is_number(v)) {
 		double d = json_number_value(v), sec = floor(d);
 
+		if (!(sec > -JTIME_MAX_SEC && sec < JTIME_MAX_SEC))
+			return 0;
 		return (int64_t)sec * NSEC_PER_SEC + (int64_t)llround((d - sec) * 1e6) * 1000;
 	}
 	if (json_is_string(v) && rfc3339_parse(json_string_value(v), &ns) == 0)

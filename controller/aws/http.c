@@ -63,8 +63,12 @@ int aws_http_sign(const struct aws_http_request *req, const struct sigv4_credent
 	if (!h)
 		return -ENOMEM;
 	h[0] = (struct sigv4_header){ "Host", u->host_header };
-	for (size_t i = 0; i < req->n_headers; i++)
+	for (size_t i = 0; i < req->n_headers; i++) {
+		/* sent as they are: no line breaks, not even a fold the signer takes */
+		if (req->headers[i].value && strpbrk(req->headers[i].value, "\r\n"))
+			return -EINVAL;
 		h[i + 1] = req->headers[i];
+	}
 	sr = (struct sigv4_request){
 		.method = req->method,
 		.path = u->path,

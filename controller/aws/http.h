@@ -79,7 +79,8 @@ struct aws_transport aws_curl_transport_get(struct aws_curl_transport *t);
  * Sign req as the SDKs do for IAM/STS/EKS: the headers signed are Host
  * (from the URL, without the scheme's default port), req's headers, and
  * the ones SigV4 adds; the path is normalized. The caller sends
- * X-Amz-Date, X-Amz-Security-Token (if any) and Authorization from *ret. */
+ * X-Amz-Date, X-Amz-Security-Token (if any) and Authorization from *ret.
+ * -EINVAL for a header value with CR or LF (these go on the wire as given). */
 int aws_http_sign(const struct aws_http_request *req, const struct sigv4_credentials *creds, const char *region,
 		  const char *service, int64_t time_ns, struct sigv4_signed *ret);
 

@@ -21,7 +21,11 @@
  *     headers the signer adds: x-amz-date, x-amz-security-token (with a session
  *     token, unless SIGV4_OMIT_SESSION_TOKEN) and x-amz-content-sha256 (with
  *     SIGV4_CONTENT_SHA256_HEADER). Every header passed in is signed: pass only
- *     those the server must see unchanged (not User-Agent, not Expect).
+ *     those the server must see unchanged (not User-Agent, not Expect); a
+ *     passed X-Amz-Date or Authorization is left out (the signer's own
+ *     replace it, as botocore does). A value folded over several lines
+ *     (obs-fold: CRLF or LF followed by a space or tab) is signed with each
+ *     fold as whitespace; any other CR or LF is refused.
  */
 #ifndef KEYLESS_AWS_SIGV4_H
 #define KEYLESS_AWS_SIGV4_H
@@ -83,8 +87,8 @@ struct sigv4_signed {
 };
 
 /* Sign. Returns 0, -EINVAL (missing Host, method, credentials, region or
- * service; a header name or value with CR/LF), -ENOMEM. *ret is written only
- * on success. */
+ * service; a header name with CR/LF, a value with a CR/LF that is not a
+ * fold), -ENOMEM. *ret is written only on success. */
 int sigv4_sign(const struct sigv4_request *req, const struct sigv4_params *p, struct sigv4_signed *ret);
 
 void sigv4_signed_release(struct sigv4_signed *s);

@@ -375,6 +375,38 @@ static void test_eks__describe_cluster(void **state)
 	fake_release(&f);
 }
 
+/* Found by fuzz_aws_eks: a createdAt number past int64 nanoseconds
+ * overflowed (signed overflow, UB); it is now no time, like a bad string. */
+static void test_eks__time_out_of_range(void **state)
+{
+	static const char *const bodies[] = {
+		"{\"cluster\":{\"name\":\"x\",\"createdAt\":9887155200}}",
+		"{\"cluster\":{\"name\":\"x\",\"createdAt\":-9887155200.5}}",
+		"{\"cluster\":{\"name\":\"x\",\"createdAt\":1e300}}",
+	};
+	struct fake f;
+	struct aws_client *c;
+	struct eks_cluster *x = NULL;
+	struct op_err e;
+
+	(void)state;
+	fake_init(&f);
+	for (size_t i = 0; i < ARRAY_SIZE(bodies); i++)
+		fake_push(&f, 200, bodies[i]);
+	fake_push(&f, 200, "{\"cluster\":{\"name\":\"x\",\"createdAt\":1795885200.25}}");
+	c = client(&f);
+	for (size_t i = 0; i < ARRAY_SIZE(bodies); i++) {
+		assert_int_equal(eks_describe_cluster(c, "x", &x, &e), 0);
+		assert_int_equal(x->created_at_ns, 0);
+		eks_cluster_free(x);
+	}
+	assert_int_equal(eks_describe_cluster(c, "x", &x, &e), 0);
+	assert_int_equal(x->created_at_ns, INT64_C(1795885200250000000));
+	eks_cluster_free(x);
+	aws_client_free(c);
+	fake_release(&f);
+}
+
 static void test_eks__pod_identity_associations(void **state)
 {
 	static const struct aws_tag_in tags[] = { { "keyless.dev/cluster", "prod" } };
@@ -493,6 +525,7 @@ int main(void)
 		cmocka_unit_test(test_iam__errors_carry_code_and_request_id),
 		cmocka_unit_test(test_sts__caller_identity_and_web_identity),
 		cmocka_unit_test(test_eks__describe_cluster),
+		cmocka_unit_test(test_eks__time_out_of_range),
 		cmocka_unit_test(test_eks__pod_identity_associations),
 		cmocka_unit_test(test_api__table_points_at_the_real_calls),
 	};

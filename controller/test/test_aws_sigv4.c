@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <sys/stat.h>
 
+#include "aws/http.h"
 #include "aws/sigv4.h"
 #include "base/buf.h"
 #include "base/clock.h"
@@ -52,7 +53,10 @@ static void chomp(char *s)
 }
 
 /* A raw request as in request.txt: request line, "Name:value" lines, blank
- * line, body. The target may contain spaces ("GET /a b/ HTTP/1.1"). */
+ * line, body; lines end with LF or CRLF. The target may contain spaces
+ * ("GET /a b/ HTTP/1.1", "POST /?f oo=b ar HTTP/1.1"); a line starting with
+ * a space or tab continues the previous header's value (obs-fold, as in
+ * get-header-value-multiline). */
 struct raw_request {
 	char *method;
 	char *path;
@@ -102,21 +106,32 @@ static void raw_request_parse(const char *text, struct raw_request *r)
 	p = eol + 1;
 	while (*p && *p != '\n' && !(p[0] == '\r' && p[1] == '\n')) {
 		size_t len = strcspn(p, "\n");
-		const char *colon = memchr(p, ':', len);
-		size_t vlen;
+		bool crlf = len && p[len - 1] == '\r';
+		size_t clen = crlf ? len - 1 : len;
+		const char *colon = memchr(p, ':', clen);
 
-		assert_non_null(colon);
-		assert_true(r->n_headers < 64);
-		vlen = len - (size_t)(colon + 1 - p);
-		if (vlen && colon[vlen] == '\r')
-			vlen--;
-		r->headers[r->n_headers].name = strndup(p, (size_t)(colon - p));
-		r->headers[r->n_headers].value = strndup(colon + 1, vlen);
-		r->n_headers++;
+		if ((p[0] == ' ' || p[0] == '\t') && r->n_headers) {
+			/* obs-fold: the line continues the previous value; the
+			 * signer gets it folded, line break included */
+			struct sigv4_header *h = &r->headers[r->n_headers - 1];
+			char *v;
+
+			assert_true(asprintf(&v, "%s%s%.*s", h->value, crlf ? "\r\n" : "\n", (int)clen, p) > 0);
+			free((char *)h->value);
+			h->value = v;
+		} else {
+			assert_non_null(colon);
+			assert_true(r->n_headers < 64);
+			r->headers[r->n_headers].name = strndup(p, (size_t)(colon - p));
+			r->headers[r->n_headers].value = strndup(colon + 1, clen - (size_t)(colon + 1 - p));
+			r->n_headers++;
+		}
 		p += len;
 		if (*p == '\n')
 			p++;
 	}
+	if (*p == '\r')
+		p++;
 	if (*p == '\n')
 		p++;
 	r->body_len = strlen(p);
@@ -297,6 +312,22 @@ static void test_sigv4__query_sorted_and_reencoded(void **state)
 	buf_release(&cr);
 }
 
+/* Found by fuzz_sigv4: a query of only separators ("&") has no pair;
+ * qsort was called with a NULL array (undefined behaviour, UBSan). */
+static void test_sigv4__query_of_only_separators(void **state)
+{
+	static const char *const queries[] = { "&", "&&&", "" };
+	struct buf cr = BUF_INIT(0);
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(queries); i++) {
+		canonical("GET", "/", queries[i], SIGV4_NORMALIZE_PATH, &cr);
+		assert_true(str_startswith(cr.data, "GET\n/\n\nhost:"));
+		buf_reset(&cr);
+	}
+	buf_release(&cr);
+}
+
 static void test_sigv4__headers_merged_trimmed_sorted(void **state)
 {
 	struct sigv4_header h[] = {
@@ -357,6 +388,62 @@ static void test_sigv4__rejects_bad_input(void **state)
 	assert_null(s.authorization);
 }
 
+/* get-header-value-multiline: a value folded over lines (LF or CRLF, then
+ * spaces or tabs) is signed with each fold as one space; a line break that
+ * is not a fold stays refused (header injection). */
+static void test_sigv4__folded_header_value(void **state)
+{
+	static const char *const bad[] = { "1\r\nX-Evil: 2", "1\nX-Evil: 2", "a\rb", "a\r", "a\n", "a\r\n" };
+	struct sigv4_header h[] = { { "Host", "example.amazonaws.com" }, { "My-Header1", "value1\n  value2\r\n\tvalue3" } };
+	struct sigv4_request req = { .method = "GET", .path = "/", .headers = h, .n_headers = 2 };
+	struct sigv4_params p = { .creds = &test_creds, .region = "us-east-1", .service = "service" };
+	struct sigv4_signed s;
+
+	(void)state;
+	assert_int_equal(sigv4_sign(&req, &p, &s), 0);
+	assert_non_null(strstr(s.canonical_request, "\nmy-header1:value1 value2 value3\n"));
+	sigv4_signed_release(&s);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		h[1].value = bad[i];
+		assert_int_equal(sigv4_sign(&req, &p, &s), -EINVAL);
+	}
+}
+
+/* Requests of the older suite carry X-Amz-Date: the signer's own replaces
+ * it (and a stale Authorization) instead of signing both. */
+static void test_sigv4__caller_date_replaced(void **state)
+{
+	struct sigv4_header h[] = {
+		{ "Host", "example.amazonaws.com" },
+		{ "X-Amz-Date", "20150830T123600Z" },
+		{ "Authorization", "AWS4-HMAC-SHA256 old" },
+	};
+	struct sigv4_request req = { .method = "GET", .path = "/", .headers = h, .n_headers = 3 };
+	struct sigv4_params p = { .creds = &test_creds, .region = "us-east-1", .service = "service",
+				  .time_ns = INT64_C(1440938160) * NSEC_PER_SEC };
+	struct sigv4_signed s;
+
+	(void)state;
+	assert_int_equal(sigv4_sign(&req, &p, &s), 0);
+	assert_string_equal(s.signed_headers, "host;x-amz-date");
+	assert_non_null(strstr(s.canonical_request, "\nx-amz-date:20150830T123600Z\n\n"));
+	sigv4_signed_release(&s);
+}
+
+/* The HTTP layer sends header values as given: no fold reaches the wire. */
+static void test_sigv4__http_sign_refuses_line_breaks(void **state)
+{
+	struct sigv4_header hh[] = { { "X-A", "1\n 2" } };
+	struct aws_http_request hr = { .method = "GET", .url = "https://iam.amazonaws.com/", .headers = hh, .n_headers = 1 };
+	struct sigv4_signed s;
+
+	(void)state;
+	assert_int_equal(aws_http_sign(&hr, &test_creds, "us-east-1", "iam", 0, &s), -EINVAL);
+	hh[0].value = "1 2";
+	assert_int_equal(aws_http_sign(&hr, &test_creds, "us-east-1", "iam", 0, &s), 0);
+	sigv4_signed_release(&s);
+}
+
 static void test_sigv4__amz_date(void **state)
 {
 	char d[17];
@@ -382,9 +469,13 @@ int main(void)
 		cmocka_unit_test(test_sigv4__uri_decode_keeps_bad_escapes),
 		cmocka_unit_test(test_sigv4__path_double_encoded_and_normalized),
 		cmocka_unit_test(test_sigv4__query_sorted_and_reencoded),
+		cmocka_unit_test(test_sigv4__query_of_only_separators),
 		cmocka_unit_test(test_sigv4__headers_merged_trimmed_sorted),
 		cmocka_unit_test(test_sigv4__rejects_bad_input),
 		cmocka_unit_test(test_sigv4__amz_date),
+		cmocka_unit_test(test_sigv4__folded_header_value),
+		cmocka_unit_test(test_sigv4__caller_date_replaced),
+		cmocka_unit_test(test_sigv4__http_sign_refuses_line_breaks),
 	};
 	const char *root = getenv("SIGV4_CASES");
 	char **dirs = NULL, **names = NULL;

@@ -1,0 +1,56 @@
+/* fuzz_policy: IAM policy documents as IAM returns them (aws/policy.c:
+ * percent-decoding, semantic comparison) and the resource, action and ARN
+ * shapes the spec's statements are checked with (identity/shape.c).
+ * Input: two documents separated by "\n--\n". Properties: a document that
+ * is JSON equals itself, equality is symmetric, decoding text without '%'
+ * changes nothing. */
+#include "fuzz.h"
+
+#include "aws/policy.h"
+#include "identity/documents.h"
+#include "identity/guardrails.h"
+#include "identity/shape.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fuzz_in in = { data, size }, a, b;
+	char *sa, *sb, *dec = NULL;
+	const char *acct;
+	size_t acct_len;
+	int eq;
+
+	fuzz_split(&in, &a, &b);
+	sa = fuzz_str(&a);
+	sb = fuzz_str(&b);
+	if (aws_policy_decode(sa, &dec) == 0) {
+		if (!strchr(sa, '%'))
+			FUZZ_ASSERT(streq(dec, sa));
+		eq = aws_policy_equal(dec, dec);
+		FUZZ_ASSERT(eq == 1 || eq == -EINVAL);
+		free(dec);
+	}
+	eq = aws_policy_equal(sa, sb);
+	FUZZ_ASSERT(eq == aws_policy_equal(sb, sa));
+	(void)identity_policy_size(sa);
+	/* shapes */
+	(void)shape_resource_problem(sa);
+	(void)shape_resource_is_wildcard(sa);
+	if (shape_resource_account(sa, &acct, &acct_len) == 0)
+		FUZZ_ASSERT(acct >= sa && acct + acct_len <= sa + strlen(sa));
+	(void)shape_action(sa, false);
+	(void)shape_action(sa, true);
+	(void)shape_policy_arn(sa);
+	(void)shape_condition_operator(sa);
+	(void)shape_tag_key(sa);
+	(void)shape_tag_value(sa);
+	(void)shape_tag_key_reserved(sa);
+	(void)shape_dns_subdomain(sa);
+	FUZZ_ASSERT(strlen(shape_quote(sa).s) < sizeof(((struct quoted *)0)->s));
+	(void)glob_match(sa, sb, false);
+	(void)glob_match(sa, sb, true);
+	FUZZ_ASSERT(glob_overlap(sa, sb, false) == glob_overlap(sb, sa, false));
+	(void)glob_covers(sa, sb, true);
+	free(sa);
+	free(sb);
+	return 0;
+}

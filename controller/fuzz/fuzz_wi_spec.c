@@ -1,0 +1,62 @@
+/* fuzz_wi_spec: a WorkloadIdentity object as the API server sends it
+ * (identity/spec.c, identity/shape.c), then what keyless derives from a
+ * valid one: the guardrail check (default guardrails), the permission and
+ * trust policies (identity/documents.c), which must be JSON that
+ * aws/policy.c finds equal to itself. */
+#include "fuzz.h"
+
+#include <jansson.h>
+
+#include "aws/policy.h"
+#include "identity/documents.h"
+#include "identity/guardrails.h"
+#include "identity/settings.h"
+#include "identity/spec.h"
+
+static struct settings *defaults(void)
+{
+	static struct settings *s;
+
+	if (!s) {
+		json_t *doc = json_pack("{s:s, s:b}", "clusterName", "fuzz", "permissionsBoundaryWaived", 1);
+		struct op_err err;
+
+		if (!doc || settings_parse(doc, "fuzz", &s, &err) < 0)
+			abort();
+		json_decref(doc);
+	}
+	return s;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	json_t *obj = json_loadb((const char *)data, size, JSON_DECODE_ANY, NULL);
+	struct wi_spec *spec = NULL;
+	struct op_err err;
+
+	if (!obj)
+		return 0;
+	op_err_clear(&err);
+	if (wi_spec_parse(obj, &spec, &err) == 0) {
+		int none = 0;
+		char *perm, *trust;
+
+		guardrails_check_spec(&defaults()->guardrails, spec, &err);
+		perm = identity_permission_policy(spec, &none);
+		if (perm) {
+			FUZZ_ASSERT(aws_policy_equal(perm, perm) == 1);
+			(void)identity_policy_size(perm);
+		}
+		trust = identity_trust_policy("arn:aws:iam::123456789012:oidc-provider/oidc.example.com/id/X",
+					      "https://oidc.example.com/id/X", spec->namespace ? spec->namespace : "",
+					      spec->service_account, spec->audience);
+		FUZZ_ASSERT(trust && aws_policy_equal(trust, trust) == 1);
+		free(perm);
+		free(trust);
+		wi_spec_free(spec);
+	} else {
+		FUZZ_ASSERT(err.code < 0);
+	}
+	json_decref(obj);
+	return 0;
+}

@@ -444,6 +444,8 @@ static bool on_data(const char *data, size_t len, void *ud)
 	return r == 0;
 }
 
+#define SHORT_WATCH_NS NSEC_PER_SEC
+
 static int do_watch(struct kube_informer *inf, char *rv, size_t rv_size, struct op_err *err)
 {
 	struct watch_ctx w = { .inf = inf, .rv = rv, .rv_size = rv_size };
@@ -453,6 +455,7 @@ static int do_watch(struct kube_informer *inf, char *rv, size_t rv_size, struct 
 	long timeout_s = inf->o.watch_timeout_min_s + (span > 0 ? (long)(rand_u64() % (uint64_t)(span + 1)) : 0);
 	char tbuf[24];
 	struct kube_request req = { .method = "GET", .on_data = on_data, .ctx = &w, .cancel = &inf->stop };
+	int64_t started;
 	int r;
 
 	snprintf(tbuf, sizeof(tbuf), "%ld", timeout_s);
@@ -477,6 +480,7 @@ static int do_watch(struct kube_informer *inf, char *rv, size_t rv_size, struct 
 	req.timeout_ms = (timeout_s + 30) * 1000;
 	ls_init(&w.ls, inf->o.max_line);
 	count(inf, &inf->stats.watches, 1);
+	started = clock_mono_ns(NULL);
 	r = kube_do(inf->o.client, &req, &resp, err);
 	kube_response_release(&resp);
 	ls_release(&w.ls);
@@ -485,6 +489,13 @@ static int do_watch(struct kube_informer *inf, char *rv, size_t rv_size, struct 
 			*err = w.err;
 		return w.result;
 	}
+	/* As client-go's reflector: a watch that ends within a second without
+	 * a single event (a proxy closing streams at once) is an error, so it is
+	 * re-opened with backoff instead of in a tight loop. */
+	if (r == 0 && !w.events && !w.bookmarks && clock_mono_ns(NULL) - started < SHORT_WATCH_NS)
+		return op_err_set(err, -ENODATA, "watch %s: ended after %lld ms without an event (very short watch); "
+				  "re-opened with backoff", inf->list_path,
+				  (long long)((clock_mono_ns(NULL) - started) / NSEC_PER_MSEC));
 	return r;
 }
 

@@ -172,7 +172,8 @@ class KubeFaultProxy:
     The proxy appends " (via fault proxy)" to the User-Agent, so the
     apiserver's audit log tells the proxied client's requests apart.
     Actions: None/"pass", "429" (TooManyRequests with Retry-After: 30, as API
-    Priority and Fairness answers), "hang" (never answer until stop()).
+    Priority and Fairness answers), "500" (InternalError), "hang" (never
+    answer until stop()).
     """
 
     def __init__(self, kubeconfig):
@@ -208,6 +209,16 @@ class KubeFaultProxy:
                 if action == "hang":
                     proxy._stopping.wait()
                     self.close_connection = True
+                    return
+                if action == "500":
+                    data = json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                                       "message": "Internal error injected by the fault proxy",
+                                       "reason": "InternalError", "code": 500}).encode()
+                    self.send_response(500)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
                     return
                 if action == "429":
                     data = json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure",

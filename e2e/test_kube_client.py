@@ -17,6 +17,7 @@ import pytest
 from kubernetes import client
 
 from conftest import wait_until
+from fault_proxy import KubeFaultProxy
 from tcp_proxy import TcpProxy
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -224,6 +225,69 @@ def test_informer_relists_on_410_gone_without_missing_or_phantom_objects(core, n
         assert ("ADDED", "tmp") not in changes  # came and went while we were away
     finally:
         inf.close()
+
+
+def test_informer_relist_failing_once_then_succeeding_drops_every_deleted_object(core, namespace, tmp_path):
+    """Review finding 3: after a 410 the first relist attempt fails (500 from
+    the fault proxy) and an object is deleted before the next attempt; the
+    successful attempt must sweep both the object deleted while the watch was
+    down and the one deleted between the attempts."""
+    for n in ("keep", "gone-before", "gone-between", "change"):
+        core.create_namespaced_config_map(namespace, client.V1ConfigMap(metadata=client.V1ObjectMeta(name=n)))
+    proxy = KubeFaultProxy(os.environ["KUBECONFIG"]).start()
+    state = {"watches_down": False, "fail_list": False, "failed_lists": 0}
+    path = f"/api/v1/namespaces/{namespace}/configmaps"
+
+    def rule(method, p):
+        if method != "GET" or not p.startswith(path):
+            return None
+        if "watch=1" in p:
+            return "500" if state["watches_down"] else None
+        if state["fail_list"]:
+            state["fail_list"] = False
+            state["failed_lists"] += 1
+            core.delete_namespaced_config_map("gone-between", namespace)  # deleted between the attempts
+            return "500"
+        return None
+
+    proxy.rule = rule
+    inf = Informer("configmaps", namespace, proxy.kubeconfig(tmp_path), extra=("--watch-timeout", "2"))
+    try:
+        inf.wait(lambda d: d["synced"] and d["dump"] == api_configmaps(core, namespace), "initial sync")
+        inf.drain_changes()
+        # the watch goes down (its 2 s timeout ends it; re-opening fails) ...
+        state["watches_down"] = True
+        wait_until(lambda: any(a == "500" and "watch=1" in q for _, _, q, a in proxy.log), 30,
+                   "the watch to end and fail to re-open")
+        # ... the world changes and etcd is compacted past the informer's resourceVersion
+        core.delete_namespaced_config_map("gone-before", namespace)
+        core.patch_namespaced_config_map("change", namespace, {"data": {"v": "2"}})
+        core.create_namespaced_config_map(namespace, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="new")))
+        core.create_namespaced_config_map(namespace, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="tmp")))
+        core.delete_namespaced_config_map("tmp", namespace)
+        etcd_compact()
+        state["fail_list"] = True
+        state["watches_down"] = False
+
+        try:
+            d = inf.wait(lambda d: d["stats"]["relists_gone"] >= 1 and d["stats"]["lists"] >= 2
+                         and d["dump"] == api_configmaps(core, namespace), "relist after 410 Gone and a failed attempt")
+        except AssertionError:
+            raise AssertionError(f"cache {inf.dump()} vs the API {api_configmaps(core, namespace)}; "
+                                 f"proxy log {proxy.log[-12:]}")
+        assert state["failed_lists"] == 1
+        assert d["stats"]["errors"] >= 2  # the failed watches and the failed list
+        names = {k.split("/", 1)[1] for k in d["dump"]}
+        assert "gone-before" not in names and "gone-between" not in names
+        changes = [(c["change"], c["name"]) for c in inf.drain_changes()]
+        assert ("DELETED", "gone-before") in changes
+        assert ("DELETED", "gone-between") in changes
+        assert ("UPDATED", "change") in changes
+        assert ("ADDED", "new") in changes
+        assert not [c for c in changes if c[1] == "keep"]
+    finally:
+        inf.close()
+        proxy.stop()
 
 
 def test_bookmarks_are_observed(core, namespace):

@@ -538,7 +538,14 @@ size_t kube_cache_index_count(struct kube_cache *c, const char *ns, const char *
 
 size_t kube_cache_len(struct kube_cache *c)
 {
-	return c->len;
+	size_t n;
+
+	/* under the lock: an informer thread may be upserting (a data race
+	 * ThreadSanitizer found) */
+	kube_cache_rdlock(c);
+	n = c->len;
+	kube_cache_rdunlock(c);
+	return n;
 }
 
 int kube_cache_foreach(struct kube_cache *c, int (*fn)(const struct kobj *o, void *ctx), void *ctx)

@@ -131,6 +131,7 @@ const char *kobj_name(const struct kube_cache *c, const struct kobj *o);
 const struct kobj *kube_cache_get(struct kube_cache *c, const char *ns, const char *name);
 const struct kobj *kube_cache_index_first(struct kube_cache *c, const char *ns, const char *idx);
 const struct kobj *kube_cache_index_next(const struct kobj *o);
+/* The number of objects; takes the read lock itself (do not hold it). */
 size_t kube_cache_len(struct kube_cache *c);
 size_t kube_cache_index_count(struct kube_cache *c, const char *ns, const char *idx);
 

@@ -8,6 +8,7 @@
 #   make tools      build the pinned upstream tools into the cache (hack/tools.sh)
 #   make fuzz       every libFuzzer harness (controller/fuzz/) for FUZZ_SECONDS (60) each, ASan+UBSan
 #   make fuzz-smoke the same for FUZZ_SMOKE_SECONDS (2) each, from the seeds (part of make test)
+#   make tsan       the controller e2e tests with a ThreadSanitizer build of keyless (not in make test)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -205,3 +206,25 @@ fuzz: fuzz-build
 
 fuzz-smoke: fuzz-build
 	@FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) FUZZ_FRESH=1 hack/run-fuzz $(FUZZ_BINS)
+
+# --- ThreadSanitizer ---
+# `make tsan`: bin/keyless-tsan (-fsanitize=thread) runs the controller e2e
+# tests (hack/tsan; TSAN_TESTS to choose) on a local cluster of its own; any
+# data race report fails the run. Not part of `make test` (slower; see README).
+TSAN_CFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=thread
+$(B)/tsan/%.o: controller/%.c | deps
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC [tsan] $<")
+	$(Q)$(CC) $(BASE_CFLAGS) $(TSAN_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(B)/tsan/libkeyless.a: $(call objs,tsan,$(LIB_SRCS))
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+bin/keyless-tsan: $(B)/tsan/main.o $(B)/tsan/libkeyless.a
+	@mkdir -p $(@D)
+	$(Q)$(CC) -fsanitize=thread $^ $(PKG_LIBS) -o $@
+
+.PHONY: tsan
+tsan: bin/keyless bin/keyless-asan bin/keyless-tsan itest tools
+	@hack/tsan $(TSAN_TESTS)

@@ -13,7 +13,8 @@ import time
 from conftest import aws_client, wait_until
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-KEYLESS = os.path.join(ROOT, "bin", "keyless-asan")
+# the controller under test: the ASan+UBSan build, or KEYLESS_CONTROLLER (make tsan)
+KEYLESS = os.environ.get("KEYLESS_CONTROLLER") or os.path.join(ROOT, "bin", "keyless-asan")
 CRD = os.path.join(ROOT, "crds", "keyless.dev_workloadidentities.yaml")
 BOUNDARY_DOC = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "NotAction": ["iam:*", "organizations:*"],
                                                           "Resource": "*"}]}

@@ -16,7 +16,8 @@ from kubernetes import client
 from conftest import wait_until
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-KEYLESS = os.path.join(ROOT, "bin", "keyless-asan")
+# the controller under test: the ASan+UBSan build, or KEYLESS_CONTROLLER (make tsan)
+KEYLESS = os.environ.get("KEYLESS_CONTROLLER") or os.path.join(ROOT, "bin", "keyless-asan")
 LEASE_S = 4
 RETRY_S = 0.5
 # A standby polls every retry period with client-go's jitter (up to 2.2 x retry).

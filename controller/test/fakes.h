@@ -17,7 +17,7 @@
 
 struct fake_role {
 	bool used;
-	char name[128], arn[256], path[128], description[1024], boundary[256];
+	char name[128], arn[640], path[520], description[1024], boundary[256]; /* as long as IAM allows */
 	char *trust;
 	int max_session;
 	struct aws_tag_list tags;

@@ -562,6 +562,36 @@ static void test_tenancy__service_account_rename_releases_the_old_one(void **sta
 	assert_null(world_sa_annotation(W, "t4", "b", "eks.amazonaws.com/role-arn"));
 }
 
+/* [21] The longest role path IAM allows (512 characters): the ARN in the
+ * status and on the service account is whole, not cut to a fixed buffer. */
+static void test_tenancy__longest_role_path_gives_a_whole_arn(void **state)
+{
+	char settings[1024], path[513], want[700], name[65];
+	struct world *w;
+	json_t *sa;
+
+	(void)state;
+	memset(path, 'p', 512);
+	path[0] = path[511] = '/';
+	path[512] = '\0';
+	str_format(settings, sizeof(settings), SETTINGS "rolePath: %s\n", path);
+	w = world_new(settings, WORLD_ISSUER);
+	put_sa(w, "t1", "app");
+	put_wi(w, "t1", "app", "app", 1, NULL);
+	world_run(w, "t1/app");
+	assert_string_equal(ready(w, "t1", "app"), "True");
+	str_format(want, sizeof(want), "arn:aws:iam::123456789012:role%s%s", path,
+		   world_role_name(w, "t1", "app", name, sizeof(name)));
+	assert_int_equal(strlen(want), 30 + 512 + strlen(name));
+	assert_string_equal(world_status(w, "t1", "app", "roleArn"), want);
+	sa = fake_kube_obj(&w->kube, &KUBE_SERVICEACCOUNTS, "t1", "app");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(sa, "metadata"),
+									      "annotations"),
+							      "eks.amazonaws.com/role-arn")),
+			    want);
+	world_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -572,6 +602,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tenancy__tenant_tags_need_the_guardrail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tenancy__audiences_are_governed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tenancy__malformed_owner_reference_is_not_followed, setup, teardown),
+		cmocka_unit_test(test_tenancy__longest_role_path_gives_a_whole_arn),
 		cmocka_unit_test_setup_teardown(test_tenancy__no_takeover_of_a_hand_annotated_sa, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tenancy__foreign_audience_annotation_is_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tenancy__created_sa_lifecycle, setup, teardown),

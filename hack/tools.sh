@@ -183,7 +183,22 @@ build_kwok() {
 # the module at the same commit comes from the Go module proxy (verified by
 # go.sum and the checksum database); where the proxy refuses it, this fails
 # with a message saying what to provide.
-UPSTREAM_DIR=${KEYLESS_UPSTREAM_DIR:-$(dirname "$ROOT")/shared/upstream}
+# Where the archive is: $KEYLESS_UPSTREAM_DIR, else shared/upstream next to
+# this clone, else next to the clone it was cloned from (CI clones main into
+# a folder of its own).
+upstream_dir() {
+	local origin
+	if [ -n "${KEYLESS_UPSTREAM_DIR:-}" ]; then echo "$KEYLESS_UPSTREAM_DIR"; return; fi
+	if [ -d "$(dirname "$ROOT")/shared/upstream" ]; then echo "$(dirname "$ROOT")/shared/upstream"; return; fi
+	origin=$(git -C "$ROOT" config --get remote.origin.url 2>/dev/null || true)
+	origin=${origin#file://}
+	if [ -n "$origin" ] && [ -d "$origin" ] && [ -d "$(dirname "$(cd "$origin" && pwd)")/shared/upstream" ]; then
+		echo "$(dirname "$(cd "$origin" && pwd)")/shared/upstream"
+		return
+	fi
+	echo "$(dirname "$ROOT")/shared/upstream"
+}
+UPSTREAM_DIR=$(upstream_dir)
 WEBHOOK_MODULE=github.com/aws/amazon-eks-pod-identity-webhook
 
 webhook_source() { # dest: extract (or download) the source into dest

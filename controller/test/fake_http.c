@@ -70,7 +70,7 @@ static void *conn_main(void *arg)
 	snprintf(head, sizeof(head),
 		 "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n",
 		 a.status, blen, a.headers);
-	if (write(c->fd, head, strlen(head)) < 0 || (blen && write(c->fd, a.body, blen) < 0))
+	if (send(c->fd, head, strlen(head), MSG_NOSIGNAL) < 0 || (blen && send(c->fd, a.body, blen, MSG_NOSIGNAL) < 0))
 		goto out;
 out:
 	free(a.body);

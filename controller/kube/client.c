@@ -541,7 +541,8 @@ int kube_do(struct kube_client *c, const struct kube_request *req, struct kube_r
 
 			r = perform(c, curl, req, &creds, left, resp, &retry_after_s, err);
 			if (c->observer)
-				c->observer(c->observer_ctx, req->on_data ? "WATCH" : req->method,
+				c->observer(c->observer_ctx,
+					    req->on_data && strstr(req->path, "watch=") ? "WATCH" : req->method,
 					    r < 0 && resp->status == 0 ? 0 : (int)resp->status, clock_mono_ns(NULL) - t0);
 		}
 		kube_creds_release(&creds);

@@ -54,7 +54,7 @@ void kube_client_free(struct kube_client *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct kube_client *, kube_client_free)
 
 /* Called after every HTTP exchange (each attempt, retries included) with
- * the verb ("GET", "POST", ...; "WATCH" for a streaming request), the HTTP
+ * the verb ("GET", "POST", ...; "WATCH" for a watch stream), the HTTP
  * status (0: no answer, a transport error) and how long it took (a stream:
  * until it ended). Runs on the requesting thread; must be quick and
  * thread-safe (metrics). Set it before other threads use the client. */

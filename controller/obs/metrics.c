@@ -300,7 +300,7 @@ void metric_set(struct metric *f, double v, ...)
 	const char *values[METRICS_MAX_LABELS];
 	va_list ap;
 
-	if (!f || f->type != METRIC_GAUGE)
+	if (!f || f->type == METRIC_HISTOGRAM)
 		return;
 	va_start(ap, v);
 	collect_values(f, ap, values);

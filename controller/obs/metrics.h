@@ -51,7 +51,8 @@ struct metric *metrics_histogram(struct metrics *m, const char *name, const char
  * arguments as the family has labels, in order; copied). A NULL family is
  * ignored, so optional metrics need no checks at the call site.
  *   metric_add      counter or gauge: += v (counters ignore v < 0)
- *   metric_set      gauge: = v
+ *   metric_set      gauge: = v; counter: = v, to mirror a counter kept
+ *                   elsewhere (a collector copying a snapshot)
  *   metric_observe  histogram: one observation of v */
 void metric_add(struct metric *f, double v, ...);
 void metric_set(struct metric *f, double v, ...);

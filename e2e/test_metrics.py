@@ -109,9 +109,10 @@ def test_new_identity_counts(controller, core, namespace):
     assert delta("keyless_reconcile", "keyless_reconcile_total", result="ok") >= 1
     assert delta("keyless_reconcile_duration_seconds", "keyless_reconcile_duration_seconds_count") >= 1
     assert delta("keyless_kube_requests", "keyless_kube_requests_total", verb="PATCH", code="200") >= 1
-    assert value(fams, "keyless_workload_identities", ready="True") == 1
-    assert value(fams, "keyless_workload_identities", ready="False") == 0
-    assert value(fams, "keyless_stale_pods") == 0
+    # other tests' objects may still be in the cache: every cached identity is counted once
+    assert value(fams, "keyless_workload_identities", ready="True") >= 1
+    assert sum(value(fams, "keyless_workload_identities", ready=r) for r in ("True", "False", "Unknown")) == \
+        value(fams, "keyless_cache_objects", resource="workloadidentities")
     assert delta("keyless_workqueue_queue_duration_seconds", "keyless_workqueue_queue_duration_seconds_count") >= 1
     assert value(fams, "keyless_cache_objects", resource="workloadidentities") >= 1
 
@@ -191,8 +192,7 @@ def test_sigterm_bounds_in_flight_reconciles(tmp_path, core, namespace):
         proxy.hang()  # AWS answers nothing from now on
         make_sa(core, namespace, "slow-sa")
         make_wi(namespace, "slow", "slow-sa")
-        wait_until(lambda: f"{namespace}/slow" in c.text() or "reconcile=" in c.text() or
-                   value(scrape(c)[0], "keyless_workqueue_in_flight") == 1, 30, "a reconcile in flight")
+        wait_until(lambda: value(scrape(c)[0], "keyless_workqueue_in_flight") == 1, 30, "a reconcile in flight")
         t0 = time.monotonic()
         c.p.send_signal(signal.SIGTERM)
         rc = c.p.wait(timeout=20)

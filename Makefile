@@ -130,13 +130,26 @@ e2e: bin/keyless bin/keyless-asan itest tools
 	@hack/e2e
 
 test: deps
-	@$(MAKE) --no-print-directory all unit unit-asan valgrind bench-build
+	@$(MAKE) --no-print-directory all unit unit-asan valgrind bench-build check-image
 	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory test-standins
 	@$(MAKE) --no-print-directory e2e
 
 run: bin/keyless tools
 	@hack/run
+
+# --- container image ---
+# `make check-image` (in make test): the Dockerfile's runtime packages are
+# exactly what bin/keyless links (hack/check-image). `make image`: build it
+# with buildah (vfs storage, chroot isolation; installed by `hack/deps image`).
+IMAGE ?= keyless:$(shell cat VERSION 2>/dev/null || echo dev)
+.PHONY: check-image image
+check-image: bin/keyless
+	@hack/check-image bin/keyless
+
+image: check-image
+	@hack/deps image
+	@hack/image $(IMAGE)
 
 clean:
 	rm -rf $(B) bin

@@ -5,6 +5,7 @@ policy created in moto, settings written, controller started and stopped."""
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -62,14 +63,40 @@ def write_settings(path, **overrides):
 
 
 class Controller:
-    def __init__(self, settings_path, log_path, env=None, extra=()):
+    """`keyless controller` with its log in log_path. Its health/metrics server listens on a free loopback
+    port (--health-addr 127.0.0.1:0 unless extra sets one): see port() and get()."""
+
+    def __init__(self, settings_path, log_path, env=None, extra=(), wait="caches synced"):
         self.log_path = log_path
         self.log = open(log_path, "a")
         e = dict(os.environ, **(env or {}))
-        self.p = subprocess.Popen([KEYLESS, "controller", "--settings", settings_path, "--workers", "1", *extra],
-                                  stdout=self.log, stderr=subprocess.STDOUT, env=e)
-        wait_until(lambda: "caches synced" in self.text() or self.p.poll() is not None, 60, "controller start")
-        assert self.p.poll() is None, self.text()[-3000:]
+        addr = () if "--health-addr" in extra else ("--health-addr", "127.0.0.1:0")
+        self.p = subprocess.Popen([KEYLESS, "controller", "--settings", settings_path, "--workers", "1", *addr,
+                                   *extra], stdout=self.log, stderr=subprocess.STDOUT, env=e)
+        if wait:
+            wait_until(lambda: wait in self.text() or self.p.poll() is not None, 60, "controller start")
+            assert self.p.poll() is None, self.text()[-3000:]
+
+    def port(self, what="/healthz"):
+        """The port the controller serves `what` on (from its log line 'serving ... on ADDR (port N)')."""
+        def find():
+            for line in self.text().splitlines():
+                m = re.search(r"serving (.*) on \S+ \(port (\d+)\)", line)
+                if m and what in m.group(1):
+                    return int(m.group(2))
+            return None
+        return wait_until(find, 30, f"the controller's port for {what}")
+
+    def get(self, path, what=None):
+        """GET http://127.0.0.1:<port>/path -> (status, body text)."""
+        import urllib.error
+        import urllib.request
+        url = f"http://127.0.0.1:{self.port(what or path)}{path}"
+        try:
+            with urllib.request.urlopen(url, timeout=10) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
 
     def text(self):
         with open(self.log_path) as f:

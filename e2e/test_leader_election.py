@@ -48,7 +48,7 @@ class Replica:
             [KEYLESS, "controller", "--settings", settings, "--leader-elect", "--lease-namespace", namespace,
              "--lease-name", "keyless-le",
              "--identity", identity, "--lease-duration", f"{LEASE_S}s", "--renew-deadline", "3s",
-             "--retry-period", f"{int(RETRY_S * 1000)}ms"],
+             "--retry-period", f"{int(RETRY_S * 1000)}ms", "--health-addr", "127.0.0.1:0"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
         threading.Thread(target=self._read, daemon=True).start()
 

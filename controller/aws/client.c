@@ -37,6 +37,8 @@ struct aws_client {
 	bool iam_tb_on;
 	struct aws_creds_cache *creds; /* NULL when anonymous */
 	const struct write_fence *fence; /* NULL = writes always allowed */
+	aws_call_observer_fn observer;
+	void *observer_ctx;
 	enum aws_creds_source creds_kind;
 	char creds_desc[640];
 
@@ -309,6 +311,45 @@ void aws_client_set_write_fence(struct aws_client *c, const struct write_fence *
 	c->fence = fence;
 }
 
+void aws_client_set_observer(struct aws_client *c, aws_call_observer_fn fn, void *ctx)
+{
+	c->observer = fn;
+	c->observer_ctx = ctx;
+}
+
+/* The metric label for a call's outcome (aws_call_observer_fn). */
+static void outcome_code(int r, const struct aws_http_response *resp, const struct op_err *e, char *out, size_t size)
+{
+	size_t n = 0;
+
+	if (r == 0 && resp->status >= 200 && resp->status < 300) {
+		str_copy(out, size, "OK");
+		return;
+	}
+	for (const char *p = e->reason; *p && n + 1 < size; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '.')
+			out[n++] = *p;
+	}
+	out[n] = 0;
+	if (n > 0)
+		return;
+	if (resp->status > 0)
+		snprintf(out, size, "HTTP%d", (int)resp->status);
+	else
+		str_copy(out, size, "NetworkError");
+}
+
+static void observe_call(struct aws_client *c, const struct aws_call *call, int64_t t0, int r,
+			 const struct aws_http_response *resp, const struct op_err *e)
+{
+	char code[64];
+
+	if (!c->observer)
+		return;
+	outcome_code(r, resp, e, code, sizeof(code));
+	c->observer(c->observer_ctx, call->op, code, clock_mono_ns(c->clock) - t0);
+}
+
 int aws_client_call(struct aws_client *c, const struct aws_call *call, struct aws_http_response *resp,
 		    struct op_err *err)
 {
@@ -321,6 +362,7 @@ int aws_client_call(struct aws_client *c, const struct aws_call *call, struct aw
 	unsigned attempt = 0, sent = 0;
 	int acquired = 0, code;
 	bool quota_out = false;
+	int64_t t0 = clock_mono_ns(c->clock);
 	int r = 0;
 
 	if (call->op < 0 || call->op >= AWS_OP__COUNT)
@@ -359,6 +401,7 @@ int aws_client_call(struct aws_client *c, const struct aws_call *call, struct aw
 			break;
 		if (r == 0 && resp->status >= 200 && resp->status < 300) {
 			aws_retry_quota_refund(&s->quota, acquired ? acquired : c->retry.success_increment);
+			observe_call(c, call, t0, r, resp, &e);
 			return 0;
 		}
 		if (r < 0) {
@@ -390,8 +433,10 @@ int aws_client_call(struct aws_client *c, const struct aws_call *call, struct aw
 	}
 
 	/* final error (counted when the call reached AWS) */
-	if (sent)
+	if (sent) {
 		atomic_fetch_add(&c->op[call->op].errors, 1);
+		observe_call(c, call, t0, r, resp, &e);
+	}
 	if (r < 0)
 		code = r;
 	else

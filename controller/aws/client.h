@@ -114,6 +114,16 @@ int aws_client_call(struct aws_client *c, const struct aws_call *call, struct aw
  * before other threads use the client; the fence must outlive it. */
 void aws_client_set_write_fence(struct aws_client *c, const struct write_fence *fence);
 
+/* Called once per call that reached AWS (aws_stats' "calls"), when it ends,
+ * with its operation, outcome and duration (retries and backoff included):
+ * code is "OK" on success, else the AWS error code ("NoSuchEntity",
+ * "Throttling", ...; only [A-Za-z0-9.] kept), "HTTP<status>" when the answer
+ * had none, or "NetworkError" when no answer came. Runs on the calling
+ * thread; must be quick and thread-safe. Set it before other threads use the
+ * client. */
+typedef void (*aws_call_observer_fn)(void *ctx, enum aws_op op, const char *code, int64_t duration_ns);
+void aws_client_set_observer(struct aws_client *c, aws_call_observer_fn fn, void *ctx);
+
 /* --- for credential providers (creds_providers.c) --------------------------- */
 
 /* One exchange through the client's transport: no signing, no retry. */

@@ -13,6 +13,7 @@ static enum log_level min_level = LOG_LEVEL_INFO;
 static bool as_json;
 static FILE *out_stream;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Thread_local char ctx_key[254], ctx_id[17];
 
 static const char *const level_names[] = {
 	[LOG_LEVEL_DEBUG] = "debug",
@@ -36,6 +37,17 @@ void log_set_level(enum log_level level) { min_level = level; }
 enum log_level log_get_level(void) { return min_level; }
 void log_set_json(bool json) { as_json = json; }
 void log_set_stream(FILE *f) { out_stream = f; }
+
+void log_set_context(const char *key, const char *reconcile_id)
+{
+	str_copy(ctx_key, sizeof(ctx_key), key ? key : "");
+	str_copy(ctx_id, sizeof(ctx_id), reconcile_id ? reconcile_id : "");
+}
+
+void log_clear_context(void)
+{
+	ctx_key[0] = ctx_id[0] = 0;
+}
 
 static void timestamp(char *buf, size_t size)
 {
@@ -65,6 +77,11 @@ void log_emit(enum log_level level, const char *fmt, ...)
 	pthread_mutex_lock(&log_lock);
 	if (as_json) {
 		json_t *o = json_pack("{s:s, s:s, s:s}", "ts", ts, "level", level_names[level], "msg", msg);
+
+		if (o && ctx_key[0])
+			json_object_set_new(o, "key", json_string(ctx_key));
+		if (o && ctx_id[0])
+			json_object_set_new(o, "reconcileID", json_string(ctx_id));
 		char *line = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
 
 		if (line)
@@ -72,7 +89,8 @@ void log_emit(enum log_level level, const char *fmt, ...)
 		free(line);
 		json_decref(o);
 	} else {
-		fprintf(f, "%s %-5s %s\n", ts, level_names[level], msg);
+		fprintf(f, "%s %-5s %s%s%s%s%s\n", ts, level_names[level], msg, ctx_key[0] ? " key=" : "", ctx_key,
+			ctx_id[0] ? " reconcile=" : "", ctx_id);
 	}
 	fflush(f);
 	pthread_mutex_unlock(&log_lock);

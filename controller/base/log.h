@@ -33,6 +33,13 @@ void log_set_json(bool json);
 /* Redirect output (default stderr); used by tests. NULL restores stderr. */
 void log_set_stream(FILE *f);
 
+/* Tag every line the calling thread logs, until log_clear_context(), with
+ * the object key and the reconcile id (the manager sets them around each
+ * reconcile): text lines end in " key=<key> reconcile=<id>", JSON lines get
+ * "key" and "reconcileID". Copied (truncated at 253 and 16 bytes). */
+void log_set_context(const char *key, const char *reconcile_id);
+void log_clear_context(void);
+
 void log_emit(enum log_level level, const char *fmt, ...) _printf_(2, 3);
 
 #define log_debug(...) log_emit(LOG_LEVEL_DEBUG, __VA_ARGS__)

@@ -22,6 +22,8 @@
 #include "aws/api.h"
 #include "aws/client.h"
 #include "identity/settings.h"
+#include "obs/keyless.h"
+#include "server/http.h"
 #include "reconcile/kube_ops.h"
 #include "reconcile/manager.h"
 #include "reconcile/thumbprint.h"
@@ -35,6 +37,8 @@ struct ctl_opts {
 	long workers;
 	double qps;
 	long burst;
+	const char *health_addr, *metrics_addr;
+	int64_t shutdown_timeout;
 };
 
 struct ctl {
@@ -54,8 +58,16 @@ struct ctl {
 	char *issuer, *account_id;
 	pthread_t starter;
 	bool starter_running;
-	bool running;
+	atomic_bool running;      /* workers started (caches synced) */
+	atomic_bool leading;      /* between start_controllers and stop_controllers */
+	atomic_bool saw_leader;   /* a standby has observed another replica's lease */
+	bool abandoned;           /* reconciles still running after --shutdown-timeout */
 	atomic_bool stop;
+	/* metrics and the health/metrics server; obs_lock guards the pointers
+	 * the collector reads (mgr, informers) against their start and stop */
+	struct keyless_metrics km;
+	struct http_server *srv;
+	pthread_mutex_t obs_lock;
 	/* with --leader-elect: open while this replica holds a renewed lease
 	 * (kube/lease.h); the kube and AWS clients refuse writes otherwise */
 	struct write_fence fence;
@@ -93,6 +105,10 @@ static void usage(FILE *f)
 	      "  --resync D               10m    periodic re-reconcile of every object (drift)\n"
 	      "  --kube-api-qps Q         0      client-side rate limit (0: none, rely on API Priority and Fairness)\n"
 	      "  --kube-api-burst N       10     burst when --kube-api-qps > 0\n"
+	      "  --health-addr ADDR       :8081  serve /healthz and /readyz (and /metrics) on HOST:PORT, :PORT or\n"
+	      "                                  [IPV6]:PORT; 0 = off\n"
+	      "  --metrics-addr ADDR      (the health address) serve /metrics on its own address; 0 = off\n"
+	      "  --shutdown-timeout D     30s    on SIGTERM, how long in-flight reconciles may take to finish\n"
 	      "  --log-level LEVEL        info   debug|info|warn|error\n"
 	      "  --log-format FORMAT      text   text|json\n",
 	      f);
@@ -152,6 +168,14 @@ static int parse_args(int argc, char **argv, struct ctl_opts *o)
 			DURATION(retry_period);
 		} else if (streq(a, "--resync")) {
 			DURATION(resync);
+		} else if (streq(a, "--shutdown-timeout")) {
+			DURATION(shutdown_timeout);
+		} else if (streq(a, "--health-addr")) {
+			VALUE();
+			o->health_addr = v;
+		} else if (streq(a, "--metrics-addr")) {
+			VALUE();
+			o->metrics_addr = v;
 		} else if (streq(a, "--workers")) {
 			VALUE();
 			r = str_to_long(v, 1, 64, &o->workers);
@@ -188,6 +212,20 @@ static int parse_args(int argc, char **argv, struct ctl_opts *o)
 #undef DURATION
 #undef VALUE
 	}
+	{
+		char host[64];
+		int port;
+		const char *addrs[] = { o->health_addr, o->metrics_addr };
+
+		for (size_t i = 0; i < ARRAY_SIZE(addrs); i++) {
+			if (addrs[i] && !streq(addrs[i], "0") &&
+			    http_parse_addr(addrs[i], host, sizeof(host), &port) < 0) {
+				fprintf(stderr, "keyless controller: %s '%s' is not HOST:PORT, :PORT or [IPV6]:PORT\n",
+					i ? "--metrics-addr" : "--health-addr", addrs[i]);
+				return -EINVAL;
+			}
+		}
+	}
 	if (o->renew_deadline >= o->lease_duration) {
 		fprintf(stderr, "keyless controller: --renew-deadline must be shorter than --lease-duration\n");
 		return -EINVAL;
@@ -205,6 +243,8 @@ static void worker_exit(void *ctx)
 
 	kube_client_thread_done(c->client);
 }
+
+static void reconcile_observed(void *ctx, enum reconcile_outcome outcome, int64_t duration_ns);
 
 static struct reconcile_result reconcile(void *ctx, const char *key)
 {
@@ -224,16 +264,178 @@ static int new_informer(struct ctl *c, const struct kube_resource *r, const stru
 
 static void *start_workers(void *ctx);
 
+static void reconcile_observed(void *ctx, enum reconcile_outcome outcome, int64_t duration_ns)
+{
+	struct ctl *c = ctx;
+
+	keyless_metrics_reconcile(&c->km, outcome, duration_ns);
+}
+
+/* --- health, readiness, metrics ---------------------------------------------- */
+
+/* Ready: the caches are synced and the workers run (the leader, or the only
+ * replica), or a standby that has seen the lease held by another replica;
+ * never once shutting down. */
+static bool controller_ready(struct ctl *c)
+{
+	if (atomic_load(&c->stop))
+		return false;
+	if (atomic_load(&c->running))
+		return true;
+	return c->o.leader_elect && !atomic_load(&c->leading) && atomic_load(&c->saw_leader);
+}
+
+struct wi_tally {
+	double ready[3];
+	double stale;
+};
+
+static int tally_wi(const struct kobj *o, void *ctx)
+{
+	const struct wi_proj *w = (const struct wi_proj *)o;
+	struct wi_tally *t = ctx;
+
+	t->ready[w->ready < 3 ? w->ready : WI_READY_UNKNOWN]++;
+	t->stale += w->stale_pods > 0 ? w->stale_pods : 0;
+	return 0;
+}
+
+/* The state gauges, on the server thread at each scrape. */
+static void collect(void *ctx)
+{
+	struct ctl *c = ctx;
+	struct keyless_metrics *km = &c->km;
+	struct kube_informer *infs[3];
+	static const char *const names[3] = { "workloadidentities", "serviceaccounts", "pods" };
+
+	metric_set(km->leader, atomic_load(&c->leading) ? 1 : 0);
+	metric_set(km->ready, controller_ready(c) ? 1 : 0);
+	pthread_mutex_lock(&c->obs_lock);
+	if (c->mgr) {
+		struct wq_stats ws;
+
+		wq_get_stats(manager_queue(c->mgr), &ws);
+		metric_set(km->queue_depth, (double)ws.depth);
+		metric_set(km->queue_delayed, (double)ws.delayed);
+		metric_set(km->queue_in_flight, (double)ws.processing);
+		metric_set(km->queue_adds, (double)ws.adds);
+		metric_set(km->queue_retries, (double)ws.retries);
+	}
+	infs[0] = c->wis;
+	infs[1] = c->sas;
+	infs[2] = c->pods;
+	for (int i = 0; i < 3; i++) {
+		struct kube_informer_stats st;
+
+		if (!infs[i])
+			continue;
+		kube_informer_get_stats(infs[i], &st);
+		metric_set(km->informer_lists, (double)st.lists, names[i]);
+		metric_set(km->informer_relists, st.lists > 1 ? (double)(st.lists - 1) : 0, names[i]);
+		metric_set(km->informer_relists_gone, (double)st.relists_gone, names[i]);
+		metric_set(km->informer_watches, (double)st.watches, names[i]);
+		metric_set(km->informer_watch_restarts, st.watches > 1 ? (double)(st.watches - 1) : 0, names[i]);
+		metric_set(km->informer_errors, (double)st.errors, names[i]);
+		metric_set(km->informer_events, (double)st.events, names[i]);
+		metric_set(km->informer_synced, kube_informer_synced(infs[i]) ? 1 : 0, names[i]);
+		metric_set(km->cache_objects, (double)kube_cache_len(kube_informer_cache(infs[i])), names[i]);
+	}
+	if (c->wis && kube_informer_synced(c->wis)) {
+		struct wi_tally t = { { 0 }, 0 };
+
+		kube_cache_foreach(kube_informer_cache(c->wis), tally_wi, &t);
+		metric_set(km->identities, t.ready[WI_READY_TRUE], "True");
+		metric_set(km->identities, t.ready[WI_READY_FALSE], "False");
+		metric_set(km->identities, t.ready[WI_READY_UNKNOWN], "Unknown");
+		metric_set(km->stale_pods, t.stale);
+	}
+	pthread_mutex_unlock(&c->obs_lock);
+}
+
+enum { SERVE_HEALTH = 1 << 0, SERVE_METRICS = 1 << 1 };
+
+static void serve_http(void *ctx, void *tag, const char *path, struct http_response *resp)
+{
+	struct ctl *c = ctx;
+	unsigned what = (unsigned)(uintptr_t)tag;
+	int r = 0;
+
+	if ((what & SERVE_HEALTH) && streq(path, "/healthz")) {
+		r = buf_puts(&resp->body, "ok\n");
+	} else if ((what & SERVE_HEALTH) && streq(path, "/readyz")) {
+		bool ready = controller_ready(c);
+
+		resp->status = ready ? 200 : 503;
+		r = buf_puts(&resp->body, ready ? "ok\n" :
+				 atomic_load(&c->stop) ? "shutting down\n" :
+				 c->o.leader_elect && !atomic_load(&c->leading) ? "standby: the lease is not observed yet\n" :
+										  "caches not synced\n");
+	} else if ((what & SERVE_METRICS) && streq(path, "/metrics")) {
+		resp->content_type = METRICS_CONTENT_TYPE;
+		r = metrics_render(c->km.reg, &resp->body);
+	} else {
+		resp->status = 404;
+		r = buf_puts(&resp->body, "not found\n");
+	}
+	if (r < 0) {
+		buf_reset(&resp->body);
+		resp->status = 500;
+	}
+}
+
+/* One listener, or two when --metrics-addr names another address. */
+static int start_http(struct ctl *c)
+{
+	struct http_listener l[2];
+	size_t n = 0;
+	bool health = c->o.health_addr && !streq(c->o.health_addr, "0");
+	bool metrics_own = c->o.metrics_addr && !streq(c->o.metrics_addr, c->o.health_addr ? c->o.health_addr : "");
+	struct op_err err;
+	int r;
+
+	if (health)
+		l[n++] = (struct http_listener){ c->o.health_addr,
+						 (void *)(uintptr_t)(SERVE_HEALTH | (metrics_own ? 0 : SERVE_METRICS)) };
+	if (metrics_own && !streq(c->o.metrics_addr, "0"))
+		l[n++] = (struct http_listener){ c->o.metrics_addr, (void *)(uintptr_t)SERVE_METRICS };
+	if (n == 0)
+		return 0;
+	r = metrics_add_collector(c->km.reg, collect, c);
+	if (r < 0)
+		return r;
+	op_err_clear(&err);
+	r = http_server_start(&(struct http_server_opts){ .listeners = l, .n_listeners = n, .handler = serve_http,
+							  .ctx = c },
+			      &c->srv, &err);
+	if (r < 0) {
+		log_error("%s", err.message);
+		return r;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned what = (unsigned)(uintptr_t)l[i].tag;
+
+		log_info("serving %s%s%s on %s (port %d)", what & SERVE_HEALTH ? "/healthz, /readyz" : "",
+			 what == (SERVE_HEALTH | SERVE_METRICS) ? ", " : "", what & SERVE_METRICS ? "/metrics" : "",
+			 l[i].addr, http_server_port(c->srv, i));
+	}
+	return 0;
+}
+
 static void start_controllers(void *ctx)
 {
 	struct ctl *c = ctx;
 	struct manager_opts mo = { .workers = (int)c->o.workers, .reconcile = reconcile, .ctx = c,
-				   .resync_ns = c->settings->resync_ns, .on_worker_exit = worker_exit };
+				   .resync_ns = c->settings->resync_ns, .on_worker_exit = worker_exit,
+				   .queue = { .on_get = keyless_metrics_queue_wait, .on_get_ctx = &c->km } };
 	int r;
 
 	log_info("started leading: informers for WorkloadIdentities, ServiceAccounts, Pods; %ld reconcile workers",
 		 c->o.workers);
+	mo.on_reconcile = reconcile_observed; /* ctx is c: see there */
+	atomic_store(&c->leading, true);
+	pthread_mutex_lock(&c->obs_lock);
 	c->mgr = manager_new(&mo);
+	pthread_mutex_unlock(&c->obs_lock);
 	if (!c->mgr) {
 		atomic_store(&c->stop, true);
 		return;
@@ -241,11 +443,13 @@ static void start_controllers(void *ctx)
 	c->handler = (struct wi_handler){ .r = &c->rec, .q = manager_queue(c->mgr) };
 	/* Every cache is assigned before any informer starts: a handler run by
 	 * the first informer's LIST reads the others (review finding 13). */
+	pthread_mutex_lock(&c->obs_lock);
 	r = new_informer(c, &KUBE_SERVICEACCOUNTS, &KUBE_KIND_SERVICEACCOUNT, wi_on_sa_change, &c->sas);
 	if (r >= 0)
 		r = new_informer(c, &KUBE_PODS, &KUBE_KIND_POD, wi_on_pod_change, &c->pods);
 	if (r >= 0)
 		r = new_informer(c, &KUBE_WORKLOADIDENTITIES, &KUBE_KIND_WORKLOADIDENTITY, wi_on_wi_change, &c->wis);
+	pthread_mutex_unlock(&c->obs_lock);
 	if (r >= 0) {
 		c->rec.pods = kube_informer_cache(c->pods);
 		c->rec.sas = kube_informer_cache(c->sas);
@@ -300,7 +504,7 @@ static void *start_workers(void *ctx)
 		atomic_store(&c->stop, true);
 		return NULL;
 	}
-	c->running = true;
+	atomic_store(&c->running, true);
 	return NULL;
 }
 
@@ -311,15 +515,23 @@ static void stop_controllers(void *ctx)
 {
 	struct ctl *c = ctx;
 
-	log_info("stopping reconcile workers (in-flight reconciles finish)");
+	log_info("stopping reconcile workers (in-flight reconciles finish, for at most %llds)",
+		 (long long)(c->o.shutdown_timeout / NSEC_PER_SEC));
 	if (c->starter_running) {
 		pthread_join(c->starter, NULL);
 		c->starter_running = false;
 	}
-	if (c->mgr)
-		manager_stop(c->mgr);
-	c->running = false;
-	log_info("reconcile workers stopped");
+	atomic_store(&c->running, false);
+	if (c->mgr && manager_stop_timeout(c->mgr, c->o.shutdown_timeout) < 0) {
+		/* with --leader-elect the write fence closes next, so they
+		 * cannot write any more; the process exits without waiting */
+		log_warn("%d reconciles still running after the shutdown timeout: abandoned",
+			 manager_in_flight(c->mgr));
+		c->abandoned = true;
+	} else {
+		log_info("reconcile workers stopped");
+	}
+	atomic_store(&c->leading, false);
 }
 
 /* Leadership lost (renew deadline passed, or another holder): the write
@@ -336,6 +548,10 @@ static void stop_informers(struct ctl *c)
 {
 	struct kube_informer *all[] = { c->wis, c->pods, c->sas };
 
+	/* the metrics collector reads them no more */
+	pthread_mutex_lock(&c->obs_lock);
+	c->pods = c->sas = c->wis = NULL;
+	pthread_mutex_unlock(&c->obs_lock);
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
 		if (all[i])
 			kube_informer_signal_stop(all[i]);
@@ -348,7 +564,6 @@ static void stop_informers(struct ctl *c)
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
 		kube_informer_free(all[i]);
-	c->pods = c->sas = c->wis = NULL;
 }
 
 /* keyless' own namespace: $POD_NAMESPACE (the chart sets it from the
@@ -390,6 +605,7 @@ static int setup_reconciler(struct ctl *c)
 		log_error("AWS client: %s", err.message);
 		return r;
 	}
+	aws_client_set_observer(c->aws, keyless_metrics_aws_call, &c->km);
 	log_info("AWS region %s, credentials from %s", aws_client_region(c->aws), aws_client_credentials_source(c->aws));
 	if (c->settings->account_id) {
 		c->account_id = strdup(c->settings->account_id);
@@ -462,8 +678,10 @@ static void on_new_leader(const char *identity, void *ctx)
 {
 	struct ctl *c = ctx;
 
-	if (!streq(identity, c->o.identity))
+	if (!streq(identity, c->o.identity)) {
 		log_info("lease held by %s", identity);
+		atomic_store(&c->saw_leader, true);
+	}
 }
 
 static char *default_identity(void)
@@ -481,7 +699,8 @@ int cli_controller(int argc, char **argv)
 {
 	struct ctl c = { .o = { .lease_name = "keyless-controller", .lease_duration = 15 * NSEC_PER_SEC,
 				.renew_deadline = 10 * NSEC_PER_SEC, .retry_period = 2 * NSEC_PER_SEC,
-				.resync = 600 * NSEC_PER_SEC, .workers = 2, .burst = 10 } };
+				.resync = 600 * NSEC_PER_SEC, .workers = 2, .burst = 10,
+				.health_addr = ":8081", .shutdown_timeout = 30 * NSEC_PER_SEC } };
 	struct kube_config_opts co = { 0 };
 	struct kube_client_opts kopts = { 0 }, lopts = { 0 };
 	struct kube_client *lease_client = NULL;
@@ -493,6 +712,11 @@ int cli_controller(int argc, char **argv)
 
 	if (parse_args(argc, argv, &c.o) < 0)
 		return 2;
+	pthread_mutex_init(&c.obs_lock, NULL);
+	if (keyless_metrics_init(&c.km, KEYLESS_VERSION) < 0) {
+		log_error("out of memory");
+		return 1;
+	}
 	if (!c.o.identity) {
 		identity = default_identity();
 		c.o.identity = identity;
@@ -506,12 +730,17 @@ int cli_controller(int argc, char **argv)
 	pthread_create(&sig_thread, NULL, signal_main, &set);
 	pthread_detach(sig_thread);
 
+	if (start_http(&c) < 0) {
+		rc = 1;
+		goto out;
+	}
 	co.kubeconfig = c.o.kubeconfig;
 	co.context = c.o.context;
 	op_err_clear(&err);
 	if (kube_config_load(&co, &c.cfg, &err) < 0) {
 		log_error("%s", err.message);
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	log_info("Kubernetes API %s (%s)", c.cfg->server, c.cfg->source);
 	kopts.qps = c.o.qps;
@@ -525,6 +754,8 @@ int cli_controller(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	kube_client_set_observer(c.client, keyless_metrics_kube_request, &c.km);
+	kube_client_set_observer(lease_client, keyless_metrics_kube_request, &c.km);
 	if (setup_reconciler(&c) < 0) {
 		rc = 1;
 		goto out;
@@ -564,15 +795,27 @@ int cli_controller(int argc, char **argv)
 			fflush(NULL);
 			_exit(1);
 		}
+		if (c.abandoned) {
+			/* abandoned reconciles may still read the caches: no cleanup */
+			log_info("released the lease; exiting");
+			fflush(NULL);
+			_exit(0);
+		}
 		log_info("released the lease");
 	} else {
 		start_controllers(&c);
 		while (!atomic_load(&c.stop))
 			sleep_ns(100 * NSEC_PER_MSEC);
 		stop_controllers(&c);
+		if (c.abandoned) {
+			log_info("exiting");
+			fflush(NULL);
+			_exit(0);
+		}
 	}
 	stop_informers(&c);
 out:
+	http_server_stop(c.srv);
 	if (c.mgr)
 		manager_free(c.mgr);
 	if (c.rec.settings)
@@ -585,5 +828,7 @@ out:
 	kube_client_free(c.client);
 	kube_client_free(lease_client);
 	kube_config_free(c.cfg);
+	keyless_metrics_release(&c.km);
+	pthread_mutex_destroy(&c.obs_lock);
 	return rc;
 }

@@ -55,6 +55,8 @@ struct kube_client {
 	pthread_key_t key;
 	pthread_mutex_t lock;
 	struct handle *handles;
+	kube_request_observer_fn observer;
+	void *observer_ctx;
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -498,6 +500,12 @@ static int time_left(struct kube_client *c, const struct kube_request *req, int6
 	return 0;
 }
 
+void kube_client_set_observer(struct kube_client *c, kube_request_observer_fn fn, void *ctx)
+{
+	c->observer = fn;
+	c->observer_ctx = ctx;
+}
+
 int kube_do(struct kube_client *c, const struct kube_request *req, struct kube_response *resp, struct op_err *err)
 {
 	bool retried_auth = false;
@@ -528,7 +536,15 @@ int kube_do(struct kube_client *c, const struct kube_request *req, struct kube_r
 		r = kube_auth_get_until(c->auth, left < INT64_MAX ? clock_mono_ns(NULL) + left : 0, &creds, err);
 		if (r < 0)
 			return r;
-		r = perform(c, curl, req, &creds, left, resp, &retry_after_s, err);
+		{
+			int64_t t0 = clock_mono_ns(NULL);
+
+			r = perform(c, curl, req, &creds, left, resp, &retry_after_s, err);
+			if (c->observer)
+				c->observer(c->observer_ctx,
+					    req->on_data && strstr(req->path, "watch=") ? "WATCH" : req->method,
+					    r < 0 && resp->status == 0 ? 0 : (int)resp->status, clock_mono_ns(NULL) - t0);
+		}
 		kube_creds_release(&creds);
 		if (r < 0)
 			return r;

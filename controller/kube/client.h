@@ -53,6 +53,14 @@ int kube_client_new(const struct kube_config *cfg, const struct kube_client_opts
 void kube_client_free(struct kube_client *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct kube_client *, kube_client_free)
 
+/* Called after every HTTP exchange (each attempt, retries included) with
+ * the verb ("GET", "POST", ...; "WATCH" for a watch stream), the HTTP
+ * status (0: no answer, a transport error) and how long it took (a stream:
+ * until it ended: a watch is counted when it ends). Runs on the requesting thread; must be quick and
+ * thread-safe (metrics). Set it before other threads use the client. */
+typedef void (*kube_request_observer_fn)(void *ctx, const char *verb, int status, int64_t duration_ns);
+void kube_client_set_observer(struct kube_client *c, kube_request_observer_fn fn, void *ctx);
+
 /* The configuration the client was made from. */
 const struct kube_config *kube_client_config(const struct kube_client *c);
 

@@ -231,7 +231,8 @@ const struct kube_kind KUBE_KIND_SERVICEACCOUNT = {
 
 /* --- workload identities ------------------------------------------------------ */
 
-enum { W_SA, W_AUDIENCE, W_GENERATION, W_CREATED, W_DELETION, W_FINALIZER, W_COUNT };
+enum { W_SA, W_AUDIENCE, W_GENERATION, W_CREATED, W_DELETION, W_FINALIZER, W_COND_TYPE, W_COND_STATUS, W_STALE,
+       W_COUNT };
 
 static const struct sax_field wi_fields[W_COUNT] = {
 	[W_SA] = { { "spec", "serviceAccountName" } },
@@ -240,6 +241,9 @@ static const struct sax_field wi_fields[W_COUNT] = {
 	[W_CREATED] = { { "metadata", "creationTimestamp" } },
 	[W_DELETION] = { { "metadata", "deletionTimestamp" } },
 	[W_FINALIZER] = { { "metadata", "finalizers", "[]" } },
+	[W_COND_TYPE] = { { "status", "conditions", "[]", "type" } },
+	[W_COND_STATUS] = { { "status", "conditions", "[]", "status" } },
+	[W_STALE] = { { "status", "stalePods" } },
 };
 
 static int wi_project(struct kube_cache *c, const struct sax_capture *cap, struct kobj *p)
@@ -248,10 +252,22 @@ static int wi_project(struct kube_cache *c, const struct sax_capture *cap, struc
 	const char *sa = sax_get(cap, F(W_SA), NULL), *gen = sax_get(cap, F(W_GENERATION), NULL);
 	bool ok = true;
 
+	const char *stale = sax_get(cap, F(W_STALE), NULL);
+
 	for (size_t i = 0; i < cap->n; i++) {
 		if (cap->v[i].field == F(W_FINALIZER) && w->finalizers < UINT8_MAX)
 			w->finalizers++;
+		/* the Ready condition's status: pair type and status by array index */
+		if (cap->v[i].field == F(W_COND_TYPE) && streq(sax_str(cap, &cap->v[i]), "Ready")) {
+			for (size_t j = 0; j < cap->n; j++) {
+				if (cap->v[j].field == F(W_COND_STATUS) && cap->v[j].idx[0] == cap->v[i].idx[0])
+					w->ready = streq(sax_str(cap, &cap->v[j]), "True")	 ? WI_READY_TRUE :
+						   streq(sax_str(cap, &cap->v[j]), "False") ? WI_READY_FALSE :
+											      WI_READY_UNKNOWN;
+			}
+		}
 	}
+	w->stale_pods = stale ? (int32_t)strtol(stale, NULL, 10) : 0;
 	w->generation = gen ? strtoll(gen, NULL, 10) : 0;
 	w->created = timestamp_s(sax_get(cap, F(W_CREATED), NULL));
 	w->deleting = sax_get(cap, F(W_DELETION), NULL) != NULL;
@@ -265,12 +281,22 @@ static void wi_release(struct kube_cache *c, struct kobj *p)
 	kube_cache_unintern(c, ((struct wi_proj *)p)->audience);
 }
 
+/* The status fields (ready, stale_pods; for metrics) are no change: keyless'
+ * own status writes must not wake another reconcile. They are refreshed in
+ * the cached object (a, kept when equal) instead; the cache calls this under
+ * its write lock. */
 static bool wi_equal(const struct kobj *a, const struct kobj *b)
 {
-	const struct wi_proj *x = (const struct wi_proj *)a, *y = (const struct wi_proj *)b;
+	struct wi_proj *x = (struct wi_proj *)(uintptr_t)a;
+	const struct wi_proj *y = (const struct wi_proj *)b;
+	bool eq = x->generation == y->generation && x->created == y->created && x->deleting == y->deleting &&
+		  x->finalizers == y->finalizers && x->audience == y->audience;
 
-	return x->generation == y->generation && x->created == y->created && x->deleting == y->deleting &&
-	       x->finalizers == y->finalizers && x->audience == y->audience;
+	if (eq) {
+		x->ready = y->ready;
+		x->stale_pods = y->stale_pods;
+	}
+	return eq;
 }
 
 const struct kube_kind KUBE_KIND_WORKLOADIDENTITY = {

@@ -57,7 +57,11 @@ struct wi_proj {
 	long long generation;
 	uint8_t deleting;                 /* deletionTimestamp set */
 	uint8_t finalizers;               /* number of finalizers */
+	uint8_t ready;                    /* status Ready condition: enum wi_ready (metrics) */
+	int32_t stale_pods;               /* status.stalePods (metrics) */
 };
+
+enum wi_ready { WI_READY_UNKNOWN, WI_READY_TRUE, WI_READY_FALSE }; /* no condition = unknown */
 
 struct generic_proj {
 	struct kobj h;

@@ -12,6 +12,9 @@
  *                       event re-adds the key).
  * Stopping shuts the queue down, drops keys still queued (the next leader or
  * start lists everything again) and waits for in-flight reconciles.
+ *
+ * Each reconcile gets an id (8 random hex digits); while it runs, every line
+ * the worker logs carries the key and that id (log_set_context, base/log.h).
  */
 #ifndef KEYLESS_RECONCILE_MANAGER_H
 #define KEYLESS_RECONCILE_MANAGER_H
@@ -26,6 +29,9 @@ enum reconcile_outcome {
 	RECONCILE_ERROR,
 	RECONCILE_TERMINAL,
 };
+
+/* "ok", "requeue", "error", "terminal" (the metric label) */
+const char *reconcile_outcome_name(enum reconcile_outcome o);
 
 struct reconcile_result {
 	enum reconcile_outcome outcome;
@@ -43,6 +49,8 @@ struct manager_opts {
 	int64_t resync_ns;  /* re-add after success; 0 = never; jittered by 10% */
 	struct wq_opts queue;
 	void (*on_worker_exit)(void *ctx); /* per-thread cleanup (e.g. kube_client_thread_done) */
+	/* optional: after each reconcile, on the worker (metrics) */
+	void (*on_reconcile)(void *ctx, enum reconcile_outcome outcome, int64_t duration_ns);
 };
 
 struct manager_stats {
@@ -53,6 +61,12 @@ struct manager *manager_new(const struct manager_opts *opts);
 int manager_start(struct manager *m);
 /* Shut the queue down, drop queued keys, wait for in-flight reconciles. */
 void manager_stop(struct manager *m);
+/* The same, waiting at most timeout_ns: returns 0 when every worker ended,
+ * or -ETIMEDOUT with reconciles still running (their workers are left
+ * running; manager_free waits for them, or the process exits). */
+int manager_stop_timeout(struct manager *m, int64_t timeout_ns);
+/* Reconciles running now. */
+int manager_in_flight(struct manager *m);
 void manager_free(struct manager *m);
 
 struct wq *manager_queue(struct manager *m);

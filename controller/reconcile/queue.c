@@ -36,6 +36,8 @@ struct wq {
 	struct token_bucket bucket;
 	bool shutting_down, draining;
 	uint64_t adds, retries;
+	void (*on_get)(void *ctx, int64_t queued_ns);
+	void *on_get_ctx;
 };
 
 static int64_t now_ns(void)
@@ -55,6 +57,8 @@ struct wq *wq_new(const struct wq_opts *opts)
 	pthread_mutex_init(&q->lock, NULL);
 	cond_init_monotonic(&q->cond);
 	q->base_ns = opts->base_delay_ns ? opts->base_delay_ns : 5 * NSEC_PER_MSEC;
+	q->on_get = opts->on_get;
+	q->on_get_ctx = opts->on_get_ctx;
 	q->max_ns = opts->max_delay_ns ? opts->max_delay_ns : 1000 * NSEC_PER_SEC;
 	tb_init(&q->bucket, opts->qps == 0 ? 10 : (opts->qps < 0 ? 0 : opts->qps), opts->burst ? opts->burst : 100,
 		opts->clock);
@@ -118,12 +122,14 @@ static char *fifo_pop(struct wq *q)
 	return k;
 }
 
-/* client-go Add: dedup through dirty; a key being processed is re-queued at Done. */
+/* client-go Add: dedup through dirty; a key being processed is re-queued at
+ * Done. The dirty set holds when the key was added (+1, never NULL), for the
+ * time it waits (on_get). */
 static void add_locked(struct wq *q, const char *key)
 {
 	if (q->shutting_down || strmap_contains(&q->dirty, key))
 		return;
-	if (strmap_put(&q->dirty, key, SET_MARK, NULL) < 0)
+	if (strmap_put(&q->dirty, key, (void *)(uintptr_t)(now_ns() + 1), NULL) < 0)
 		return;
 	q->adds++;
 	if (strmap_contains(&q->processing, key))
@@ -305,7 +311,7 @@ unsigned wq_num_requeues(struct wq *q, const char *key)
 
 int wq_get_timeout(struct wq *q, char **ret_key, int64_t timeout_ns)
 {
-	int64_t deadline = timeout_ns >= 0 ? now_ns() + timeout_ns : INT64_MAX;
+	int64_t deadline = timeout_ns >= 0 ? now_ns() + timeout_ns : INT64_MAX, queued = -1;
 	int r = 0;
 
 	pthread_mutex_lock(&q->lock);
@@ -320,9 +326,11 @@ int wq_get_timeout(struct wq *q, char **ret_key, int64_t timeout_ns)
 		if (q->len > 0) {
 			if (strmap_put(&q->processing, q->fifo[q->head], SET_MARK, NULL) >= 0) {
 				char *key = fifo_pop(q);
+				uintptr_t added = (uintptr_t)strmap_remove(&q->dirty, key);
 
-				strmap_remove(&q->dirty, key);
 				*ret_key = key;
+				if (q->on_get && added)
+					queued = now - (int64_t)(added - 1);
 				break;
 			}
 			if (wake - now > GET_RETRY_NS)
@@ -347,6 +355,8 @@ int wq_get_timeout(struct wq *q, char **ret_key, int64_t timeout_ns)
 		}
 	}
 	pthread_mutex_unlock(&q->lock);
+	if (r == 0 && queued >= 0)
+		q->on_get(q->on_get_ctx, queued);
 	return r;
 }
 
@@ -360,6 +370,10 @@ void wq_done(struct wq *q, const char *key)
 	pthread_mutex_lock(&q->lock);
 	strmap_remove(&q->processing, key);
 	if (strmap_contains(&q->dirty, key)) {
+		/* it waits in the queue from now on (client-go counts it added here) */
+		if (strmap_put(&q->dirty, key, (void *)(uintptr_t)(now_ns() + 1), NULL) < 0) {
+			/* replacing a value allocates nothing; keep the older time */
+		}
 		if (fifo_push(q, key) == 0)
 			pthread_cond_signal(&q->cond);
 	}

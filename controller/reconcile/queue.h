@@ -31,6 +31,11 @@ struct wq_opts {
 	double qps;            /* 0 = 10; < 0 = no bucket */
 	double burst;          /* 0 = 100 */
 	const struct clock *clock; /* for the bucket; NULL = real */
+	/* optional: called by wq_get (on the getting thread, no lock held) with
+	 * how long the key waited in the queue: since it was added, or since
+	 * wq_done re-queued it (metrics) */
+	void (*on_get)(void *ctx, int64_t queued_ns);
+	void *on_get_ctx;
 };
 
 struct wq_stats {

@@ -1,5 +1,6 @@
 /* Unit tests for base/: str, buf, err, log. */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -207,6 +208,43 @@ static void test_log__levels_and_json(void **state)
 	free(text);
 }
 
+static void *log_other_thread(void *arg)
+{
+	(void)arg;
+	log_info("from another thread");
+	return NULL;
+}
+
+/* lines logged during a reconcile carry its key and id; other threads' not */
+static void test_log__reconcile_context(void **state)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	pthread_t t;
+
+	(void)state;
+	assert_non_null(f);
+	log_set_stream(f);
+	log_set_context("ns/wi", "0a1b2c3d");
+	log_info("in reconcile");
+	assert_int_equal(pthread_create(&t, NULL, log_other_thread, NULL), 0);
+	pthread_join(t, NULL);
+	log_set_json(true);
+	log_warn("as json");
+	log_set_json(false);
+	log_clear_context();
+	log_info("after");
+	log_set_stream(NULL);
+	fclose(f);
+
+	assert_non_null(strstr(text, "info  in reconcile key=ns/wi reconcile=0a1b2c3d\n"));
+	assert_non_null(strstr(text, "info  from another thread\n"));
+	assert_non_null(strstr(text, "\"msg\":\"as json\",\"key\":\"ns/wi\",\"reconcileID\":\"0a1b2c3d\"}"));
+	assert_non_null(strstr(text, "info  after\n"));
+	free(text);
+}
+
 static void test_log__level_parse(void **state)
 {
 	enum log_level l = LOG_LEVEL_INFO;
@@ -231,6 +269,7 @@ int main(void)
 		cmocka_unit_test(test_buf__detach_gives_ownership),
 		cmocka_unit_test(test_err__format),
 		cmocka_unit_test(test_log__levels_and_json),
+		cmocka_unit_test(test_log__reconcile_context),
 		cmocka_unit_test(test_log__level_parse),
 	};
 

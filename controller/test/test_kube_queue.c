@@ -80,6 +80,39 @@ static void test_queue__readd_while_processing_waits_for_done(void **state)
 	wq_free(q);
 }
 
+static void record_wait(void *ctx, int64_t queued_ns)
+{
+	int64_t *last = ctx;
+
+	*last = queued_ns;
+}
+
+/* on_get reports how long a key waited: from its add, or from wq_done when
+ * it was re-added while processing (not the processing time). */
+static void test_queue__reports_time_in_queue(void **state)
+{
+	int64_t last = -1;
+	struct wq_opts o = { .on_get = record_wait, .on_get_ctx = &last };
+	struct wq *q = wq_new(&o);
+	char *k;
+
+	(void)state;
+	wq_add(q, "ns/a");
+	sleep_ns(30 * NSEC_PER_MSEC);
+	k = get_now(q);
+	assert_true(last >= 30 * NSEC_PER_MSEC && last < 5 * NSEC_PER_SEC);
+	wq_add(q, "ns/a"); /* dirty while processing */
+	sleep_ns(200 * NSEC_PER_MSEC);
+	wq_done(q, k);
+	free(k);
+	last = -1;
+	k = get_now(q);
+	assert_true(last >= 0 && last < 150 * NSEC_PER_MSEC);
+	wq_done(q, k);
+	free(k);
+	wq_free(q);
+}
+
 static void test_queue__key_not_marked_processing_is_not_handed_out(void **state)
 {
 	struct wq *q = wq_new(NULL);
@@ -302,6 +335,7 @@ int main(void)
 		cmocka_unit_test(test_queue__backoff_grows_and_resets),
 		cmocka_unit_test(test_queue__bucket_limits_overall_rate),
 		cmocka_unit_test(test_queue__delayed_adds),
+		cmocka_unit_test(test_queue__reports_time_in_queue),
 		cmocka_unit_test(test_queue__shutdown_hands_out_queued_then_stops),
 	};
 

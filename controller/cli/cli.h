@@ -15,4 +15,7 @@ int cli_version(int argc, char **argv);
 /* `keyless controller`: leader election, informers, reconcile workers. */
 int cli_controller(int argc, char **argv);
 
+/* `keyless iam-policy`: the IAM policy keyless needs for a settings file. */
+int cli_iam_policy(int argc, char **argv);
+
 #endif

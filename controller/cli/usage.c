@@ -9,6 +9,7 @@ void cli_usage(FILE *f)
 	      "\n"
 	      "commands:\n"
 	      "  controller [options]  run the controller (see keyless controller --help)\n"
+	      "  iam-policy --settings FILE  print the IAM policy keyless needs (see --help)\n"
 	      "  version [--verbose]   print the version (and linked library versions)\n"
 	      "  help                  print this help\n"
 	      "\n"

@@ -5,6 +5,8 @@ is unlimited until we lower it), create:
   * IAM user `keyless-test-admin` (inline policy Allow *:*) and an access key:
     the "test credentials" written to the cluster's env file;
   * IAM user `sts-front` with only what the STS front needs, and a key;
+  * IAM user `iam-front` (iam:*: it reads callers' policies and replays the
+    calls it allowed) and a key;
   * the EKS cluster <name> (its issuer is the local kube-apiserver's, see
     moto_server.py).
 Then POST /moto-api/reset-auth with 0: from now on every request must carry a
@@ -41,6 +43,9 @@ FRONT_POLICY = {
     ],
 }
 
+IAM_FRONT_POLICY = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": ["iam:*", "sts:GetCallerIdentity"], "Resource": "*"}]}
+
 
 def user_with_key(iam, name, policy):
     iam.create_user(UserName=name)
@@ -63,6 +68,7 @@ def main():
     creds = {
         "admin": user_with_key(iam, "keyless-test-admin", ADMIN_POLICY),
         "sts_front": user_with_key(iam, "sts-front", FRONT_POLICY),
+        "iam_front": user_with_key(iam, "iam-front", IAM_FRONT_POLICY),
     }
     eks = boto3.client("eks", **anon)
     cluster = eks.create_cluster(

@@ -1,0 +1,240 @@
+#include "identity/iam_policy.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/str.h"
+#include "identity/naming.h"
+
+#define ARN_MAX 2048
+
+/* Builder state: the document and the fixed values every statement uses. */
+struct pb {
+	json_t *statements;
+	const struct iam_policy_input *in;
+	const char *boundary; /* NULL when waived */
+	char roles[ARN_MAX];  /* arn:<p>:iam::<acct>:role/\* */
+	char provider[ARN_MAX];
+};
+
+static json_t *strings(const char *const *v, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+/* Append {Sid, Effect, Action, Resource[, Condition]}; takes `condition`. */
+static void add(struct pb *b, const char *sid, const char *effect, const char *const *actions, size_t n_actions,
+		json_t *resource, json_t *condition)
+{
+	json_t *st = json_object();
+
+	json_object_set_new(st, "Sid", json_string(sid));
+	json_object_set_new(st, "Effect", json_string(effect));
+	json_object_set_new(st, "Action", n_actions == 1 ? json_string(actions[0]) : strings(actions, n_actions));
+	json_object_set_new(st, "Resource", resource);
+	if (condition)
+		json_object_set_new(st, "Condition", condition);
+	json_array_append_new(b->statements, st);
+}
+
+/* condition[op][key] = value (value taken). */
+static void cond(json_t *condition, const char *op, const char *key, json_t *value)
+{
+	json_t *block = json_object_get(condition, op);
+
+	if (!block) {
+		block = json_object();
+		json_object_set_new(condition, op, block);
+	}
+	json_object_set_new(block, key, value);
+}
+
+static json_t *owned(const struct pb *b)
+{
+	json_t *c = json_object();
+
+	cond(c, "StringEquals", "iam:ResourceTag/" TAG_CLUSTER, json_string(b->in->settings->cluster_name));
+	return c;
+}
+
+/* The tag keys keyless may write on a role: its own, the operator's
+ * extraTags, and the patterns tenants may use (StringLike: * and ?). */
+static json_t *role_tag_keys(const struct settings *s)
+{
+	static const char *const own[] = { TAG_CLUSTER, TAG_ISSUER, TAG_NAMESPACE, TAG_NAME, TAG_UID };
+	json_t *keys = strings(own, ARRAY_SIZE(own));
+
+	for (size_t i = 0; i < s->n_extra_tags; i++)
+		json_array_append_new(keys, json_string(s->extra_tags[i].key));
+	for (size_t i = 0; i < s->guardrails.allowed_tag_keys.n; i++)
+		json_array_append_new(keys, json_string(s->guardrails.allowed_tag_keys.items[i]));
+	return keys;
+}
+
+static bool has_wildcard(const char *s)
+{
+	return s && strpbrk(s, "*?$") != NULL;
+}
+
+static bool account_ok(const char *a)
+{
+	if (!a || strlen(a) != 12)
+		return false;
+	for (; *a; a++) {
+		if (*a < '0' || *a > '9')
+			return false;
+	}
+	return true;
+}
+
+static void oidc_statements(struct pb *b)
+{
+	static const char *const read_account[] = { "iam:GetAccountSummary", "iam:ListOpenIDConnectProviders" };
+	static const char *const read_provider[] = { "iam:GetOpenIDConnectProvider" };
+	static const char *const manage[] = { "iam:CreateOpenIDConnectProvider", "iam:AddClientIDToOpenIDConnectProvider",
+					      "iam:RemoveClientIDFromOpenIDConnectProvider",
+					      "iam:TagOpenIDConnectProvider", "iam:UntagOpenIDConnectProvider" };
+	static const char *const provider_tags[] = { TAG_CLUSTER, CLIENT_ID_TAG_PREFIX "*" };
+	json_t *c;
+
+	add(b, "ReadAccount", "Allow", read_account, ARRAY_SIZE(read_account), json_string("*"), NULL);
+	add(b, "ReadOIDCProvider", "Allow", read_provider, 1, json_string(b->provider), NULL);
+	if (!b->in->settings->manage_oidc_provider)
+		return;
+	c = json_object();
+	cond(c, "ForAllValues:StringLike", "aws:TagKeys", strings(provider_tags, ARRAY_SIZE(provider_tags)));
+	add(b, "ManageOIDCProvider", "Allow", manage, ARRAY_SIZE(manage), json_string(b->provider), c);
+}
+
+static void role_statements(struct pb *b, const char *create_arn)
+{
+	static const char *const get[] = { "iam:GetRole" };
+	static const char *const read[] = { "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies",
+					    "iam:ListRoleTags" };
+	static const char *const create[] = { "iam:CreateRole", "iam:TagRole" };
+	static const char *const manage[] = { "iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:DeleteRole",
+					      "iam:UntagRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy",
+					      "iam:DeleteRolePermissionsBoundary" };
+	static const char *const tag[] = { "iam:TagRole" };
+	static const char *const grant[] = { "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary" };
+	static const char *const attach[] = { "iam:AttachRolePolicy" };
+	const struct settings *s = b->in->settings;
+	const struct str_array *managed = &s->guardrails.managed_policy_arns;
+	json_t *c;
+
+	add(b, "ReadRoles", "Allow", get, 1, json_string(b->roles), NULL);
+	add(b, "ReadOwnedRoles", "Allow", read, ARRAY_SIZE(read), json_string(b->roles), owned(b));
+
+	c = json_object();
+	if (b->boundary)
+		cond(c, "StringEquals", "iam:PermissionsBoundary", json_string(b->boundary));
+	cond(c, "StringEquals", "aws:RequestTag/" TAG_CLUSTER, json_string(s->cluster_name));
+	cond(c, "ForAllValues:StringLike", "aws:TagKeys", role_tag_keys(s));
+	add(b, "CreateFencedRoles", "Allow", create, ARRAY_SIZE(create), json_string(create_arn), c);
+
+	/* without a boundary keyless removes one it finds (settings say none) */
+	add(b, "ManageOwnedRoles", "Allow", manage, ARRAY_SIZE(manage) - (b->boundary ? 1 : 0), json_string(b->roles),
+	    owned(b));
+
+	c = owned(b);
+	cond(c, "ForAllValues:StringLike", "aws:TagKeys", role_tag_keys(s));
+	add(b, "TagOwnedRoles", "Allow", tag, 1, json_string(b->roles), c);
+
+	c = owned(b);
+	if (b->boundary)
+		cond(c, "StringEquals", "iam:PermissionsBoundary", json_string(b->boundary));
+	add(b, "GrantOnOwnedRoles", "Allow", grant, b->boundary ? 2 : 1, json_string(b->roles), c);
+
+	if (managed->n) {
+		c = owned(b);
+		if (b->boundary)
+			cond(c, "StringEquals", "iam:PermissionsBoundary", json_string(b->boundary));
+		cond(c, "ArnLike", "iam:PolicyARN", strings((const char *const *)managed->items, managed->n));
+		add(b, "AttachAllowedPolicies", "Allow", attach, 1, json_string(b->roles), c);
+	}
+}
+
+static void deny_statements(struct pb *b)
+{
+	static const char *const remove[] = { "iam:DeleteRolePermissionsBoundary" };
+	static const char *const other[] = { "iam:CreateRole", "iam:PutRolePermissionsBoundary" };
+	static const char *const untag[] = { "iam:UntagRole" };
+	static const char *const tag[] = { "iam:TagRole" };
+	json_t *c;
+
+	if (b->boundary) {
+		add(b, "DenyBoundaryRemoval", "Deny", remove, 1, json_string("*"), NULL);
+		c = json_object();
+		cond(c, "StringNotEquals", "iam:PermissionsBoundary", json_string(b->boundary));
+		add(b, "DenyOtherBoundaries", "Deny", other, ARRAY_SIZE(other), json_string("*"), c);
+	}
+	c = json_object();
+	cond(c, "ForAnyValue:StringEqualsIgnoreCase", "aws:TagKeys", json_string(TAG_CLUSTER));
+	add(b, "DenyReleasingOwnership", "Deny", untag, 1, json_string("*"), c);
+	c = json_object();
+	cond(c, "ForAnyValue:StringEqualsIgnoreCase", "aws:TagKeys", json_string(TAG_CLUSTER));
+	cond(c, "StringNotEquals", "aws:RequestTag/" TAG_CLUSTER, json_string(b->in->settings->cluster_name));
+	add(b, "DenyRetaggingOwnership", "Deny", tag, 1, json_string("*"), c);
+}
+
+int iam_policy_build(const struct iam_policy_input *in, json_t **ret, struct op_err *err)
+{
+	static const char *const describe[] = { "eks:DescribeCluster" };
+	static const char *const whoami[] = { "sts:GetCallerIdentity" };
+	const struct settings *s = in ? in->settings : NULL;
+	const char *issuer, *prefix;
+	char readable[512], create_arn[ARN_MAX], arn[ARN_MAX];
+	json_t *doc;
+	struct pb b;
+
+	if (!s || !in->partition || !in->dns_suffix)
+		return op_err_setr(err, -EINVAL, "InvalidInput", "iam-policy: settings and partition are required");
+	if (!account_ok(in->account_id))
+		return op_err_setr(err, -EINVAL, "InvalidInput",
+				   "iam-policy: the account id must be 12 digits (set accountId in the settings or pass "
+				   "--account-id)");
+	prefix = s->role_name_prefix ? s->role_name_prefix : "";
+	if (has_wildcard(s->role_path) || has_wildcard(prefix))
+		return op_err_setr(err, -EINVAL, "InvalidInput",
+				   "iam-policy: rolePath and roleNamePrefix must not hold '*', '?' or '$' (they would "
+				   "widen the policy's resources)");
+	memset(&b, 0, sizeof(b));
+	b.in = in;
+	b.boundary = s->permissions_boundary_waived && !s->permissions_boundary_arn ? NULL
+										     : s->permissions_boundary_arn;
+	str_format(b.roles, sizeof(b.roles), "arn:%s:iam::%s:role/*", in->partition, in->account_id);
+	issuer = in->issuer ? in->issuer : s->oidc_issuer;
+	if (issuer)
+		str_format(b.provider, sizeof(b.provider), "arn:%s:iam::%s:oidc-provider/%s", in->partition,
+			   in->account_id, identity_issuer_host(issuer));
+	else /* EKS: https://oidc.eks.<region>.<suffix>/id/<ID> */
+		str_format(b.provider, sizeof(b.provider), "arn:%s:iam::%s:oidc-provider/oidc.eks.%s.%s/id/*",
+			   in->partition, in->account_id, in->region ? in->region : "*", in->dns_suffix);
+	/* every role name keyless makes starts with (<prefix><cluster>+)[:47] */
+	snprintf(readable, sizeof(readable), "%s%s+", prefix, s->cluster_name);
+	readable[ROLE_NAME_READABLE_MAX] = '\0';
+	str_format(create_arn, sizeof(create_arn), "arn:%s:iam::%s:role%s%s*", in->partition, in->account_id,
+		   s->role_path ? s->role_path : "/", readable);
+
+	doc = json_object();
+	b.statements = json_array();
+	json_object_set_new(doc, "Version", json_string("2012-10-17"));
+	json_object_set_new(doc, "Statement", b.statements);
+	oidc_statements(&b);
+	role_statements(&b, create_arn);
+	deny_statements(&b);
+	if (!s->oidc_issuer) { /* keyless reads the issuer from EKS at start */
+		str_format(arn, sizeof(arn), "arn:%s:eks:%s:%s:cluster/%s", in->partition, in->region ? in->region : "*",
+			   in->account_id, s->cluster_name);
+		add(&b, "DescribeCluster", "Allow", describe, 1, json_string(arn), NULL);
+	}
+	if (!s->account_id)
+		add(&b, "CallerIdentity", "Allow", whoami, 1, json_string("*"), NULL);
+	*ret = doc;
+	return 0;
+}

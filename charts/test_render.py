@@ -31,6 +31,20 @@ def container(objs):
     return objs[("Deployment", "kl-keyless")]["spec"]["template"]["spec"]["containers"][0]
 
 
+def opts(objs):
+    """The controller's options as {flag: value or True}: keyless takes a value as the next
+    argument, never as --flag=value."""
+    args, out, i = container(objs)["args"], {}, 1
+    assert args[0] == "controller"
+    while i < len(args):
+        assert args[i].startswith("--") and "=" not in args[i], args[i]
+        if i + 1 < len(args) and not args[i + 1].startswith("--"):
+            out[args[i]], i = args[i + 1], i + 2
+        else:
+            out[args[i]], i = True, i + 1
+    return out
+
+
 def rules(objs, kind="ClusterRole", name="kl-keyless"):
     """{(apiGroup, resource): verbs} of a (Cluster)Role (resourceNames as "name=<n>")."""
     return {(g, r): set(rule["verbs"]) | {f"name={n}" for n in rule.get("resourceNames", [])}
@@ -40,19 +54,19 @@ def rules(objs, kind="ClusterRole", name="kl-keyless"):
 def test_two_replicas_elect_a_leader_even_when_disabled():
     for sets in ([], ["--set", "leaderElection.enabled=false"]):
         objs = render(*sets)
-        args = container(objs)["args"]
+        o = opts(objs)
         assert objs[("Deployment", "kl-keyless")]["spec"]["replicas"] == 2
-        assert "--leader-elect" in args and "--lease-namespace=keyless-system" in args
-        assert "--lease-name=kl-keyless-controller" in args
+        assert o["--leader-elect"] is True and o["--lease-namespace"] == "keyless-system"
+        assert o["--lease-name"] == "kl-keyless-controller" and o["--settings"] == "/etc/keyless/settings.yaml"
         assert ("Role", "kl-keyless-leader-election") in objs
 
 
 def test_one_replica_without_leader_election_has_no_lease_role():
     objs = render("--set", "replicaCount=1", "--set", "leaderElection.enabled=false")
-    assert "--leader-elect" not in container(objs)["args"]
+    assert "--leader-elect" not in opts(objs)
     assert ("Role", "kl-keyless-leader-election") not in objs
     objs = render("--set", "replicaCount=1")
-    assert "--leader-elect" in container(objs)["args"]
+    assert opts(objs)["--leader-elect"] is True
 
 
 def test_lease_role_is_one_lease_in_the_release_namespace():
@@ -102,7 +116,8 @@ def test_pod_is_hardened():
     assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
     assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "health"}
     assert {p["name"]: p["containerPort"] for p in c["ports"]} == {"health": 8081, "metrics": 8080}
-    assert "--health-addr=:8081" in c["args"] and "--metrics-addr=:8080" in c["args"]
+    assert opts(objs)["--health-addr"] == ":8081" and opts(objs)["--metrics-addr"] == ":8080"
+    assert opts(objs)["--workers"] == "2" and opts(objs)["--log-format"] == "json"
     assert {t["topologyKey"] for t in pod["topologySpreadConstraints"]} == {"topology.kubernetes.io/zone",
                                                                             "kubernetes.io/hostname"}
     assert objs[("PodDisruptionBudget", "kl-keyless")]["spec"]["maxUnavailable"] == 1
@@ -110,9 +125,9 @@ def test_pod_is_hardened():
 
 
 def test_health_and_metrics_ports_and_flags_are_values():
-    c = container(render("--set", "health.port=9440", "--set", "metrics.port=9441",
-                         "--set", "health.addrFlag=--health-probe-bind-address"))
-    assert "--health-probe-bind-address=:9440" in c["args"] and "--metrics-addr=:9441" in c["args"]
+    o = opts(render("--set", "health.port=9440", "--set", "metrics.port=9441",
+                    "--set", "health.addrFlag=--health-probe-bind-address"))
+    assert o["--health-probe-bind-address"] == ":9440" and o["--metrics-addr"] == ":9441"
 
 
 def test_settings_rendered_without_nulls_and_checksum_follows_them():

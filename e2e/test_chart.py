@@ -177,7 +177,8 @@ def start_controller(core, w, name):
 
 
 def forbidden_lines(c):
-    return [l for l in c.text().splitlines() if "forbidden" in l.lower() or " 403" in l]
+    """The controller's log lines about an RBAC denial of keyless' own ServiceAccount."""
+    return [l for l in c.text().splitlines() if f'forbidden: User "system:serviceaccount:' in l]
 
 
 # --- 1. static: lint, and the real apiserver accepts what the chart renders -------------------
@@ -309,6 +310,14 @@ def test_server_side_apply_twice_shows_no_diff(world, core):
         if mf["manager"] == "keyless":
             assert "f:spec" not in mf["fieldsV1"], mf
     assert any(mf["manager"] == "keyless" and mf.get("subresource") == "status" for mf in o2["metadata"]["managedFields"])
+    # the check has teeth: a write to the manifest's spec by anyone else is a diff
+    stmts = o2["spec"]["permissions"]["statements"]
+    run("kubectl", "-n", ns, "patch", "wi", "gitops", "--type=merge", "-p",
+        json.dumps({"spec": {"permissions": {"statements": [dict(stmts[0], sid="Changed")]}}}))
+    r = run("kubectl", "diff", "--server-side", "--force-conflicts", "--field-manager=gitops-e2e", "-f", str(path),
+            check=False)
+    assert r.returncode == 1 and "Changed" in r.stdout, r.stdout + r.stderr
+    run(*apply, "--force-conflicts")
 
     # deleted through the finalizer: role and created service account gone
     run("kubectl", "delete", "-f", str(path), "--wait=true", "--timeout=60s")

@@ -22,7 +22,7 @@ import yaml
 from kubernetes import client
 
 from conftest import aws_client, wait_until
-from controller_env import Controller, boundary_policy_arn, install_crd
+from controller_env import KEYLESS, Controller, boundary_policy_arn, install_crd
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHART = os.path.join(ROOT, "charts", "keyless")
@@ -268,6 +268,25 @@ def test_irsa_with_only_the_charts_rbac(world, core, apps):
                                                           "s3-reader-sa")
     assert not forbidden_lines(c), forbidden_lines(c)
     world["role"] = st["roleName"]
+
+
+def test_a_lease_outside_the_role_is_refused_and_reported(world, core):
+    """The Lease Role names one Lease: another is refused, and keyless says so (it used to wait
+    silently) instead of leading."""
+    log = world["dir"] / "controller-other-lease.log"
+    env = dict(os.environ, KUBECONFIG=sa_kubeconfig(core, world), POD_NAMESPACE=world["ns"])
+    with open(log, "w") as f:
+        p = subprocess.Popen([KEYLESS, "controller", "--settings", str(world["dir"] / "settings-install.yaml"),
+                              "--leader-elect", "--lease-namespace", world["ns"], "--lease-name", "other"],
+                             stdout=f, stderr=subprocess.STDOUT, env=env)
+    try:
+        want = f'cannot get resource "leases" in API group "coordination.k8s.io" in the namespace "{world["ns"]}"'
+        wait_until(lambda: want in log.read_text() or p.poll() is not None, 30, "the forbidden Lease reported")
+        assert p.poll() is None and "leader election: Lease request failed" in log.read_text()
+        assert "started leading" not in log.read_text()
+    finally:
+        p.terminate()
+        assert p.wait(timeout=20) == 0, log.read_text()[-2000:]
 
 
 def test_delete_pods_is_forbidden_without_rbac_evict_pods(world, core):

@@ -68,8 +68,12 @@ class Controller:
         e = dict(os.environ, **(env or {}))
         self.p = subprocess.Popen([KEYLESS, "controller", "--settings", settings_path, "--workers", "1", *extra],
                                   stdout=self.log, stderr=subprocess.STDOUT, env=e)
-        wait_until(lambda: "caches synced" in self.text() or self.p.poll() is not None, 60, "controller start")
-        assert self.p.poll() is None, self.text()[-3000:]
+        try:
+            wait_until(lambda: "caches synced" in self.text() or self.p.poll() is not None, 60, "controller start")
+            assert self.p.poll() is None, self.text()[-3000:]
+        except BaseException:
+            self.stop(signal.SIGKILL)  # a controller that did not start is not left running
+            raise
 
     def text(self):
         with open(self.log_path) as f:

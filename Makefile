@@ -9,6 +9,8 @@
 #   make fuzz       every libFuzzer harness (controller/fuzz/) for FUZZ_SECONDS (60) each, ASan+UBSan
 #   make fuzz-smoke the same for FUZZ_SMOKE_SECONDS (2) each, from the seeds (part of make test)
 #   make tsan       the controller e2e tests with a ThreadSanitizer build of keyless (not in make test)
+#   make chart-check the Helm chart: CRDs equal crds/, helm lint, rendering and Argo CD health tests
+#   make chart-crds copy crds/ into the chart (the only way the chart's CRDs change)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -53,11 +55,12 @@ endif
 # $(call objs,variant,sources)
 objs = $(patsubst controller/%.c,$(B)/$(1)/%.o,$(2))
 
-.PHONY: itest all unit unit-asan valgrind test test-unit test-standins e2e tools run deps clean help bench
+.PHONY: itest all unit unit-asan valgrind test test-unit test-standins e2e tools run deps clean help bench \
+	chart-check chart-crds
 all: bin/keyless
 
 help:
-	@sed -n '2,12p' Makefile
+	@sed -n '2,14p' Makefile
 
 deps:
 	@hack/deps
@@ -133,7 +136,17 @@ test: deps
 	@$(MAKE) --no-print-directory all unit unit-asan valgrind bench-build check-image
 	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory test-standins
+	@$(MAKE) --no-print-directory chart-check
 	@$(MAKE) --no-print-directory e2e
+
+# --- Helm chart ---
+# crds/ is the source of truth; the chart carries a copy (Helm installs crds/ of a chart).
+chart-crds:
+	@rm -f charts/keyless/crds/*.yaml
+	@cp crds/*.yaml charts/keyless/crds/
+
+chart-check: deps tools
+	@hack/chart-check
 
 run: bin/keyless tools
 	@hack/run

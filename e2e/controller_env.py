@@ -74,8 +74,12 @@ class Controller:
         self.p = subprocess.Popen([KEYLESS, "controller", "--settings", settings_path, "--workers", "1", *addr,
                                    *extra], stdout=self.log, stderr=subprocess.STDOUT, env=e)
         if wait:
-            wait_until(lambda: wait in self.text() or self.p.poll() is not None, 60, "controller start")
-            assert self.p.poll() is None, self.text()[-3000:]
+            try:
+                wait_until(lambda: wait in self.text() or self.p.poll() is not None, 60, "controller start")
+                assert self.p.poll() is None, self.text()[-3000:]
+            except BaseException:
+                self.stop(signal.SIGKILL)  # a controller that did not start is not left running
+                raise
 
     def port(self, what="/healthz"):
         """The port the controller serves `what` on (from its log line 'serving ... on ADDR (port N)')."""

@@ -684,6 +684,26 @@ static void on_new_leader(const char *identity, void *ctx)
 	}
 }
 
+/* A failed acquire/renew attempt: logged when the error changes, else at
+ * most every 30 s (client-go logs each one; every retry period is noise).
+ * Without this a forbidden or unauthorized Lease left keyless waiting
+ * silently. Only the lease thread calls it. */
+static void on_lease_error(const struct op_err *err, void *ctx)
+{
+	static char last[sizeof(err->message)];
+	static int64_t last_ns;
+	int64_t now = clock_mono_ns(NULL);
+	char text[sizeof(err->message) + 128];
+
+	(void)ctx;
+	if (streq(last, err->message) && now - last_ns < 30 * NSEC_PER_SEC)
+		return;
+	str_copy(last, sizeof(last), err->message);
+	last_ns = now;
+	op_err_format(err, text, sizeof(text));
+	log_warn("leader election: Lease request failed (retrying every retry period): %s", text);
+}
+
 static char *default_identity(void)
 {
 	char host[256] = "keyless";
@@ -776,6 +796,7 @@ int cli_controller(int argc, char **argv)
 			.on_stopped = lost_leadership,
 			.drain = stop_controllers,
 			.on_new_leader = on_new_leader,
+			.on_error = on_lease_error,
 			.ctx = &c,
 		};
 

@@ -222,6 +222,14 @@ static bool renew_wake(const void *arg)
 	return atomic_load(&w->drain->done);
 }
 
+/* A failed attempt worth telling: an API error, not a lost race with another
+ * candidate (Conflict, AlreadyExists: the next attempt reads the winner). */
+static void report_error(const struct lease_opts *o, const struct op_err *err)
+{
+	if (o->on_error && err->message[0] && err->code != -ESTALE && err->code != -EEXIST)
+		o->on_error(err, o->ctx);
+}
+
 int lease_run(const struct lease_opts *o, const atomic_bool *stop, bool release)
 {
 	struct lease_elector *e = NULL;
@@ -240,13 +248,18 @@ int lease_run(const struct lease_opts *o, const atomic_bool *stop, bool release)
 	for (;;) {
 		struct op_err err;
 		int64_t start = mono(e);
+		enum lease_try t;
 
 		if (atomic_load(stop))
 			goto out;
-		if (lease_elector_try(e, start + e->deadline_ns, &err) == LEASE_ACQUIRED) {
+		op_err_clear(&err);
+		t = lease_elector_try(e, start + e->deadline_ns, &err);
+		if (t == LEASE_ACQUIRED) {
 			last_ok = start;
 			break;
 		}
+		if (t == LEASE_FAILED)
+			report_error(o, &err);
 		if (!nap(jitter_ns(e->retry_ns, 1.2), stop_set, stop))
 			goto out;
 	}
@@ -288,6 +301,7 @@ int lease_run(const struct lease_opts *o, const atomic_bool *stop, bool release)
 			rc = -ETIMEDOUT; /* could not renew within the deadline */
 			goto lost;
 		}
+		op_err_clear(&err);
 		t = lease_elector_try(e, deadline, &err);
 		if (t == LEASE_ACQUIRED) {
 			last_ok = start;
@@ -299,6 +313,7 @@ int lease_run(const struct lease_opts *o, const atomic_bool *stop, bool release)
 			rc = -EBUSY; /* someone else holds it: stop now */
 			goto lost;
 		}
+		report_error(o, &err);
 	}
 	/* drained: nothing more is written; let a standby take over */
 	if (o->fence)

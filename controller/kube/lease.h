@@ -57,6 +57,11 @@ struct lease_opts {
 	 * when it returns, nothing more may be written. NULL = nothing to drain. */
 	void (*drain)(void *ctx);
 	void (*on_new_leader)(const char *identity, void *ctx); /* optional: observed holder changed */
+	/* optional: an acquire or renew attempt failed on an API error (401,
+	 * 403, network, timeout, ...; not a valid lease held by another, nor a
+	 * lost write race: Conflict, AlreadyExists); called on the lease thread,
+	 * must not block */
+	void (*on_error)(const struct op_err *err, void *ctx);
 	void *ctx;
 };
 

@@ -18,7 +18,7 @@
 
 #define LEASE_PATH "/apis/coordination.k8s.io/v1/namespaces/ns/leases/le"
 
-enum mode { ANSWER, THROTTLE, HANG };
+enum mode { ANSWER, THROTTLE, HANG, FORBID };
 
 /* The fake apiserver's state (guarded by the server's lock). */
 struct world {
@@ -82,6 +82,11 @@ static void handle(const char *method, const char *path, const char *body, struc
 			return;
 		if (w->get_mode == THROTTLE)
 			return throttle(a);
+		if (w->get_mode == FORBID) {
+			a->status = 403;
+			a->body = status_body(403, "Forbidden");
+			return;
+		}
 		if (!w->exists) {
 			a->status = 404;
 			a->body = status_body(404, "NotFound");
@@ -304,7 +309,7 @@ struct run {
 	struct env *e;
 	struct lease_opts o;
 	atomic_bool stop;
-	atomic_int rc, started, stopped;
+	atomic_int rc, started, stopped, errors, last_error_status;
 	atomic_bool done;
 	int64_t drain_ns;
 	atomic_llong fence_left_at_drain_end;
@@ -323,6 +328,14 @@ static void on_stopped(void *ctx)
 	struct run *r = ctx;
 
 	atomic_fetch_add(&r->stopped, 1);
+}
+
+static void on_error(const struct op_err *err, void *ctx)
+{
+	struct run *r = ctx;
+
+	atomic_fetch_add(&r->errors, 1);
+	atomic_store(&r->last_error_status, err->http_status);
 }
 
 static void drain(void *ctx)
@@ -348,7 +361,7 @@ static void run_start(struct run *r, struct env *e)
 	r->o = (struct lease_opts){ .client = e->client, .namespace = "ns", .name = "le", .identity = "me",
 				    .lease_duration_ns = 2 * NSEC_PER_SEC, .renew_deadline_ns = NSEC_PER_SEC,
 				    .retry_period_ns = 100 * NSEC_PER_MSEC, .fence = &e->fence, .on_started = on_started,
-				    .on_stopped = on_stopped, .drain = drain, .ctx = r };
+				    .on_stopped = on_stopped, .drain = drain, .on_error = on_error, .ctx = r };
 	assert_int_equal(pthread_create(&r->t, NULL, run_main, r), 0);
 	for (int i = 0; i < 300 && !atomic_load(&r->started); i++)
 		sleep_ns(10 * NSEC_PER_MSEC);
@@ -434,6 +447,47 @@ static void test_lease__sigterm_drains_while_renewing_then_releases(void **state
 	env_release(&e);
 }
 
+/* A Lease the credentials may not read (RBAC) is reported on every failed
+ * attempt through on_error, and acquired once the permission arrives; a
+ * plain acquisition reports nothing. */
+static void test_lease__forbidden_attempts_are_reported(void **state)
+{
+	struct env e, e2;
+	struct run r = { 0 }, r2 = { 0 };
+
+	(void)state;
+	env_init(&e, NULL);
+	e.w.get_mode = FORBID;
+	/* run_start waits up to 3 s for leadership: grant it after 300 ms */
+	r.e = &e;
+	r.o = (struct lease_opts){ .client = e.client, .namespace = "ns", .name = "le", .identity = "me",
+				   .lease_duration_ns = 2 * NSEC_PER_SEC, .renew_deadline_ns = NSEC_PER_SEC,
+				   .retry_period_ns = 100 * NSEC_PER_MSEC, .fence = &e.fence, .on_started = on_started,
+				   .on_stopped = on_stopped, .drain = drain, .on_error = on_error, .ctx = &r };
+	assert_int_equal(pthread_create(&r.t, NULL, run_main, &r), 0);
+	sleep_ns(300 * NSEC_PER_MSEC);
+	assert_false(atomic_load(&r.started));
+	assert_true(atomic_load(&r.errors) >= 2);
+	assert_int_equal(atomic_load(&r.last_error_status), 403);
+	e.w.get_mode = ANSWER;
+	for (int i = 0; i < 300 && !atomic_load(&r.started); i++)
+		sleep_ns(10 * NSEC_PER_MSEC);
+	assert_true(atomic_load(&r.started));
+	atomic_store(&r.stop, true);
+	assert_true(run_wait(&r, 3.0));
+	assert_int_equal(atomic_load(&r.rc), 0);
+	env_release(&e);
+
+	/* no error on a clean acquisition and renewals */
+	env_init(&e2, NULL);
+	run_start(&r2, &e2);
+	sleep_ns(300 * NSEC_PER_MSEC);
+	atomic_store(&r2.stop, true);
+	assert_true(run_wait(&r2, 3.0));
+	assert_int_equal(atomic_load(&r2.errors), 0);
+	env_release(&e2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -445,6 +499,7 @@ int main(void)
 		cmocka_unit_test(test_lease__throttled_renewals_stop_the_leader_within_the_renew_deadline),
 		cmocka_unit_test(test_lease__hanging_renewals_stop_the_leader_within_the_renew_deadline),
 		cmocka_unit_test(test_lease__sigterm_drains_while_renewing_then_releases),
+		cmocka_unit_test(test_lease__forbidden_attempts_are_reported),
 	};
 
 	return cmocka_run_group_tests(tests, test_tmpdir_setup, test_tmpdir_teardown);

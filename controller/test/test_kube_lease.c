@@ -390,7 +390,9 @@ static void renewal_fails(enum mode m)
 
 	env_init(&e, NULL);
 	run_start(&r, &e);
-	sleep_ns(350 * NSEC_PER_MSEC); /* a few renewals */
+	/* a few renewals (waited for: valgrind on a loaded machine is slow) */
+	for (int i = 0; i < 100 && atomic_load(&e.w.puts_ok) < 2; i++)
+		sleep_ns(50 * NSEC_PER_MSEC);
 	assert_true(e.w.puts_ok >= 2);
 	e.w.put_mode = m; /* from now on every renewal is throttled (429 Retry-After: 30) or hangs */
 	assert_true(run_wait(&r, 3.0)); /* old code: 3 x 30 s of Retry-After sleeps, or a 30 s timeout */
@@ -400,8 +402,9 @@ static void renewal_fails(enum mode m)
 	assert_int_equal(write_fence_left(&e.fence), 0); /* writers stopped */
 	/* the renew deadline (1 s) counts from the start of the last successful
 	 * attempt, which is before the server saw it: stopped within ~1 s of it,
-	 * well before a standby could take over (2 s after it saw that renewal) */
-	assert_true(after < 1.15);
+	 * before a standby could take over (2 s after it saw that renewal); the
+	 * margin is for valgrind on a loaded machine */
+	assert_true(after < 1.6);
 	if (m == THROTTLE)
 		assert_true(e.w.puts >= e.w.puts_ok + 3); /* retried every retry period, no 30 s sleep */
 	env_release(&e);

@@ -3,7 +3,9 @@ accepted by the real kube-apiserver (`kubectl apply --dry-run=server`), `helm in
 real `keyless controller` run locally with the credentials of the chart's ServiceAccount (a token
 from the TokenRequest API in a kubeconfig) and the chart's settings ConfigMap, through the IRSA
 scenario: every Kubernetes call keyless makes has to pass the chart's RBAC (a missing permission
-is a failure; the one left out on purpose, pods/eviction, shows up as one). Then server-side apply
+is a failure; the one left out on purpose, pods/eviction, shows up as one), and every IAM call the
+policy `keyless iam-policy` prints for the chart's settings, held by a moto user and evaluated by
+the IAM front (resources and conditions). Then server-side apply
 of the same WorkloadIdentity twice shows no diff, `helm upgrade` with changed values, `helm
 uninstall` leaving the CRD and the WorkloadIdentities and nothing running.
 
@@ -97,6 +99,9 @@ def write_values(path, tags, evict):
             # the local issuer's certificate is signed by the cluster's own CA (a path on this
             # machine: the controller under test runs here, not in the chart's pod)
             "oidcIssuerCA": os.environ["KEYLESS_CA_FILE"],
+            # set, so the printed policy needs no eks:DescribeCluster (moto matches an EKS
+            # statement's Resource against "*" only)
+            "oidcIssuer": os.environ["KEYLESS_ISSUER"],
         },
         "rbac": {"evictPods": evict},
         "serviceAccount": {"annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/keyless"}},
@@ -169,11 +174,27 @@ def start_controller(core, w, name):
     i = args.index("--leader-elect")
     flags = args[i:args.index("--workers")]
     assert flags[:3] == ["--leader-elect", "--lease-namespace", w["ns"]], flags
-    env = {"KUBECONFIG": sa_kubeconfig(core, w), "POD_NAMESPACE": w["ns"]}
+    env = {"KUBECONFIG": sa_kubeconfig(core, w), "POD_NAMESPACE": w["ns"], **fenced_aws_env(settings, name)}
     with timed(f"controller start ({name})"):
         c = Controller(str(settings), str(w["dir"] / f"controller-{name}.log"), env=env, extra=flags)
     w["controller"] = c
     return c
+
+
+def fenced_aws_env(settings, name):
+    """AWS credentials of a moto user whose only policy is what `keyless iam-policy` prints for
+    these settings, its IAM calls through the IAM front (which evaluates that policy)."""
+    front = os.environ.get("KEYLESS_IAM_FRONT")
+    assert front, "the local cluster has no IAM front (KEYLESS_IAM_FRONT)"
+    out = run(os.path.join(ROOT, "bin", "keyless"), "iam-policy", "--settings", str(settings)).stdout
+    iam = aws_client("iam")
+    user = f"keyless-chart-{name}-{uuid.uuid4().hex[:6]}"
+    arn = iam.create_policy(PolicyName=user, PolicyDocument=out)["Policy"]["Arn"]
+    iam.create_user(UserName=user)
+    iam.attach_user_policy(UserName=user, PolicyArn=arn)
+    k = iam.create_access_key(UserName=user)["AccessKey"]
+    return {"AWS_ACCESS_KEY_ID": k["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": k["SecretAccessKey"],
+            "AWS_ENDPOINT_URL_IAM": front}
 
 
 def forbidden_lines(c):
@@ -267,6 +288,7 @@ def test_irsa_with_only_the_charts_rbac(world, core, apps):
     assert health(get_wi(ns, "s3-reader")) == ("Healthy", f"IAM role {st['roleArn']} wired to service account "
                                                           "s3-reader-sa")
     assert not forbidden_lines(c), forbidden_lines(c)
+    assert "AccessDenied" not in c.text(), [l for l in c.text().splitlines() if "AccessDenied" in l]
     world["role"] = st["roleName"]
 
 

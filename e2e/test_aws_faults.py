@@ -145,7 +145,7 @@ def test_backoff_ceiling_doubles_per_retry(proxy):
 
 
 def test_iam_token_bucket_spaces_requests(proxy, role):
-    with through(proxy, AWS_CALL_IAM_RATE="5", AWS_CALL_IAM_BURST="2") as c:
+    with through(proxy, AWS_CALL_IAM_RATE_MODE="fixed", AWS_CALL_IAM_RATE="5", AWS_CALL_IAM_BURST="2") as c:
         outs = [c.call("GetRole", RoleName=role) for _ in range(6)]
         sts = c.call("GetCallerIdentity")
     assert all(o["rc"] == 0 for o in outs)

@@ -33,8 +33,13 @@ struct aws_client {
 	void (*sleep)(void *ctx, int64_t ns);
 	void *sleep_ctx;
 	struct aws_retry_policy retry;
-	struct token_bucket iam_tb;
-	bool iam_tb_on;
+	/* the IAM send rate: under iam_lock; waiters wait on iam_cond (real
+	 * clock) or through c->sleep (an injected one) */
+	pthread_mutex_t iam_lock;
+	pthread_cond_t iam_cond;
+	struct aws_rate iam_rate;
+	bool iam_rate_on;
+	bool iam_cond_wait;
 	struct aws_creds_cache *creds; /* NULL when anonymous */
 	const struct write_fence *fence; /* NULL = writes always allowed */
 	aws_call_observer_fn observer;
@@ -60,8 +65,10 @@ void aws_client_free(struct aws_client *c)
 	aws_creds_cache_free(c->creds);
 	for (int i = 0; i < AWS_SERVICE__COUNT; i++)
 		aws_retry_quota_release_all(&c->svc[i].quota);
-	if (c->iam_tb_on)
-		tb_release(&c->iam_tb);
+	if (c->iam_rate_on) {
+		pthread_cond_destroy(&c->iam_cond);
+		pthread_mutex_destroy(&c->iam_lock);
+	}
 	aws_curl_transport_free(c->curl);
 	aws_shared_config_free(c->cfg);
 	free(c->region);
@@ -76,7 +83,6 @@ int aws_client_new(const struct aws_client_opts *opts, struct aws_client **ret, 
 	_cleanup_(aws_client_freep) struct aws_client *c = NULL;
 	struct aws_creds_provider *p = NULL;
 	const char *region;
-	double rate, burst;
 	int r;
 
 	if (!opts)
@@ -130,11 +136,24 @@ int aws_client_new(const struct aws_client_opts *opts, struct aws_client **ret, 
 		c->transport = aws_curl_transport_get(c->curl);
 	}
 
-	rate = opts->iam_rate ? opts->iam_rate : AWS_IAM_RATE_DEFAULT;
-	burst = opts->iam_burst > 0 ? opts->iam_burst : AWS_IAM_BURST_DEFAULT;
-	if (rate > 0) {
-		tb_init(&c->iam_tb, rate, burst, c->clock);
-		c->iam_tb_on = true;
+	if (opts->iam_rate >= 0) {
+		struct aws_rate_opts ro = {
+			.mode = opts->iam_rate_mode,
+			.max = opts->iam_rate,
+			.initial = opts->iam_rate_initial,
+			.burst = opts->iam_burst,
+		};
+
+		aws_rate_init(&c->iam_rate, &ro, clock_mono_ns(c->clock));
+		pthread_mutex_init(&c->iam_lock, NULL);
+		if (cond_init_monotonic(&c->iam_cond) != 0) {
+			pthread_mutex_destroy(&c->iam_lock);
+			return op_err_set(err, -ENOMEM, "cannot set up a condition variable");
+		}
+		c->iam_rate_on = true;
+		/* waits on the real clock can be cut short when the rate rises;
+		 * an injected clock or sleep (tests) sleeps instead */
+		c->iam_cond_wait = !opts->clock && !opts->sleep;
 	}
 
 	if (opts->anonymous) {
@@ -235,9 +254,48 @@ void aws_stats_snapshot(const struct aws_client *c, struct aws_stats *ret)
 	ret->rate_limited = atomic_load(&m->rate_limited);
 	ret->rate_limited_ns = atomic_load(&m->rate_limited_ns);
 	ret->backoff_ns = atomic_load(&m->backoff_ns);
+	if (m->iam_rate_on) {
+		pthread_mutex_lock(&m->iam_lock);
+		ret->iam_rate = aws_rate_current(&m->iam_rate);
+		ret->iam_rate_measured = aws_rate_measured(&m->iam_rate);
+		ret->iam_rate_cuts = m->iam_rate.throttles;
+		pthread_mutex_unlock(&m->iam_lock);
+	}
 }
 
 /* --- the pipeline --------------------------------------------------------- */
+
+/* Take an IAM token, waiting without holding the lock (a condition wait
+ * releases it): until the next token is due at the current rate, or sooner
+ * when an answer raises the rate. Returns the ns waited. */
+static int64_t iam_rate_take(struct aws_client *c)
+{
+	int64_t t0 = clock_mono_ns(c->clock), d;
+
+	pthread_mutex_lock(&c->iam_lock);
+	while ((d = aws_rate_acquire(&c->iam_rate, clock_mono_ns(c->clock))) > 0) {
+		if (c->iam_cond_wait) {
+			struct timespec deadline = mono_deadline(clock_mono_ns(NULL) + d);
+
+			pthread_cond_timedwait(&c->iam_cond, &c->iam_lock, &deadline);
+		} else {
+			pthread_mutex_unlock(&c->iam_lock);
+			c->sleep(c->sleep_ctx, d);
+			pthread_mutex_lock(&c->iam_lock);
+		}
+	}
+	pthread_mutex_unlock(&c->iam_lock);
+	return clock_mono_ns(c->clock) - t0;
+}
+
+/* An IAM answer came: adapt the rate; wake the waiters if it rose. */
+static void iam_rate_answer(struct aws_client *c, bool throttled)
+{
+	pthread_mutex_lock(&c->iam_lock);
+	if (aws_rate_answer(&c->iam_rate, throttled, clock_mono_ns(c->clock)))
+		pthread_cond_broadcast(&c->iam_cond);
+	pthread_mutex_unlock(&c->iam_lock);
+}
 
 /* Sign and send one attempt. Returns the transport result; on a local
  * failure (signing, credentials) sets *local. */
@@ -381,13 +439,12 @@ int aws_client_call(struct aws_client *c, const struct aws_call *call, struct aw
 		bool local = false;
 
 		attempt++;
-		if (svc == AWS_SERVICE_IAM && c->iam_tb_on) {
-			int64_t d = tb_reserve(&c->iam_tb);
+		if (svc == AWS_SERVICE_IAM && c->iam_rate_on) {
+			int64_t d = iam_rate_take(c);
 
 			if (d > 0) {
 				atomic_fetch_add(&c->rate_limited, 1);
 				atomic_fetch_add(&c->rate_limited_ns, d);
-				c->sleep(c->sleep_ctx, d);
 			}
 		}
 		op_err_clear(&e);
@@ -400,6 +457,8 @@ int aws_client_call(struct aws_client *c, const struct aws_call *call, struct aw
 		if (local)
 			break;
 		if (r == 0 && resp->status >= 200 && resp->status < 300) {
+			if (svc == AWS_SERVICE_IAM && c->iam_rate_on)
+				iam_rate_answer(c, false);
 			aws_retry_quota_refund(&s->quota, acquired ? acquired : c->retry.success_increment);
 			observe_call(c, call, t0, r, resp, &e);
 			return 0;
@@ -411,6 +470,10 @@ int aws_client_call(struct aws_client *c, const struct aws_call *call, struct aw
 			cls = aws_retry_classify(0, e.reason, resp->status);
 			if (cls == AWS_RETRY_THROTTLED)
 				atomic_fetch_add(&c->op[call->op].throttled, 1);
+			/* an answer adapts the IAM rate (a connection failure
+			 * says nothing of IAM's capacity) */
+			if (svc == AWS_SERVICE_IAM && c->iam_rate_on)
+				iam_rate_answer(c, cls == AWS_RETRY_THROTTLED);
 		}
 		if (cls == AWS_RETRY_NONE || attempt >= c->retry.max_attempts)
 			break;

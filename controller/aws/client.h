@@ -11,10 +11,11 @@
  *
  * Defaults: region from AWS_REGION / AWS_DEFAULT_REGION / the profile;
  * credentials from the chain in creds.h; the standard retry mode (retry.h);
- * IAM calls pass a client-side token bucket of 10 requests/s with a burst of
- * 20 (IAM throttles its control plane per account, shared with every other
- * tool in it; a reconcile needs about 5-10 IAM calls, so this allows one to
- * two reconciles a second steadily and a cold start of 2-4 at once).
+ * IAM attempts (retries included) pass a client-side token bucket whose rate
+ * adapts to IAM's answers (aws/rate.h: from 10 calls/s, up while IAM accepts,
+ * cut on throttling; IAM throttles its control plane per account, shared with
+ * every other tool in it) or is fixed. A caller waiting for a token holds no
+ * lock and wakes as soon as one is there, sooner when the rate rises.
  */
 #ifndef KEYLESS_AWS_CLIENT_H
 #define KEYLESS_AWS_CLIENT_H
@@ -25,14 +26,12 @@
 #include "aws/creds.h"
 #include "aws/endpoint.h"
 #include "aws/http.h"
+#include "aws/rate.h"
 #include "aws/retry.h"
 #include "aws/stats.h"
 #include "base/clock.h"
 #include "base/fence.h"
 #include "base/err.h"
-
-#define AWS_IAM_RATE_DEFAULT 10.0
-#define AWS_IAM_BURST_DEFAULT 20.0
 
 struct aws_client_opts {
 	/* Environment; NULL = the process environment. Must outlive the client. */
@@ -51,8 +50,13 @@ struct aws_client_opts {
 	void *sleep_ctx;
 	/* Retry policy; NULL = AWS_RETRY_POLICY_STANDARD. */
 	const struct aws_retry_policy *retry;
-	/* IAM token bucket: 0 = defaults; rate < 0 = unlimited. */
+	/* IAM send rate (aws/rate.h): adaptive (the default) or fixed. iam_rate
+	 * is the adaptive ceiling (0 = none) or the fixed rate (0 = 10/s);
+	 * < 0 = no limit at all. iam_rate_initial: where adaptive starts (0 =
+	 * 10/s); iam_burst: the fixed bucket's size (0 = one second's worth). */
+	enum aws_rate_mode iam_rate_mode;
 	double iam_rate;
+	double iam_rate_initial;
 	double iam_burst;
 	/* Credential refresh margin before expiry; 0 = 5 min. */
 	int64_t refresh_margin_ns;

@@ -82,6 +82,9 @@ struct aws_stats {
 	uint64_t quota_exhausted;      /* retries refused by the retry quota */
 	uint64_t rate_limited;         /* IAM attempts that waited for a token */
 	int64_t rate_limited_ns;       /* total wait for IAM tokens */
+	double iam_rate;               /* IAM send rate now, calls/s (0 = no limit) */
+	double iam_rate_measured;      /* IAM answers/s lately (smoothed) */
+	uint64_t iam_rate_cuts;        /* throttling answers that cut the rate */
 	int64_t backoff_ns;            /* total retry backoff slept */
 };
 

@@ -431,10 +431,11 @@ static json_t *stats_json(struct aws_client *c)
 						      "attempts", (json_int_t)s.op[i].attempts, "errors",
 						      (json_int_t)s.op[i].errors, "throttled",
 						      (json_int_t)s.op[i].throttled));
-	return json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "ops", ops, "reads", (json_int_t)s.reads, "writes",
-			 (json_int_t)s.writes, "retries", (json_int_t)s.retries, "quota_exhausted",
+	return json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I}", "ops", ops, "reads", (json_int_t)s.reads,
+			 "writes", (json_int_t)s.writes, "retries", (json_int_t)s.retries, "quota_exhausted",
 			 (json_int_t)s.quota_exhausted, "rate_limited", (json_int_t)s.rate_limited,
-			 "rate_limited_ns", (json_int_t)s.rate_limited_ns, "backoff_ns", (json_int_t)s.backoff_ns);
+			 "rate_limited_ns", (json_int_t)s.rate_limited_ns, "backoff_ns", (json_int_t)s.backoff_ns,
+			 "iam_rate", s.iam_rate, "iam_rate_cuts", (json_int_t)s.iam_rate_cuts);
 }
 
 static uint64_t total(const struct aws_stats *s, bool attempts)
@@ -462,6 +463,10 @@ int main(void)
 		opts.iam_rate = strtod(v, NULL);
 	if ((v = getenv("AWS_CALL_IAM_BURST")))
 		opts.iam_burst = strtod(v, NULL);
+	if ((v = getenv("AWS_CALL_IAM_RATE_MODE")))
+		opts.iam_rate_mode = streq(v, "fixed") ? AWS_RATE_FIXED : AWS_RATE_ADAPTIVE;
+	if ((v = getenv("AWS_CALL_IAM_RATE_INITIAL")))
+		opts.iam_rate_initial = strtod(v, NULL);
 	opts.anonymous = getenv("AWS_CALL_ANONYMOUS") && streq(getenv("AWS_CALL_ANONYMOUS"), "1");
 	op_err_clear(&e);
 	if (aws_client_new(&opts, &c, &e) < 0) {

@@ -10,6 +10,7 @@
 #include "aws/client.h"
 #include "aws/query.h"
 #include "aws/stats.h"
+#include "base/ratelimit.h"
 #include "test_aws_fake.h"
 
 static const char ok_body[] = "<GetRoleResponse><GetRoleResult><Role><RoleName>r</RoleName><Arn>arn</Arn></Role>"
@@ -248,7 +249,7 @@ static void test_client__retry_quota_drains_then_no_retries(void **state)
 
 static void test_client__iam_token_bucket(void **state)
 {
-	struct aws_client_opts o = { .iam_rate = 2, .iam_burst = 2 };
+	struct aws_client_opts o = { .iam_rate_mode = AWS_RATE_FIXED, .iam_rate = 2, .iam_burst = 2 };
 	struct fake f;
 	struct aws_client *c;
 	struct aws_stats s;
@@ -284,12 +285,13 @@ static void test_client__iam_token_bucket(void **state)
 	aws_client_free(c);
 	fake_release(&f);
 
-	/* the default bucket: 20 free, the 21st waits 100 ms */
+	/* the default: adaptive from 10/s, one second's worth in the bucket: 10
+	 * free, the 11th waits 100 ms */
 	fake_init(&f);
-	for (int i = 0; i < 21; i++)
+	for (int i = 0; i < 11; i++)
 		fake_push(&f, 200, ok_body);
-	c = fake_client_opts(&f, &(struct aws_client_opts){ .iam_rate = AWS_IAM_RATE_DEFAULT });
-	for (int i = 0; i < 21; i++)
+	c = fake_client_opts(&f, &(struct aws_client_opts){ .iam_rate_initial = AWS_RATE_INITIAL_DEFAULT });
+	for (int i = 0; i < 11; i++)
 		assert_int_equal(get_role(c, &e), 0);
 	assert_int_equal(f.n_sleeps, 1);
 	assert_int_equal(f.sleeps[0], 100 * NSEC_PER_MSEC);
@@ -514,6 +516,180 @@ static void test_client__write_fence_stops_writes_and_their_retries(void **state
 	fake_release(&f);
 }
 
+/* An IAM that answers Throttling above `rate` calls/s (its own token bucket,
+ * one second deep), on the test's manual clock, each answer taking 5 ms. */
+struct throttling_iam {
+	struct manual_clock *clock;
+	struct token_bucket tb;
+	char *throttle_body;
+	uint64_t accepted, throttled;
+};
+
+static int throttling_send(void *ctx, const struct aws_http_request *req, struct aws_http_response *resp,
+			   struct op_err *err)
+{
+	struct throttling_iam *t = ctx;
+
+	(void)req;
+	(void)err;
+	manual_clock_advance(t->clock, 5 * NSEC_PER_MSEC);
+	if (tb_try(&t->tb)) {
+		t->accepted++;
+		resp->status = 200;
+		assert_int_equal(buf_puts(&resp->body, ok_body), 0);
+	} else {
+		t->throttled++;
+		resp->status = 400;
+		assert_int_equal(buf_puts(&resp->body, t->throttle_body), 0);
+	}
+	return 0;
+}
+
+static struct aws_client *throttled_client(struct fake *f, struct throttling_iam *t, double iam_rate,
+					   struct aws_client_opts *o)
+{
+	struct aws_credentials *cr = NULL;
+	struct aws_client *c = NULL;
+
+	fake_init(f);
+	*t = (struct throttling_iam){ .clock = &f->clock };
+	tb_init(&t->tb, iam_rate, iam_rate, &f->clock.clock);
+	t->throttle_body = test_read_file("aws-responses/aws-iam-throttling.xml", NULL);
+	assert_int_equal(aws_credentials_new("AKIDEXAMPLE", "secret", NULL, 0, &cr), 0);
+	o->credentials = cr;
+	o->env = &f->aws_env;
+	o->transport = (struct aws_transport){ .send = throttling_send, .ctx = t };
+	o->clock = &f->clock.clock;
+	o->sleep = fake_sleep;
+	o->sleep_ctx = f;
+	assert_int_equal(aws_client_new(o, &c, NULL), 0);
+	aws_credentials_unref(cr);
+	return c;
+}
+
+/* Calls as fast as the client lets them through for `secs` of manual time;
+ * returns the accepted calls per second. */
+static double run_for(struct aws_client *c, struct fake *f, struct throttling_iam *t, int secs)
+{
+	int64_t end = f->clock.mono_ns + secs * NSEC_PER_SEC;
+	uint64_t acc0 = t->accepted;
+	struct op_err e;
+
+	while (f->clock.mono_ns < end)
+		(void)get_role(c, &e);
+	return (double)(t->accepted - acc0) / secs;
+}
+
+/* The default (adaptive) rate against an IAM throttling above 20 calls/s:
+ * the accepted rate settles near 20/s, with few throttled answers; with a
+ * ceiling of 12 it stays at 12 and IAM throttles nothing. */
+static void test_client__adaptive_rate_settles_near_iam_limit(void **state)
+{
+	struct aws_client_opts o = { 0 };
+	struct throttling_iam t;
+	struct aws_client *c;
+	struct aws_stats s;
+	struct fake f;
+	double rate;
+	uint64_t thr0;
+
+	(void)state;
+	c = throttled_client(&f, &t, 20, &o);
+	(void)run_for(c, &f, &t, 20); /* finding the limit */
+	thr0 = t.throttled;
+	rate = run_for(c, &f, &t, 60);
+	aws_stats_snapshot(c, &s);
+	print_message("adaptive client vs IAM at 20/s: %.1f accepted/s over 60 s (%.2f throttled/s), send rate now "
+		      "%.1f/s, %llu cuts\n",
+		      rate, (double)(t.throttled - thr0) / 60, s.iam_rate, (unsigned long long)s.iam_rate_cuts);
+	assert_true(rate >= 16 && rate <= 20.5);
+	assert_true((double)(t.throttled - thr0) / 60 < 2);
+	assert_true(s.iam_rate_cuts > 0 && s.iam_rate > 10);
+	aws_client_free(c);
+	tb_release(&t.tb);
+	free(t.throttle_body);
+
+	/* a ceiling below IAM's limit holds, and nothing is throttled */
+	o = (struct aws_client_opts){ .iam_rate = 12 };
+	c = throttled_client(&f, &t, 20, &o);
+	(void)run_for(c, &f, &t, 5);
+	rate = run_for(c, &f, &t, 30);
+	assert_true(rate >= 11.5 && rate <= 12.1);
+	assert_int_equal(t.throttled, 0);
+	aws_client_free(c);
+	tb_release(&t.tb);
+	free(t.throttle_body);
+}
+
+/* Two threads on the real clock share a fixed 40/s with no burst to speak
+ * of: waiting (on the condition variable, holding no lock) costs no
+ * throughput: together they send 40/s, not less. */
+static int ok_send(void *ctx, const struct aws_http_request *req, struct aws_http_response *resp,
+		   struct op_err *err)
+{
+	(void)ctx;
+	(void)req;
+	(void)err;
+	resp->status = 200;
+	return buf_puts(&resp->body, ok_body);
+}
+
+struct paced {
+	struct aws_client *c;
+	int64_t until;
+	int n;
+};
+
+static void *paced_main(void *arg)
+{
+	struct paced *p = arg;
+	struct op_err e;
+
+	while (clock_mono_ns(NULL) < p->until)
+		if (get_role(p->c, &e) == 0)
+			p->n++;
+	return NULL;
+}
+
+static void test_client__waiting_threads_keep_the_rate(void **state)
+{
+	struct aws_credentials *cr = NULL;
+	struct aws_client_opts o = {
+		.transport = { .send = ok_send },
+		.iam_rate_mode = AWS_RATE_FIXED,
+		.iam_rate = 40,
+		.iam_burst = 1,
+	};
+	struct aws_client *c = NULL;
+	struct paced p[2];
+	pthread_t th[2];
+	struct aws_stats s;
+	struct fake f;
+	int64_t t0;
+
+	(void)state;
+	fake_init(&f);
+	o.env = &f.aws_env;
+	assert_int_equal(aws_credentials_new("AKIDEXAMPLE", "secret", NULL, 0, &cr), 0);
+	o.credentials = cr;
+	assert_int_equal(aws_client_new(&o, &c, NULL), 0);
+	aws_credentials_unref(cr);
+	t0 = clock_mono_ns(NULL);
+	for (int i = 0; i < 2; i++) {
+		p[i] = (struct paced){ .c = c, .until = t0 + NSEC_PER_SEC };
+		assert_int_equal(pthread_create(&th[i], NULL, paced_main, &p[i]), 0);
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	aws_stats_snapshot(c, &s);
+	print_message("2 threads at a fixed 40/s for 1 s: %d + %d calls\n", p[0].n, p[1].n);
+	/* 1 + 40 tokens in the second (the last call may end just after it) */
+	assert_true(p[0].n + p[1].n >= 36 && p[0].n + p[1].n <= 42);
+	assert_true(p[0].n > 5 && p[1].n > 5);
+	assert_true(s.rate_limited > 0);
+	aws_client_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -528,6 +704,8 @@ int main(void)
 		cmocka_unit_test(test_client__stats_reads_writes_and_op_table),
 		cmocka_unit_test(test_client__concurrent_calls_share_one_client),
 		cmocka_unit_test(test_client__write_fence_stops_writes_and_their_retries),
+		cmocka_unit_test(test_client__adaptive_rate_settles_near_iam_limit),
+		cmocka_unit_test(test_client__waiting_threads_keep_the_rate),
 	};
 
 	return cmocka_run_group_tests_name("aws_client", tests, NULL, NULL);

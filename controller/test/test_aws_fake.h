@@ -169,7 +169,7 @@ static inline const char *fake_seen_header(const struct fake_seen *s, const char
 }
 
 /* Static test credentials, the fake transport, manual clock, recorded sleeps;
- * IAM rate limit off unless the test sets it. */
+ * IAM rate limit off unless the test sets a rate, an initial rate or a mode. */
 static inline struct aws_client *fake_client_opts(struct fake *f, struct aws_client_opts *o)
 {
 	struct aws_client *c = NULL;
@@ -187,7 +187,7 @@ static inline struct aws_client *fake_client_opts(struct fake *f, struct aws_cli
 	o->clock = &f->clock.clock;
 	o->sleep = fake_sleep;
 	o->sleep_ctx = f;
-	if (!o->iam_rate)
+	if (!o->iam_rate && !o->iam_rate_initial && o->iam_rate_mode == AWS_RATE_ADAPTIVE)
 		o->iam_rate = -1;
 	op_err_clear(&e);
 	if (aws_client_new(o, &c, &e) < 0)

@@ -600,6 +600,9 @@ static int setup_reconciler(struct ctl *c)
 		return r;
 	}
 	ao.region = c->settings->region;
+	ao.iam_rate_mode = c->settings->iam_rate.mode == IAM_RATE_FIXED ? AWS_RATE_FIXED : AWS_RATE_ADAPTIVE;
+	ao.iam_rate = c->settings->iam_rate.max_per_second;
+	ao.iam_rate_initial = c->settings->iam_rate.initial_per_second;
 	r = aws_client_new(&ao, &c->aws, &err);
 	if (r < 0) {
 		log_error("AWS client: %s", err.message);
@@ -607,6 +610,18 @@ static int setup_reconciler(struct ctl *c)
 	}
 	aws_client_set_observer(c->aws, keyless_metrics_aws_call, &c->km);
 	log_info("AWS region %s, credentials from %s", aws_client_region(c->aws), aws_client_credentials_source(c->aws));
+	{
+		struct aws_stats st;
+
+		aws_stats_snapshot(c->aws, &st);
+		if (c->settings->iam_rate.mode == IAM_RATE_FIXED)
+			log_info("IAM rate: fixed at %g calls/s", st.iam_rate);
+		else if (c->settings->iam_rate.max_per_second)
+			log_info("IAM rate: adaptive, from %g calls/s, at most %g", st.iam_rate,
+				 c->settings->iam_rate.max_per_second);
+		else
+			log_info("IAM rate: adaptive, from %g calls/s, no ceiling", st.iam_rate);
+	}
 	if (c->settings->account_id) {
 		c->account_id = strdup(c->settings->account_id);
 	} else {

@@ -19,12 +19,17 @@
 #define MAX_AUDIENCE_LEN 255
 #define MIN_RESYNC_NS (10 * NSEC_PER_SEC)
 #define MAX_RESYNC_NS (24 * 3600 * NSEC_PER_SEC)
+#define MIN_IAM_RATE 0.5    /* calls/s: the adaptive rate's floor */
+#define MAX_IAM_RATE 1000.0 /* calls/s: far above what IAM grants an account */
 
 static const char *const top_keys[] = {
 	"clusterName", "region", "accountId", "oidcIssuer", "manageOidcProvider", "roleNamePrefix",
 	"rolePath", "permissionsBoundaryArn", "permissionsBoundaryWaived", "defaultMaxSessionDuration",
-	"defaultRestart", "resyncPeriod", "extraTags", "oidcIssuerCA", "guardrailEnforcement", "guardrails",
+	"defaultRestart", "resyncPeriod", "extraTags", "oidcIssuerCA", "guardrailEnforcement", "iamRateLimit",
+	"guardrails",
 };
+
+static const char *const iam_rate_keys[] = { "mode", "maxPerSecond", "initialPerSecond" };
 
 static const char *const guardrail_keys[] = {
 	"allowedActions", "deniedActions", "resourceWildcardActions", "managedPolicyArns",
@@ -540,6 +545,67 @@ static int parse_enforcement(const struct shape_ctx *c, json_t *doc, struct sett
 	return 0;
 }
 
+/* iamRateLimit.<key>: a number of calls per second, 0 when absent. */
+static int get_rate(const struct shape_ctx *c, json_t *obj, const char *key, double *ret)
+{
+	json_t *v = json_object_get(obj, key);
+	char path[48];
+
+	*ret = 0;
+	if (!v || json_is_null(v))
+		return 0;
+	shape_path(path, sizeof(path), "iamRateLimit.%s", key);
+	if (!json_is_number(v))
+		return shape_fail(c, path, "must be a number of calls per second (like 20), not %s", shape_json_type(v));
+	if (json_number_value(v) < MIN_IAM_RATE || json_number_value(v) > MAX_IAM_RATE)
+		return shape_fail(c, path, "%g is not within %g..%g calls per second", json_number_value(v), MIN_IAM_RATE,
+				  MAX_IAM_RATE);
+	*ret = json_number_value(v);
+	return 0;
+}
+
+static int parse_iam_rate(const struct shape_ctx *c, json_t *doc, struct iam_rate_limit *l)
+{
+	json_t *obj = json_object_get(doc, "iamRateLimit"), *m;
+	int r;
+
+	*l = (struct iam_rate_limit){ .mode = IAM_RATE_ADAPTIVE };
+	if (!obj || json_is_null(obj))
+		return 0;
+	if (!json_is_object(obj))
+		return shape_fail(c, "iamRateLimit", "must be a map (mode, maxPerSecond, initialPerSecond), not %s",
+				  shape_json_type(obj));
+	r = check_keys(c, obj, "iamRateLimit", iam_rate_keys, ARRAY_SIZE(iam_rate_keys));
+	if (r < 0)
+		return r;
+	m = json_object_get(obj, "mode");
+	if (m && !json_is_null(m)) {
+		if (!json_is_string(m))
+			return shape_fail(c, "iamRateLimit.mode", "must be adaptive or fixed, not %s", shape_json_type(m));
+		if (streq(json_string_value(m), "fixed"))
+			l->mode = IAM_RATE_FIXED;
+		else if (!streq(json_string_value(m), "adaptive"))
+			return shape_fail(c, "iamRateLimit.mode", "'%s' is not adaptive or fixed",
+					  shape_quote(json_string_value(m)).s);
+	}
+	if ((r = get_rate(c, obj, "maxPerSecond", &l->max_per_second)) < 0 ||
+	    (r = get_rate(c, obj, "initialPerSecond", &l->initial_per_second)) < 0)
+		return r;
+	if (l->mode == IAM_RATE_FIXED) {
+		if (!l->max_per_second)
+			return shape_fail(c, "iamRateLimit.maxPerSecond",
+					  "is required with mode: fixed (the IAM calls per second keyless may send)");
+		if (l->initial_per_second)
+			return shape_fail(c, "iamRateLimit.initialPerSecond",
+					  "applies to mode: adaptive only; remove it, or set mode: adaptive");
+	} else if (l->max_per_second && l->initial_per_second > l->max_per_second) {
+		return shape_fail(c, "iamRateLimit.initialPerSecond",
+				  "%g is above maxPerSecond (%g): lower it, or raise the ceiling", l->initial_per_second,
+				  l->max_per_second);
+	}
+	return 0;
+}
+
 static int parse_issuer_ca(const struct shape_ctx *c, json_t *doc, struct settings *s)
 {
 	const char *v;
@@ -573,7 +639,7 @@ int settings_parse(json_t *doc, const char *source, struct settings **ret, struc
 	    (r = get_bool(&c, doc, "manageOidcProvider", true, &s->manage_oidc_provider)) < 0 ||
 	    (r = parse_role_naming(&c, doc, s)) < 0 || (r = parse_boundary(&c, doc, s)) < 0 ||
 	    (r = parse_defaults(&c, doc, s)) < 0 || (r = parse_enforcement(&c, doc, s)) < 0 ||
-	    (r = parse_issuer_ca(&c, doc, s)) < 0 ||
+	    (r = parse_issuer_ca(&c, doc, s)) < 0 || (r = parse_iam_rate(&c, doc, &s->iam_rate)) < 0 ||
 	    (r = shape_parse_tags(&c, "extraTags", json_object_get(doc, "extraTags"), MAX_EXTRA_TAGS, &s->extra_tags,
 				  &s->n_extra_tags)) < 0 ||
 	    (r = parse_guardrails(&c, doc, &s->guardrails)) < 0)

@@ -21,6 +21,10 @@
  *   oidcIssuerCA: /etc/keyless/issuer-ca.pem  # verifies the issuer before its thumbprint is pinned
  *   guardrailEnforcement: revoke       # revoke | keep: what happens to the role of an identity the
  *                                      # guardrails reject after it was granted (see README)
+ *   iamRateLimit:                      # keyless' IAM calls per second (retries included)
+ *     mode: adaptive                   # adaptive: up while IAM accepts, cut on throttling; fixed
+ *     maxPerSecond: 50                 # adaptive: the ceiling (default none); fixed: the rate (required)
+ *     initialPerSecond: 10             # adaptive: where it starts (default 10, at most maxPerSecond)
  *   guardrails:
  *     allowedActions: []               # empty: anything not denied
  *     deniedActions: ["iam:*", "sts:*", "organizations:*", "*"]
@@ -68,6 +72,16 @@ struct guardrails {
  * leaves the role as it was and only reports. */
 enum guardrail_enforcement { ENFORCE_REVOKE, ENFORCE_KEEP };
 
+/* IAM's send rate (aws/rate.h). max_per_second: the adaptive ceiling (0 =
+ * none) or the fixed rate; initial_per_second: adaptive only (0 = 10). */
+enum iam_rate_mode { IAM_RATE_ADAPTIVE, IAM_RATE_FIXED };
+
+struct iam_rate_limit {
+	enum iam_rate_mode mode;
+	double max_per_second;
+	double initial_per_second;
+};
+
 struct settings {
 	char *cluster_name;
 	char *region;             /* NULL: from the environment */
@@ -85,6 +99,7 @@ struct settings {
 	size_t n_extra_tags;
 	char *oidc_issuer_ca;     /* PEM file; NULL: the system's trust store */
 	enum guardrail_enforcement enforcement;
+	struct iam_rate_limit iam_rate;
 	struct guardrails guardrails;
 };
 
@@ -96,7 +111,8 @@ struct settings {
  * Limits: clusterName 1..100 ([A-Za-z0-9_-], as EKS); roleNamePrefix <= 32;
  * resyncPeriod 10s..24h; extraTags <= 5 (5 ownership + 40 WorkloadIdentity
  * tags + 5 = IAM's 50 per role); 256 entries per guardrail list; audiences
- * 1..255 characters of [A-Za-z0-9_.:/=+@-] (they are recorded in IAM tags). */
+ * 1..255 characters of [A-Za-z0-9_.:/=+@-] (they are recorded in IAM tags);
+ * iamRateLimit rates 0.5..1000 calls/s. */
 int settings_parse(json_t *doc, const char *source, struct settings **ret, struct op_err *err);
 /* Read and parse a YAML file (errors name the path). */
 int settings_load(const char *path, struct settings **ret, struct op_err *err);

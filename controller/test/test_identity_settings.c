@@ -83,6 +83,9 @@ static void test_settings__defaults(void **state)
 	assert_list(&s->guardrails.resource_accounts, NULL, 0);
 	assert_int_equal(s->enforcement, ENFORCE_REVOKE);
 	assert_null(s->oidc_issuer_ca);
+	/* adaptive, from the client's default, no ceiling */
+	assert_int_equal(s->iam_rate.mode, IAM_RATE_ADAPTIVE);
+	assert_true(s->iam_rate.max_per_second == 0 && s->iam_rate.initial_per_second == 0);
 }
 
 static void test_settings__every_key(void **state)
@@ -129,6 +132,8 @@ static void test_settings__every_key(void **state)
 	assert_list(&s->guardrails.allowed_audiences, audiences, ARRAY_SIZE(audiences));
 	assert_list(&s->guardrails.resource_accounts, accounts, ARRAY_SIZE(accounts));
 	assert_int_equal(s->enforcement, ENFORCE_KEEP);
+	assert_int_equal(s->iam_rate.mode, IAM_RATE_ADAPTIVE);
+	assert_true(s->iam_rate.max_per_second == 40 && s->iam_rate.initial_per_second == 4.5);
 	assert_string_equal(s->oidc_issuer_ca, "/etc/keyless/issuer-ca.pem");
 }
 
@@ -162,6 +167,18 @@ static void test_settings__small_variants(void **state)
 	assert_string_equal(s->region, "us-gov-west-1");
 	assert_string_equal(s->oidc_issuer, "https://127.0.0.1:6443");
 	assert_int_equal(s->guardrails.denied_actions.n, 4); /* null: the default */
+	settings_free(s);
+	/* iamRateLimit: adaptive with a ceiling; fixed; fractional rates */
+	assert_int_equal(parse_yaml(BASE "iamRateLimit: {maxPerSecond: 50, initialPerSecond: 5}\n", &s, NULL), 0);
+	assert_int_equal(s->iam_rate.mode, IAM_RATE_ADAPTIVE);
+	assert_true(s->iam_rate.max_per_second == 50 && s->iam_rate.initial_per_second == 5);
+	settings_free(s);
+	assert_int_equal(parse_yaml(BASE "iamRateLimit: {mode: fixed, maxPerSecond: 2.5}\n", &s, NULL), 0);
+	assert_int_equal(s->iam_rate.mode, IAM_RATE_FIXED);
+	assert_true(s->iam_rate.max_per_second == 2.5);
+	settings_free(s);
+	assert_int_equal(parse_yaml(BASE "iamRateLimit: {mode: adaptive, initialPerSecond: 40}\n", &s, NULL), 0);
+	assert_true(s->iam_rate.max_per_second == 0 && s->iam_rate.initial_per_second == 40);
 	settings_free(s);
 	settings_free(NULL);
 }
@@ -275,6 +292,21 @@ static const struct {
 	{ BASE "extraTags: {a: '1', b: '2', c: '3', d: '4', e: '5', f: '6'}\n",
 	  "extraTags: has 6 tags; at most 5 are allowed" },
 	{ BASE "guardrailEnforcement: Revoke\n", "guardrailEnforcement: 'Revoke' is not revoke or keep" },
+	{ BASE "iamRateLimit: 20\n",
+	  "iamRateLimit: must be a map (mode, maxPerSecond, initialPerSecond), not an integer" },
+	{ BASE "iamRateLimit: {mode: cubic}\n", "iamRateLimit.mode: 'cubic' is not adaptive or fixed" },
+	{ BASE "iamRateLimit: {maxpersecond: 20}\n", "iamRateLimit: unknown key 'maxpersecond' (did you mean 'maxPerSecond'?)" },
+	{ BASE "iamRateLimit: {maxPerSecond: '20'}\n",
+	  "iamRateLimit.maxPerSecond: must be a number of calls per second (like 20), not a string" },
+	{ BASE "iamRateLimit: {maxPerSecond: 0}\n", "iamRateLimit.maxPerSecond: 0 is not within 0.5..1000 calls per second" },
+	{ BASE "iamRateLimit: {initialPerSecond: 5000}\n",
+	  "iamRateLimit.initialPerSecond: 5000 is not within 0.5..1000 calls per second" },
+	{ BASE "iamRateLimit: {mode: fixed}\n",
+	  "iamRateLimit.maxPerSecond: is required with mode: fixed (the IAM calls per second keyless may send)" },
+	{ BASE "iamRateLimit: {mode: fixed, maxPerSecond: 10, initialPerSecond: 5}\n",
+	  "iamRateLimit.initialPerSecond: applies to mode: adaptive only; remove it, or set mode: adaptive" },
+	{ BASE "iamRateLimit: {maxPerSecond: 10, initialPerSecond: 15}\n",
+	  "iamRateLimit.initialPerSecond: 15 is above maxPerSecond (10): lower it, or raise the ceiling" },
 	{ BASE "oidcIssuerCA: ca.pem\n", "oidcIssuerCA: 'ca.pem' is not an absolute path to a PEM file" },
 	{ BASE "guardrails: {allowControllerNamespace: 'yes'}\n",
 	  "guardrails.allowControllerNamespace: must be true or false, not a string" },

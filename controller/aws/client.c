@@ -52,6 +52,16 @@ struct aws_client {
 	atomic_int_fast64_t rate_limited_ns, backoff_ns;
 };
 
+static __thread struct aws_call_tally *thread_tally;
+
+struct aws_call_tally *aws_call_tally_attach(struct aws_call_tally *t)
+{
+	struct aws_call_tally *old = thread_tally;
+
+	thread_tally = t;
+	return old;
+}
+
 static void real_sleep(void *ctx, int64_t ns)
 {
 	(void)ctx;
@@ -355,6 +365,12 @@ static int attempt_once(struct aws_client *c, const struct aws_call *call, const
 	if ((*sent)++ == 0) {
 		atomic_fetch_add(&c->op[call->op].calls, 1);
 		atomic_fetch_add(aws_op_info(call->op)->write ? &c->writes : &c->reads, 1);
+		if (thread_tally) {
+			if (aws_op_info(call->op)->write)
+				thread_tally->writes++;
+			else
+				thread_tally->reads++;
+		}
 	}
 	atomic_fetch_add(&c->op[call->op].attempts, 1);
 	if (*sent > 1)

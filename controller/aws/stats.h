@@ -93,4 +93,16 @@ struct aws_client;
 /* Copy the client's counters. */
 void aws_stats_snapshot(const struct aws_client *c, struct aws_stats *ret);
 
+/* The calls one thread makes while a tally is attached to it (a reconcile's
+ * own calls, whatever the other workers do meanwhile; the client's counters
+ * above are the sum over all threads). Counted as `calls`: when the first
+ * attempt reaches the wire. */
+struct aws_call_tally {
+	uint64_t reads, writes;
+};
+
+/* Attach t (the caller's, zeroed by it) to the calling thread, or detach with
+ * NULL; returns the tally attached before. */
+struct aws_call_tally *aws_call_tally_attach(struct aws_call_tally *t);
+
 #endif

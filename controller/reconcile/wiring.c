@@ -116,7 +116,7 @@ static int apply_sa(struct rctx *x, bool owned, bool default_audience, json_t **
 	rc = x->r->kube->apply(x->r->kube->ctx, &KUBE_SERVICEACCOUNTS, x->ns, sp->service_account, text, ret, &err);
 	if (rc < 0)
 		return rctx_kube_failed(x, COND_SA, "server-side apply of the ServiceAccount", rc, &err), rc;
-	atomic_fetch_add(&x->r->kube_writes, 1);
+	wi_count_kube_write(x);
 	return 0;
 }
 
@@ -332,7 +332,7 @@ int wi_release_service_account(struct rctx *x, const char *sa_name)
 		rc = x->r->kube->delete(x->r->kube->ctx, &KUBE_SERVICEACCOUNTS, x->ns, sa_name, uid, &err);
 		if (rc < 0 && rc != -ENOENT)
 			return rctx_kube_failed(x, COND_SA, "deleting the ServiceAccount keyless created", rc, &err), rc;
-		atomic_fetch_add(&x->r->kube_writes, 1);
+		wi_count_kube_write(x);
 		rctx_event(x, "Normal", "ServiceAccountDeleted", "DeleteServiceAccount",
 			   "deleted service account %s, which keyless created for this WorkloadIdentity", sa_name);
 		return 0;
@@ -356,7 +356,7 @@ int wi_release_service_account(struct rctx *x, const char *sa_name)
 	rc = x->r->kube->apply(x->r->kube->ctx, &KUBE_SERVICEACCOUNTS, x->ns, sa_name, text, NULL, &err);
 	if (rc < 0 && rc != -ENOENT)
 		return rctx_kube_failed(x, COND_SA, "server-side apply of the ServiceAccount", rc, &err), rc;
-	atomic_fetch_add(&x->r->kube_writes, 1);
+	wi_count_kube_write(x);
 	if (fo.others)
 		rctx_event(x, "Warning", "AnnotationOwnedElsewhere", "ApplyServiceAccount",
 			   "released keyless' annotations of service account %s; %s also sets %s, so it stays", sa_name,
@@ -646,7 +646,7 @@ static int restart_workload(struct rctx *x, const struct target *t, struct tally
 		rctx_kube_failed(x, COND_WORKLOADS, action, rc, &err);
 		return rc;
 	}
-	atomic_fetch_add(&x->r->kube_writes, 1);
+	wi_count_kube_write(x);
 	if (again)
 		rctx_event(x, "Normal", "WorkloadRestarted", "RolloutRestart",
 			   "restarted %s/%s again: pods of keyless' last restart (e.g. %s) were admitted without the "
@@ -675,7 +675,7 @@ static void evict_pod(struct rctx *x, const struct stale_pod *s, const struct ta
 	op_err_clear(&err);
 	rc = x->r->kube->evict(x->r->kube->ctx, x->ns, s->name, s->uid, &err);
 	if (rc == 0) {
-		atomic_fetch_add(&x->r->kube_writes, 1);
+		wi_count_kube_write(x);
 		if (t)
 			rctx_event(x, "Normal", "PodEvicted", "EvictPod",
 				   "evicted pod %s of %s/%s so it is recreated with the credentials", s->name, t->res->kind,

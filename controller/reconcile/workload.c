@@ -134,7 +134,7 @@ int wi_set_finalizer(struct rctx *x, bool present)
 				   err.message);
 		return r;
 	}
-	atomic_fetch_add(&x->r->kube_writes, 1);
+	wi_count_kube_write(x);
 	return 0;
 }
 
@@ -206,7 +206,7 @@ int wi_write_status(struct rctx *x)
 			log_warn("%s/%s: status update failed: %s", x->ns, x->name, err.message);
 		return r;
 	}
-	atomic_fetch_add(&x->r->kube_writes, 1);
+	wi_count_kube_write(x);
 	/* what the object now says, so a second write in this reconcile compares against it */
 	{
 		json_t *now = json_deep_copy(st);
@@ -453,27 +453,26 @@ static const char *outcome_name(enum reconcile_outcome o)
 	return "?";
 }
 
-/* One reconcile, with what it cost: AWS calls (reads and writes, from the
- * client's counters; exact with one worker) and Kubernetes writes. */
+/* One reconcile, with what it cost: its own AWS calls (reads and writes)
+ * and Kubernetes writes, counted on this thread (other workers' calls meanwhile
+ * are theirs). */
+__thread uint64_t wi_thread_kube_writes;
+
 struct reconcile_result wi_reconcile(void *ctx, const char *key)
 {
 	struct wi_reconciler *r = ctx;
-	struct aws_stats before, after;
-	uint64_t kw = atomic_load(&r->kube_writes);
+	struct aws_call_tally tally = { 0 }, *outer = aws_call_tally_attach(&tally);
+	uint64_t kw = wi_thread_kube_writes;
 	int64_t t0 = clock_mono_ns(NULL);
 	struct reconcile_result res;
 
-	if (r->awsc)
-		aws_stats_snapshot(r->awsc, &before);
 	res = reconcile_one(r, key);
-	if (r->awsc) {
-		aws_stats_snapshot(r->awsc, &after);
+	aws_call_tally_attach(outer);
+	if (r->awsc)
 		log_info("%s: reconciled (%s) in %lld ms: %llu AWS calls (%llu writes), %llu Kubernetes writes", key,
 			 outcome_name(res.outcome), (long long)((clock_mono_ns(NULL) - t0) / NSEC_PER_MSEC),
-			 (unsigned long long)(after.reads + after.writes - before.reads - before.writes),
-			 (unsigned long long)(after.writes - before.writes),
-			 (unsigned long long)(atomic_load(&r->kube_writes) - kw));
-	}
+			 (unsigned long long)(tally.reads + tally.writes), (unsigned long long)tally.writes,
+			 (unsigned long long)(wi_thread_kube_writes - kw));
 	return res;
 }
 

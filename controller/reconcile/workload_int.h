@@ -137,4 +137,14 @@ int wi_write_status(struct rctx *x);
 /* Forget a retired role (it is gone or not ours). */
 void wi_forget_retired(struct rctx *x, size_t i);
 
+/* One Kubernetes write by this reconcile: the reconciler's total, and this
+ * thread's count (the reconcile's own, for wi_reconcile's log line). */
+extern __thread uint64_t wi_thread_kube_writes;
+
+static inline void wi_count_kube_write(struct rctx *x)
+{
+	atomic_fetch_add(&x->r->kube_writes, 1);
+	wi_thread_kube_writes++;
+}
+
 #endif

@@ -5,6 +5,7 @@
 #include "support.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 
 #include "aws/client.h"
@@ -690,6 +691,75 @@ static void test_client__waiting_threads_keep_the_rate(void **state)
 	aws_client_free(c);
 }
 
+/* Two workers reconciling at once: each counts its own calls on its thread
+ * (aws_call_tally), while the client's counters, which the per-reconcile log
+ * line read before, hold both workers' calls. */
+struct tallied {
+	struct aws_client *c;
+	int reads;
+	pthread_barrier_t *go;
+	struct aws_call_tally tally;
+	uint64_t global_diff;
+};
+
+static void *tallied_main(void *arg)
+{
+	struct tallied *t = arg;
+	struct aws_stats before, after;
+	struct op_err e;
+
+	pthread_barrier_wait(t->go);
+	aws_call_tally_attach(&t->tally);
+	aws_stats_snapshot(t->c, &before);
+	for (int i = 0; i < t->reads; i++) {
+		assert_int_equal(get_role(t->c, &e), 0);
+		sched_yield();
+	}
+	aws_stats_snapshot(t->c, &after);
+	assert_ptr_equal(aws_call_tally_attach(NULL), &t->tally);
+	t->global_diff = after.reads + after.writes - before.reads - before.writes;
+	return NULL;
+}
+
+static void test_client__per_thread_call_tally(void **state)
+{
+	struct aws_credentials *cr = NULL;
+	struct aws_client_opts o = { .transport = { .send = ok_send }, .iam_rate = -1 };
+	struct aws_client *c = NULL;
+	pthread_barrier_t go;
+	struct tallied t[2];
+	pthread_t th[2];
+	struct fake f;
+
+	(void)state;
+	fake_init(&f);
+	o.env = &f.aws_env;
+	assert_int_equal(aws_credentials_new("AKIDEXAMPLE", "secret", NULL, 0, &cr), 0);
+	o.credentials = cr;
+	assert_int_equal(aws_client_new(&o, &c, NULL), 0);
+	aws_credentials_unref(cr);
+	pthread_barrier_init(&go, NULL, 2);
+	for (int i = 0; i < 2; i++) {
+		t[i] = (struct tallied){ .c = c, .reads = 3000 + 1000 * i, .go = &go };
+		assert_int_equal(pthread_create(&th[i], NULL, tallied_main, &t[i]), 0);
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&go);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(t[i].tally.reads, (uint64_t)t[i].reads);
+		assert_int_equal(t[i].tally.writes, 0);
+	}
+	/* the global difference counts the other worker's calls too */
+	print_message("per-thread tallies %llu, %llu; global differences %llu, %llu\n",
+		      (unsigned long long)t[0].tally.reads, (unsigned long long)t[1].tally.reads,
+		      (unsigned long long)t[0].global_diff, (unsigned long long)t[1].global_diff);
+	assert_true(t[0].global_diff > t[0].tally.reads || t[1].global_diff > t[1].tally.reads);
+	/* no tally attached here: nothing counted anywhere but the client */
+	assert_null(aws_call_tally_attach(NULL));
+	aws_client_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -706,6 +776,7 @@ int main(void)
 		cmocka_unit_test(test_client__write_fence_stops_writes_and_their_retries),
 		cmocka_unit_test(test_client__adaptive_rate_settles_near_iam_limit),
 		cmocka_unit_test(test_client__waiting_threads_keep_the_rate),
+		cmocka_unit_test(test_client__per_thread_call_tally),
 	};
 
 	return cmocka_run_group_tests_name("aws_client", tests, NULL, NULL);

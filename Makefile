@@ -163,13 +163,19 @@ run: bin/keyless tools
 # exactly what bin/keyless links (hack/check-image). `make image`: build it
 # with buildah (vfs storage, chroot isolation; installed by `hack/deps image`).
 IMAGE ?= keyless:$(shell cat VERSION 2>/dev/null || echo dev)
-.PHONY: check-image image
+.PHONY: check-image image image-test
 check-image: bin/keyless
 	@hack/check-image bin/keyless
 
 image: check-image
 	@hack/deps image
 	@KEYLESS_VERSION='$(VERSION)' hack/image $(IMAGE)
+
+# `make image-test`: build the image and run checks in it (hack/image-test);
+# not part of `make test` (minutes cold; needs the Debian mirror).
+image-test: check-image
+	@hack/deps image
+	@KEYLESS_VERSION='$(VERSION)' hack/image-test $(IMAGE)
 
 clean:
 	rm -rf $(B) bin

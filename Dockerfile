@@ -2,7 +2,10 @@
 # Build stage: the Debian -dev packages; runtime stage: only the shared
 # libraries bin/keyless links (hack/check-image checks this list against
 # `readelf -d`/`ldd bin/keyless` in `make test`), CA certificates, non-root.
-FROM docker.io/library/debian:bookworm-slim AS build
+# BASE: any Debian bookworm image; hack/image passes a locally bootstrapped one
+# (hack/image-base) when docker.io cannot be reached.
+ARG BASE=docker.io/library/debian:bookworm-slim
+FROM ${BASE} AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends gcc make pkg-config libc6-dev \
       libcurl4-openssl-dev libssl-dev libjansson-dev libyaml-dev libwebsockets-dev libxml2-dev libyajl-dev \
@@ -10,10 +13,13 @@ RUN apt-get update \
 WORKDIR /src
 COPY Makefile VERSION ./
 COPY controller/ controller/
-# -o deps: the packages are installed above (hack/deps would add the test tools)
-RUN make -o deps bin/keyless && strip bin/keyless
+# -o deps: the packages are installed above (hack/deps would add the test tools).
+# KEYLESS_VERSION: the version the Makefile computes outside (with the git
+# commit, which the build context does not hold); empty: the Makefile's own.
+ARG KEYLESS_VERSION=
+RUN make -o deps ${KEYLESS_VERSION:+VERSION="$KEYLESS_VERSION"} bin/keyless && strip bin/keyless
 
-FROM docker.io/library/debian:bookworm-slim
+FROM ${BASE}
 # runtime-packages: begin (one per line; checked by hack/check-image)
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \

@@ -76,6 +76,13 @@ $(B)/asan/%.o: controller/%.c | deps
 	@$(if $(Q),echo "  CC [asan] $<")
 	$(Q)$(CC) $(BASE_CFLAGS) $(ASAN_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
+# The objects that embed VERSION (it holds the commit) are rebuilt when it
+# changes: $(B)/version.txt is rewritten only then (`make image-test` compares
+# `bin/keyless version` with the image's).
+VERSION_SRCS := controller/cli/version.c controller/cli/controller.c controller/aws/http.c controller/kube/client.c
+$(shell mkdir -p $(B) && { [ "$$(cat $(B)/version.txt 2>/dev/null)" = '$(VERSION)' ] || echo '$(VERSION)' > $(B)/version.txt; })
+$(foreach v,rel asan fuzz tsan,$(call objs,$(v),$(VERSION_SRCS))): $(B)/version.txt
+
 $(B)/rel/libkeyless.a: $(call objs,rel,$(LIB_SRCS))
 	@rm -f $@
 	$(Q)ar rcs $@ $^
@@ -156,13 +163,19 @@ run: bin/keyless tools
 # exactly what bin/keyless links (hack/check-image). `make image`: build it
 # with buildah (vfs storage, chroot isolation; installed by `hack/deps image`).
 IMAGE ?= keyless:$(shell cat VERSION 2>/dev/null || echo dev)
-.PHONY: check-image image
+.PHONY: check-image image image-test
 check-image: bin/keyless
 	@hack/check-image bin/keyless
 
 image: check-image
 	@hack/deps image
-	@hack/image $(IMAGE)
+	@KEYLESS_VERSION='$(VERSION)' hack/image $(IMAGE)
+
+# `make image-test`: build the image and run checks in it (hack/image-test);
+# not part of `make test` (minutes cold; needs the Debian mirror).
+image-test: check-image
+	@hack/deps image
+	@KEYLESS_VERSION='$(VERSION)' hack/image-test $(IMAGE)
 
 clean:
 	rm -rf $(B) bin

@@ -182,7 +182,12 @@ static void wired_at_from(struct rctx *x, json_t *sa)
 
 static void sa_wired(struct rctx *x)
 {
+	const char *want[A_COUNT];
 	char msg[900];
+
+	wanted_annotations(x, want);
+	/* what the service-account watch will echo back: no news */
+	wi_memo_wired(x, want[A_ROLE], want[A_REGIONAL], want[A_AUDIENCE]);
 
 	if (!x->wired_at[0])
 		str_copy(x->wired_at, sizeof(x->wired_at), x->now);

@@ -112,6 +112,8 @@ static int apply_sa(struct rctx *x, bool owned, bool default_audience, json_t **
 	text = json_dumps(body, JSON_COMPACT);
 	if (!text)
 		return -ENOMEM;
+	/* before the write: its watch event may come before the answer */
+	wi_memo_wired(x, want[A_ROLE], want[A_REGIONAL], want[A_AUDIENCE]);
 	op_err_clear(&err);
 	rc = x->r->kube->apply(x->r->kube->ctx, &KUBE_SERVICEACCOUNTS, x->ns, sp->service_account, text, ret, &err);
 	if (rc < 0)

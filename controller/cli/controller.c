@@ -33,7 +33,7 @@ struct ctl_opts {
 	const char *kubeconfig, *context, *settings;
 	bool leader_elect;
 	const char *lease_namespace, *lease_name, *identity;
-	int64_t lease_duration, renew_deadline, retry_period, resync;
+	int64_t lease_duration, renew_deadline, retry_period;
 	long workers;
 	double qps;
 	long burst;
@@ -102,7 +102,6 @@ static void usage(FILE *f)
 	      "  --renew-deadline D       10s    a leader that cannot renew for this long stops\n"
 	      "  --retry-period D         2s     between acquire/renew attempts\n"
 	      "  --workers N              2      concurrent reconciles\n"
-	      "  --resync D               10m    periodic re-reconcile of every object (drift)\n"
 	      "  --kube-api-qps Q         0      client-side rate limit (0: none, rely on API Priority and Fairness)\n"
 	      "  --kube-api-burst N       10     burst when --kube-api-qps > 0\n"
 	      "  --health-addr ADDR       :8081  serve /healthz and /readyz (and /metrics) on HOST:PORT, :PORT or\n"
@@ -166,8 +165,12 @@ static int parse_args(int argc, char **argv, struct ctl_opts *o)
 			DURATION(renew_deadline);
 		} else if (streq(a, "--retry-period")) {
 			DURATION(retry_period);
-		} else if (streq(a, "--resync")) {
-			DURATION(resync);
+		} else if (streq(a, "--resync") || str_startswith(a, "--resync=")) {
+			/* removed: it was parsed but never used. The period is the
+			 * settings' resyncPeriod, which both the manager's re-adds and
+			 * the reconciler's "AWS verified recently" window follow */
+			fprintf(stderr, "keyless controller: --resync was removed; set resyncPeriod in the settings file\n");
+			return -EINVAL;
 		} else if (streq(a, "--shutdown-timeout")) {
 			DURATION(shutdown_timeout);
 		} else if (streq(a, "--health-addr")) {
@@ -734,7 +737,7 @@ int cli_controller(int argc, char **argv)
 {
 	struct ctl c = { .o = { .lease_name = "keyless-controller", .lease_duration = 15 * NSEC_PER_SEC,
 				.renew_deadline = 10 * NSEC_PER_SEC, .retry_period = 2 * NSEC_PER_SEC,
-				.resync = 600 * NSEC_PER_SEC, .workers = 2, .burst = 10,
+				.workers = 2, .burst = 10,
 				.health_addr = ":8081", .shutdown_timeout = 30 * NSEC_PER_SEC } };
 	struct kube_config_opts co = { 0 };
 	struct kube_client_opts kopts = { 0 }, lopts = { 0 };

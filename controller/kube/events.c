@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,12 +17,16 @@ struct seen {
 	char *ns, *name; /* the Event object */
 	int64_t first_ns, last_ns;
 	long count;
+	bool busy; /* a create or patch of this Event is in flight (the entry is not freed meanwhile) */
 };
 
 struct event_recorder {
 	struct event_recorder_opts o;
 	char *controller, *instance;
+	/* guards seen and stats only: no request is made with it held; one
+	 * request per key at a time (busy), the others wait on `idle` */
 	pthread_mutex_t lock;
+	pthread_cond_t idle;
 	struct strmap seen; /* dedup key -> struct seen */
 	struct event_stats stats;
 };
@@ -53,6 +58,7 @@ struct event_recorder *event_recorder_new(const struct event_recorder_opts *opts
 		return NULL;
 	}
 	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->idle, NULL);
 	return r;
 }
 
@@ -61,6 +67,7 @@ void event_recorder_free(struct event_recorder *r)
 	if (!r)
 		return;
 	strmap_release(&r->seen, seen_free);
+	pthread_cond_destroy(&r->idle);
 	pthread_mutex_destroy(&r->lock);
 	free(r->controller);
 	free(r->instance);
@@ -77,7 +84,7 @@ static void expire(struct event_recorder *r, int64_t now)
 	while (strmap_next(&r->seen, &it, &k, &v)) {
 		struct seen *s = v;
 
-		if (now - s->first_ns > r->o.window_ns)
+		if (!s->busy && now - s->first_ns > r->o.window_ns)
 			seen_free(strmap_remove(&r->seen, k));
 	}
 }
@@ -116,14 +123,14 @@ static int create_event(struct event_recorder *r, const struct kube_object_ref *
 	return 0;
 }
 
-static int bump_series(struct event_recorder *r, struct seen *s, struct op_err *err)
+static int bump_series(struct event_recorder *r, const char *ns, const char *name, long count, struct op_err *err)
 {
 	_cleanup_buf_ struct buf path = BUF_INIT(0), patch = BUF_INIT(0);
 	char now[40];
 
 	rfc3339_format(clock_real_ns(r->o.clock), 6, now, sizeof(now));
-	if (kube_path(&path, &KUBE_EVENTS, s->ns, s->name, NULL) < 0 ||
-	    buf_printf(&patch, "{\"series\":{\"count\":%ld,\"lastObservedTime\":\"%s\"}}", s->count, now) < 0)
+	if (kube_path(&path, &KUBE_EVENTS, ns, name, NULL) < 0 ||
+	    buf_printf(&patch, "{\"series\":{\"count\":%ld,\"lastObservedTime\":\"%s\"}}", count, now) < 0)
 		return -ENOMEM;
 	return kube_patch(r->o.client, path.data, KUBE_PATCH_MERGE, patch.data, NULL, false, NULL, err);
 }
@@ -133,7 +140,7 @@ int event_record(struct event_recorder *r, const struct kube_object_ref *ref, co
 {
 	_cleanup_buf_ struct buf key = BUF_INIT(0);
 	const char *ns = ref->namespace && *ref->namespace ? ref->namespace : "default";
-	char note[NOTE_MAX];
+	char note[NOTE_MAX], *name = NULL;
 	struct seen *s;
 	int64_t now = clock_mono_ns(r->o.clock);
 	va_list ap;
@@ -147,15 +154,23 @@ int event_record(struct event_recorder *r, const struct kube_object_ref *ref, co
 
 	pthread_mutex_lock(&r->lock);
 	expire(r, now);
-	s = strmap_get(&r->seen, key.data);
+	/* the same Event being written by another thread: wait for it (no
+	 * request is made with the lock held) */
+	while ((s = strmap_get(&r->seen, key.data)) && s->busy)
+		pthread_cond_wait(&r->idle, &r->lock);
 	if (s) {
-		s->count++;
+		long count = ++s->count;
+
 		s->last_ns = now;
-		rc = bump_series(r, s, err);
+		s->busy = true;
+		pthread_mutex_unlock(&r->lock);
+		rc = bump_series(r, s->ns, s->name, count, err);
+		pthread_mutex_lock(&r->lock);
+		s->busy = false;
+		pthread_cond_broadcast(&r->idle);
 		if (rc == -ENOENT) {
 			/* the Event was deleted (TTL): start over */
 			seen_free(strmap_remove(&r->seen, key.data));
-			s = NULL;
 		} else {
 			if (rc < 0)
 				r->stats.failed++;
@@ -165,22 +180,28 @@ int event_record(struct event_recorder *r, const struct kube_object_ref *ref, co
 			return rc;
 		}
 	}
+	/* a placeholder, busy, so a concurrent repeat waits for this create */
 	s = calloc(1, sizeof(*s));
-	if (!s) {
+	if (!s || !(s->ns = strdup(ns)) || strmap_put(&r->seen, key.data, s, NULL) < 0) {
+		seen_free(s);
 		pthread_mutex_unlock(&r->lock);
 		return -ENOMEM;
 	}
-	rc = create_event(r, ref, ns, type, reason, action, note, &s->name, err);
-	if (rc < 0 || !(s->ns = strdup(ns))) {
+	s->busy = true;
+	pthread_mutex_unlock(&r->lock);
+	rc = create_event(r, ref, ns, type, reason, action, note, &name, err);
+	pthread_mutex_lock(&r->lock);
+	s->busy = false;
+	pthread_cond_broadcast(&r->idle);
+	if (rc < 0) {
 		r->stats.failed++;
-		seen_free(s);
+		seen_free(strmap_remove(&r->seen, key.data));
 		pthread_mutex_unlock(&r->lock);
-		return rc < 0 ? rc : -ENOMEM;
+		return rc;
 	}
+	s->name = name;
 	s->first_ns = s->last_ns = now;
 	s->count = 1;
-	if (strmap_put(&r->seen, key.data, s, NULL) < 0)
-		seen_free(s);
 	r->stats.created++;
 	pthread_mutex_unlock(&r->lock);
 	return 0;

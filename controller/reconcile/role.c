@@ -11,6 +11,10 @@
 #include "reconcile/workload_int.h"
 
 #define MAX_TAGS 50
+/* manageOidcProvider false and the provider (or an audience) missing: IAM
+ * cannot be watched, so it is looked at again at most this often, for all
+ * identities together (each one waiting rechecks after REQUEUE_NOT_READY_NS) */
+#define PROVIDER_RECHECK_NS (60 * NSEC_PER_SEC)
 
 /* --- OIDC provider ------------------------------------------------------------ */
 
@@ -113,10 +117,10 @@ static void str_list_remove(struct aws_str_list *l, const char *s)
 	l->n--;
 }
 
-/* With r->lock held: remove the client ids keyless added (tagged) that no
- * WorkloadIdentity uses any more. sts.amazonaws.com is never removed: other
+/* With the provider single flight held (provider_begin): remove the client
+ * ids keyless added (tagged) that no WorkloadIdentity uses any more. sts.amazonaws.com is never removed: other
  * IRSA roles of the account rely on it. */
-static int provider_gc_locked(struct rctx *x, struct iam_oidc_provider *p)
+static int provider_gc_io(struct rctx *x, struct iam_oidc_provider *p)
 {
 	struct wi_reconciler *r = x->r;
 
@@ -148,6 +152,22 @@ static int provider_gc_locked(struct rctx *x, struct iam_oidc_provider *p)
 	return 0;
 }
 
+/* The provider's single flight: with r->lock held, wait until no other
+ * thread talks to IAM about the provider, then claim it; provider_end (lock
+ * held) hands it back. The lock itself is dropped around every call. */
+static void provider_begin(struct wi_reconciler *r)
+{
+	while (r->provider_busy)
+		pthread_cond_wait(&r->provider_idle, &r->lock);
+	r->provider_busy = true;
+}
+
+static void provider_end(struct wi_reconciler *r)
+{
+	r->provider_busy = false;
+	pthread_cond_broadcast(&r->provider_idle);
+}
+
 int wi_provider_gc(struct rctx *x)
 {
 	struct wi_reconciler *r = x->r;
@@ -158,18 +178,42 @@ int wi_provider_gc(struct rctx *x)
 	if (!r->settings->manage_oidc_provider)
 		return 0;
 	pthread_mutex_lock(&r->lock);
+	provider_begin(r);
+	pthread_mutex_unlock(&r->lock);
 	op_err_clear(&err);
 	rc = provider_lookup(x, &p, &err);
-	if (rc == 0) {
-		rc = provider_gc_locked(x, p);
-		provider_remember(r, x->provider_arn, &p->client_ids, clock_mono_ns(r->clock));
-	} else if (rc == -ENOENT) {
+	if (rc == 0)
+		rc = provider_gc_io(x, p);
+	else if (rc == -ENOENT)
 		rc = 0;
-	} else {
+	else
 		log_warn("%s/%s: reading the OIDC provider failed: %s", x->ns, x->name, err.message);
-	}
+	pthread_mutex_lock(&r->lock);
+	if (p)
+		provider_remember(r, x->provider_arn, &p->client_ids, clock_mono_ns(r->clock));
+	provider_end(r);
 	pthread_mutex_unlock(&r->lock);
 	return rc;
+}
+
+/* manageOidcProvider false: the provider (missing) or the audience
+ * (!missing) is for an IAM admin to register. */
+static void provider_not_ready(struct rctx *x, bool missing)
+{
+	struct wi_reconciler *r = x->r;
+	char msg[900];
+
+	if (missing) {
+		str_format(msg, sizeof(msg),
+			   "no IAM OIDC provider for %s, and keyless is set not to manage it (manageOidcProvider: false): "
+			   "create it with client id '%s'",
+			   r->issuer, x->spec->audience);
+		conditions_set(&x->conds, COND_OIDC, "False", "OIDCProviderMissing", msg, x->generation, x->now);
+	} else {
+		str_format(msg, sizeof(msg), "the IAM OIDC provider for %s does not list the audience '%s' as a client id",
+			   r->issuer, x->spec->audience);
+		conditions_set(&x->conds, COND_OIDC, "False", "AudienceNotRegistered", msg, x->generation, x->now);
+	}
 }
 
 bool wi_ensure_provider(struct rctx *x)
@@ -180,28 +224,43 @@ bool wi_ensure_provider(struct rctx *x)
 	_cleanup_(iam_oidc_provider_freep) struct iam_oidc_provider *p = NULL;
 	char tag_key[64];
 	struct op_err err;
-	bool ok = false;
+	bool ok = false, missing = false;
 	int rc;
 
 	identity_client_id_tag_key(aud, tag_key, sizeof(tag_key));
 	pthread_mutex_lock(&r->lock);
-	if (r->provider_arn && clock_mono_ns(r->clock) - r->provider_checked_ns < ttl && provider_has_client(r, aud)) {
-		pthread_mutex_unlock(&r->lock);
-		conditions_set(&x->conds, COND_OIDC, "True", "Reconciled",
-			       "the cluster's OIDC issuer is registered in IAM with this audience", x->generation, x->now);
-		return true;
+	for (;;) {
+		int64_t now = clock_mono_ns(r->clock);
+
+		if (r->provider_arn && now - r->provider_checked_ns < ttl && provider_has_client(r, aud)) {
+			pthread_mutex_unlock(&r->lock);
+			conditions_set(&x->conds, COND_OIDC, "True", "Reconciled",
+				       "the cluster's OIDC issuer is registered in IAM with this audience", x->generation,
+				       x->now);
+			return true;
+		}
+		/* not managed and missing (or without this audience): one look per
+		 * PROVIDER_RECHECK_NS for every identity together, not one each */
+		if (!r->settings->manage_oidc_provider &&
+		    ((r->provider_missing_ns && now - r->provider_missing_ns < PROVIDER_RECHECK_NS) ||
+		     (r->provider_arn && now - r->provider_checked_ns < PROVIDER_RECHECK_NS))) {
+			missing = !r->provider_arn;
+			pthread_mutex_unlock(&r->lock);
+			provider_not_ready(x, missing);
+			return false;
+		}
+		if (!r->provider_busy)
+			break;
+		pthread_cond_wait(&r->provider_idle, &r->lock);
 	}
+	provider_begin(r);
+	pthread_mutex_unlock(&r->lock);
 	op_err_clear(&err);
 	rc = provider_lookup(x, &p, &err);
 	if (rc == -ENOENT) {
 		if (!r->settings->manage_oidc_provider) {
-			char msg[900];
-
-			str_format(msg, sizeof(msg),
-				 "no IAM OIDC provider for %s, and keyless is set not to manage it (manageOidcProvider: "
-				 "false): create it with client id '%s'",
-				 r->issuer, aud);
-			conditions_set(&x->conds, COND_OIDC, "False", "OIDCProviderMissing", msg, x->generation, x->now);
+			missing = true;
+			provider_not_ready(x, true);
 			goto out;
 		} else {
 			char thumb[41] = "";
@@ -236,7 +295,9 @@ bool wi_ensure_provider(struct rctx *x)
 			if (!p) {
 				struct aws_str_list one = { .items = (char **)ids, .n = 1 };
 
+				pthread_mutex_lock(&r->lock);
 				provider_remember(r, arn, &one, clock_mono_ns(r->clock));
+				pthread_mutex_unlock(&r->lock);
 				free(arn);
 				ok = true;
 				goto done;
@@ -249,16 +310,15 @@ bool wi_ensure_provider(struct rctx *x)
 	}
 	/* once per period: audiences keyless added that nobody uses any more */
 	if (r->settings->manage_oidc_provider)
-		provider_gc_locked(x, p);
+		provider_gc_io(x, p);
 	if (aws_str_list_index(&p->client_ids, aud) < 0) {
 		struct aws_tag_in tag = { tag_key, aud };
 
 		if (!r->settings->manage_oidc_provider) {
-			char msg[900];
-
-			str_format(msg, sizeof(msg), "the IAM OIDC provider for %s does not list the audience '%s' as a client id",
-				 r->issuer, aud);
-			conditions_set(&x->conds, COND_OIDC, "False", "AudienceNotRegistered", msg, x->generation, x->now);
+			pthread_mutex_lock(&r->lock);
+			provider_remember(r, x->provider_arn, &p->client_ids, clock_mono_ns(r->clock));
+			pthread_mutex_unlock(&r->lock);
+			provider_not_ready(x, false);
 			goto out;
 		}
 		/* tagged first: a client id keyless added is always known as such */
@@ -277,12 +337,22 @@ bool wi_ensure_provider(struct rctx *x)
 		rctx_event(x, "Normal", "OIDCAudienceAdded", "AddClientIDToOpenIDConnectProvider",
 			   "added audience '%s' to the OIDC provider", aud);
 	}
+	pthread_mutex_lock(&r->lock);
 	provider_remember(r, x->provider_arn, &p->client_ids, clock_mono_ns(r->clock));
+	pthread_mutex_unlock(&r->lock);
 	ok = true;
 done:
 	conditions_set(&x->conds, COND_OIDC, "True", "Reconciled",
 		       "the cluster's OIDC issuer is registered in IAM with this audience", x->generation, x->now);
 out:
+	pthread_mutex_lock(&r->lock);
+	if (missing) {
+		provider_forget(r);
+		r->provider_missing_ns = clock_mono_ns(r->clock);
+	} else if (ok) {
+		r->provider_missing_ns = 0;
+	}
+	provider_end(r);
 	pthread_mutex_unlock(&r->lock);
 	return ok;
 }

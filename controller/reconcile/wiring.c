@@ -112,6 +112,8 @@ static int apply_sa(struct rctx *x, bool owned, bool default_audience, json_t **
 	text = json_dumps(body, JSON_COMPACT);
 	if (!text)
 		return -ENOMEM;
+	/* before the write: its watch event may come before the answer */
+	wi_memo_wired(x, want[A_ROLE], want[A_REGIONAL], want[A_AUDIENCE]);
 	op_err_clear(&err);
 	rc = x->r->kube->apply(x->r->kube->ctx, &KUBE_SERVICEACCOUNTS, x->ns, sp->service_account, text, ret, &err);
 	if (rc < 0)
@@ -182,7 +184,12 @@ static void wired_at_from(struct rctx *x, json_t *sa)
 
 static void sa_wired(struct rctx *x)
 {
+	const char *want[A_COUNT];
 	char msg[900];
+
+	wanted_annotations(x, want);
+	/* what the service-account watch will echo back: no news */
+	wi_memo_wired(x, want[A_ROLE], want[A_REGIONAL], want[A_AUDIENCE]);
 
 	if (!x->wired_at[0])
 		str_copy(x->wired_at, sizeof(x->wired_at), x->now);

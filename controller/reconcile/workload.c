@@ -18,6 +18,9 @@
 void wi_reconciler_init(struct wi_reconciler *r)
 {
 	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->provider_idle, NULL);
+	pthread_mutex_init(&r->memo_lock, NULL);
+	r->memo = (struct strmap)STRMAP_INIT;
 }
 
 void wi_reconciler_release(struct wi_reconciler *r)
@@ -26,7 +29,10 @@ void wi_reconciler_release(struct wi_reconciler *r)
 	for (size_t i = 0; i < r->n_provider_client_ids; i++)
 		free(r->provider_client_ids[i]);
 	free(r->provider_client_ids);
+	pthread_cond_destroy(&r->provider_idle);
 	pthread_mutex_destroy(&r->lock);
+	strmap_release(&r->memo, free);
+	pthread_mutex_destroy(&r->memo_lock);
 }
 
 /* --- events and failures ----------------------------------------------------- */
@@ -491,7 +497,9 @@ static int check_controller_namespace(struct rctx *x, struct op_err *err)
 			   x->ns);
 }
 
-static struct reconcile_result validate(struct rctx *x, bool *ret_ok)
+/* fresh: this generation passed the guardrails under these settings already
+ * (wi_memo_fresh), so the (costly) permission check is not run again. */
+static struct reconcile_result validate(struct rctx *x, bool fresh, bool *ret_ok)
 {
 	const struct guardrails *g = &x->r->settings->guardrails;
 	struct op_err err;
@@ -506,28 +514,40 @@ static struct reconcile_result validate(struct rctx *x, bool *ret_ok)
 	if (guardrails_check_namespace(g, x->ns, &err) < 0 || check_controller_namespace(x, &err) < 0)
 		return reject(x, "NamespaceNotAllowed", &err);
 	op_err_clear(&err);
-	if (guardrails_check_spec(g, x->spec, &err) < 0)
+	if (!fresh && guardrails_check_spec(g, x->spec, &err) < 0)
 		return reject(x, "PolicyRejected", &err);
 	*ret_ok = true;
 	return (struct reconcile_result){ .outcome = RECONCILE_OK };
 }
 
-/* Is WorkloadsReady the only condition that is not True, for a reason only
- * pod changes (watched) or people fix? Then nothing is polled: the resync
- * period and pod events bring the object back. */
-static bool only_workloads_wait(struct rctx *x)
+static bool cond_is(struct rctx *x, const char *type, const char *status, const char *reason)
 {
-	static const char *const others[] = { COND_OIDC, COND_ROLE, COND_SA };
+	const struct condition *c = conditions_get(&x->conds, type);
 
-	if (!x->workloads_wait)
+	return c && streq(c->status, status) && (!reason || streq(c->reason, reason));
+}
+
+/* Is the object waiting for something only a watched change (a pod, the
+ * service account, another WorkloadIdentity) or a person fixes? Then
+ * nothing is polled: the watch events and the resync period bring it back.
+ * - WorkloadsReady is the only condition not True, for such a reason;
+ * - the service account is missing, or its annotations are another field
+ *   manager's (the service-account watch);
+ * - an older WorkloadIdentity holds the service account (its watch). */
+static bool waits_on_watch(struct rctx *x)
+{
+	static const char *const sa_reasons[] = { "ServiceAccountNotFound", "ServiceAccountManagedElsewhere",
+						  "AnnotationOwnedElsewhere" };
+
+	if (cond_is(x, COND_SA, "False", "ServiceAccountConflict"))
+		return true;
+	if (!cond_is(x, COND_OIDC, "True", NULL) || !cond_is(x, COND_ROLE, "True", NULL))
 		return false;
-	for (size_t i = 0; i < ARRAY_SIZE(others); i++) {
-		const struct condition *c = conditions_get(&x->conds, others[i]);
-
-		if (!c || !streq(c->status, "True"))
-			return false;
+	for (size_t i = 0; i < ARRAY_SIZE(sa_reasons); i++) {
+		if (cond_is(x, COND_SA, "False", sa_reasons[i]))
+			return true;
 	}
-	return true;
+	return x->workloads_wait && cond_is(x, COND_SA, "True", NULL);
 }
 
 static struct reconcile_result reconcile_one(struct wi_reconciler *r, const char *key)
@@ -536,7 +556,8 @@ static struct reconcile_result reconcile_one(struct wi_reconciler *r, const char
 	struct reconcile_result res = { .outcome = RECONCILE_OK };
 	struct op_err err;
 	char winner[256];
-	bool ok;
+	bool ok, fresh, aws_ok;
+	int64_t t0 = clock_mono_ns(r->clock);
 	int rc;
 
 	if (split_key(key, &x) < 0)
@@ -545,8 +566,10 @@ static struct reconcile_result reconcile_one(struct wi_reconciler *r, const char
 	rfc3339_format(x.now_ns, 0, x.now, sizeof(x.now));
 	op_err_clear(&err);
 	rc = r->kube->get(r->kube->ctx, &KUBE_WORKLOADIDENTITIES, x.ns, x.name, &x.obj, &err);
-	if (rc == -ENOENT)
+	if (rc == -ENOENT) {
+		wi_memo_forget(r, x.ns, x.name);
 		return res; /* gone: its finalizer already ran */
+	}
 	if (rc < 0) {
 		log_warn("%s: reading the WorkloadIdentity failed: %s", key, err.message);
 		return (struct reconcile_result){ .outcome = RECONCILE_ERROR };
@@ -559,14 +582,22 @@ static struct reconcile_result reconcile_one(struct wi_reconciler *r, const char
 	}
 
 	if (json_object_get(json_object_get(x.obj, "metadata"), "deletionTimestamp")) {
+		wi_memo_forget(r, x.ns, x.name);
 		res = wi_finalize(&x);
 		goto out;
 	}
+	wi_memo_seen(&x);
+	/* AWS was verified for this generation less than a resync period ago:
+	 * what brought the object back (pods, the service account, keyless' own
+	 * writes) changed nothing in AWS, so nothing there is read again */
+	fresh = wi_memo_fresh(&x) && cond_is(&x, COND_OIDC, "True", NULL) && cond_is(&x, COND_ROLE, "True", NULL);
 
 	/* 1. validate: spec, namespace, guardrails */
-	res = validate(&x, &ok);
-	if (!ok)
+	res = validate(&x, fresh, &ok);
+	if (!ok) {
+		wi_memo_verified(&x, t0, false);
 		goto out;
+	}
 
 	/* 2. the finalizer first, so nothing created below can be orphaned */
 	if (!x.spec->has_finalizer) {
@@ -579,9 +610,16 @@ static struct reconcile_result reconcile_one(struct wi_reconciler *r, const char
 
 	/* 3. a shared service account is decided before anything is created */
 	if (wi_sa_claimed_by_other(&x, winner, sizeof(winner))) {
+		wi_memo_verified(&x, t0, false);
 		lose_service_account(&x, winner);
-	} else if (wi_ensure_provider(&x) && record_role(&x) == 0 && wi_ensure_role(&x) &&
-		   wi_ensure_service_account(&x)) {
+		goto status;
+	}
+	aws_ok = fresh;
+	if (!fresh) {
+		aws_ok = wi_ensure_provider(&x) && record_role(&x) == 0 && wi_ensure_role(&x);
+		wi_memo_verified(&x, t0, aws_ok);
+	}
+	if (aws_ok && wi_ensure_service_account(&x)) {
 		/* 4. what an earlier spec or settings wired: released once the new one is in place */
 		if (x.recorded_sa[0] && !streq(x.recorded_sa, x.spec->service_account) &&
 		    wi_release_service_account(&x, x.recorded_sa) < 0)
@@ -591,6 +629,7 @@ static struct reconcile_result reconcile_one(struct wi_reconciler *r, const char
 		wi_ensure_workloads(&x);
 		wi_retire_roles(&x);
 	}
+status:
 	conditions_summarize(&x.conds, x.generation, x.now);
 	rc = wi_write_status(&x);
 	if (rc < 0 && rc != -ENOENT)
@@ -602,7 +641,7 @@ static struct reconcile_result reconcile_one(struct wi_reconciler *r, const char
 		res = (struct reconcile_result){ .outcome = RECONCILE_REQUEUE, .after_ns = REQUEUE_PODS_NS };
 	else if (x.requeue_after_ns)
 		res = (struct reconcile_result){ .outcome = RECONCILE_REQUEUE, .after_ns = x.requeue_after_ns };
-	else if (!streq(conditions_get(&x.conds, COND_READY)->status, "True") && !only_workloads_wait(&x))
+	else if (!streq(conditions_get(&x.conds, COND_READY)->status, "True") && !waits_on_watch(&x))
 		res = (struct reconcile_result){ .outcome = RECONCILE_REQUEUE, .after_ns = REQUEUE_NOT_READY_NS };
 out:
 	rctx_free(&x);
@@ -620,8 +659,10 @@ static void enqueue(struct wq *q, const char *ns, const char *name)
 	buf_release(&k);
 }
 
-/* Every WorkloadIdentity naming (ns, sa). */
-static void enqueue_by_sa(struct wi_handler *h, const char *ns, const char *sa)
+/* Every WorkloadIdentity naming (ns, sa); with skip_echo, not those whose
+ * last reconcile left the service account exactly as it is now (the event is
+ * the echo of keyless' own write, or changed nothing keyless manages). */
+static void enqueue_by_sa(struct wi_handler *h, const char *ns, const char *sa, bool skip_echo)
 {
 	struct kube_cache *c = h->r->wis;
 	char names[64][256];
@@ -633,32 +674,39 @@ static void enqueue_by_sa(struct wi_handler *h, const char *ns, const char *sa)
 	for (const struct kobj *o = kube_cache_index_first(c, ns, sa); o && n < 64; o = kube_cache_index_next(o))
 		str_copy(names[n++], sizeof(names[0]), kobj_name(c, o));
 	kube_cache_rdunlock(c);
-	for (int i = 0; i < n; i++)
-		enqueue(h->q, ns, names[i]);
+	for (int i = 0; i < n; i++) {
+		if (!skip_echo || !wi_memo_sa_echo(h->r, ns, names[i], sa))
+			enqueue(h->q, ns, names[i]);
+	}
 }
 
 void wi_on_wi_change(const struct kube_change *ch, void *ctx)
 {
 	struct wi_handler *h = ctx;
 
+	/* keyless' own writes (the finalizer; the status is not projected) to
+	 * a generation it has read already are no news */
+	if (ch->type == KUBE_CHANGE_UPDATED && (!ch->old_idx || !ch->idx || streq(ch->idx, ch->old_idx)) &&
+	    wi_memo_wi_echo(h->r, ch->ns, ch->name))
+		return;
 	enqueue(h->q, ch->ns, ch->name);
 	/* a service account changing hands: the other claimants re-decide */
 	if (ch->type != KUBE_CHANGE_RESYNC) {
-		enqueue_by_sa(h, ch->ns, ch->idx);
+		enqueue_by_sa(h, ch->ns, ch->idx, false);
 		if (ch->old_idx && (!ch->idx || !streq(ch->idx, ch->old_idx)))
-			enqueue_by_sa(h, ch->ns, ch->old_idx);
+			enqueue_by_sa(h, ch->ns, ch->old_idx, false);
 	}
 }
 
 void wi_on_sa_change(const struct kube_change *ch, void *ctx)
 {
 	if (ch->type != KUBE_CHANGE_RESYNC)
-		enqueue_by_sa(ctx, ch->ns, ch->name);
+		enqueue_by_sa(ctx, ch->ns, ch->name, ch->type != KUBE_CHANGE_DELETED);
 }
 
 void wi_on_pod_change(const struct kube_change *ch, void *ctx)
 {
 	if (ch->type == KUBE_CHANGE_RESYNC)
 		return;
-	enqueue_by_sa(ctx, ch->ns, ch->idx ? ch->idx : ch->old_idx);
+	enqueue_by_sa(ctx, ch->ns, ch->idx ? ch->idx : ch->old_idx, false);
 }

@@ -27,11 +27,13 @@
 #define KEYLESS_RECONCILE_WORKLOAD_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
 #include "aws/api.h"
 #include "base/clock.h"
+#include "base/strmap.h"
 #include "identity/settings.h"
 #include "kube/cache.h"
 #include "reconcile/kube_ops.h"
@@ -55,12 +57,23 @@ struct wi_reconciler {
 	int (*thumbprint)(const char *issuer_url, const char *ca_file, char *out, struct op_err *err);
 	struct kube_cache *pods, *sas, *wis;
 	const struct clock *clock;
-	/* the OIDC provider, checked at most once per resync period */
+	/* the OIDC provider, checked at most once per resync period. `lock`
+	 * guards these fields only and is never held across I/O: one thread at a
+	 * time talks to IAM about the provider (provider_busy), the others that
+	 * need it wait on provider_idle; a cached answer never waits */
 	pthread_mutex_t lock;
+	pthread_cond_t provider_idle;
+	bool provider_busy;
 	char *provider_arn;
 	char **provider_client_ids;
 	size_t n_provider_client_ids;
 	int64_t provider_checked_ns;
+	int64_t provider_missing_ns; /* manageOidcProvider false: found missing then (0: not) */
+	/* per WorkloadIdentity ("ns/name"): the generation last read, when AWS
+	 * was last verified for it, and how its service account was left wired
+	 * (reconcile/memo.c); guarded by memo_lock, never held across I/O */
+	pthread_mutex_t memo_lock;
+	struct strmap memo;
 	/* counters */
 	atomic_uint_fast64_t kube_writes, aws_writes_planned, drift_repairs;
 };

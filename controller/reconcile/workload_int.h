@@ -126,6 +126,31 @@ bool wi_role_in_use(struct rctx *x, const char *arn);
  * retired) in this account? */
 bool wi_arn_is_ours(struct rctx *x, const char *arn);
 
+/* memo.c: what the reconciler remembers per object between reconciles, so
+ * that cost follows change. A reconcile records the generation it read
+ * (wi_memo_seen), whether it verified the OIDC provider and the role in AWS
+ * for that generation and when (wi_memo_verified), and the annotations it
+ * left on the service account (wi_memo_wired). wi_memo_fresh: AWS was
+ * verified for this uid, generation and role ARN less than a resync period
+ * ago, so a reconcile that only pods, the service account or keyless' own
+ * writes triggered skips the AWS reads; the periodic resync (re-added one
+ * resync period after the reconcile that verified) always verifies. The
+ * settings are fixed for the process's life. */
+void wi_memo_seen(struct rctx *x);
+bool wi_memo_fresh(struct rctx *x);
+/* ok: verified at at_ns (monotonic); !ok: not verified (an AWS step failed). */
+void wi_memo_verified(struct rctx *x, int64_t at_ns, bool ok);
+/* audience NULL: the default audience. */
+void wi_memo_wired(struct rctx *x, const char *role, const char *regional, const char *audience);
+void wi_memo_forget(struct wi_reconciler *r, const char *ns, const char *name);
+/* For the informer handlers: is this update of ns/name (as the cache has it
+ * now) only the echo of keyless' own writes? A WorkloadIdentity: not being
+ * deleted, still finalized, and the generation the last reconcile read. A
+ * service account: it carries exactly the annotations the last reconcile of
+ * WorkloadIdentity wi_name left on it. */
+bool wi_memo_wi_echo(struct wi_reconciler *r, const char *ns, const char *name);
+bool wi_memo_sa_echo(struct wi_reconciler *r, const char *ns, const char *wi_name, const char *sa_name);
+
 /* cleanup.c */
 struct reconcile_result wi_finalize(struct rctx *x);
 

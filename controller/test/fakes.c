@@ -538,7 +538,7 @@ static void feed(struct fake_kube *k, const struct kube_resource *r, const char 
 {
 	struct kube_cache *c = cache_of(k, r);
 	json_t *o = fake_kube_obj(k, r, ns, name);
-	struct kube_change ch;
+	struct kube_change ch = { 0 };
 
 	if (!c)
 		return;
@@ -546,6 +546,8 @@ static void feed(struct fake_kube *k, const struct kube_resource *r, const char 
 		kube_cache_upsert_json(c, o, &ch);
 	else
 		kube_cache_delete(c, ns, name, &ch);
+	if (k->on_change && ch.type != KUBE_CHANGE_NONE)
+		k->on_change(k->on_change_ctx, r, &ch);
 	kube_change_release(&ch);
 }
 

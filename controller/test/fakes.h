@@ -79,6 +79,10 @@ struct fake_kube {
 	 * budget blocks it), else the pod is deleted */
 	int evict_rc;
 	int evictions; /* evictions that deleted a pod, since init */
+	/* optional: every change a write made to a cache, as an informer would
+	 * hand it to its handlers (after the cache lock is released) */
+	void (*on_change)(void *ctx, const struct kube_resource *r, const struct kube_change *ch);
+	void *on_change_ctx;
 };
 
 void fake_kube_init(struct fake_kube *k);

@@ -99,8 +99,8 @@ static void test_reconcile__new_identity_exact_calls_then_noop(void **state)
 				    fake_kube_obj(&w->kube, &KUBE_WORKLOADIDENTITIES, "logging", "s3-reader"), "status"),
 							      "roleArn")), ROLE_ARN);
 
-	/* nothing changed: zero writes anywhere, and only the role's reads */
-	assert_int_equal(run(w, "logging/s3-reader").outcome, RECONCILE_OK);
+	/* a resync with nothing changed: zero writes anywhere, and only the role's reads */
+	assert_int_equal(world_resync(w, "logging/s3-reader").outcome, RECONCILE_OK);
 	assert_string_equal(calls(w), "GetRole,ListRolePolicies,GetRolePolicy,ListAttachedRolePolicies");
 	assert_int_equal(w->aws->writes, 0);
 	assert_int_equal(w->kube.writes, 0);
@@ -114,7 +114,7 @@ static void test_reconcile__each_drift_repaired_with_one_call(void **state)
 	struct op_err err;
 
 	converge(w);
-	run(w, "logging/s3-reader");
+	world_resync(w, "logging/s3-reader");
 	role = fake_aws_role(w->aws, ROLE);
 
 	/* trust policy edited in the console: widened to every service account */
@@ -122,7 +122,7 @@ static void test_reconcile__each_drift_repaired_with_one_call(void **state)
 	role->trust = strdup("{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"Federated\":"
 			     "\"arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC\"},"
 			     "\"Action\":\"sts:AssumeRoleWithWebIdentity\"}]}");
-	run(w, "logging/s3-reader");
+	world_resync(w, "logging/s3-reader");
 	assert_string_equal(calls(w), "GetRole,ListRolePolicies,GetRolePolicy,ListAttachedRolePolicies,UpdateAssumeRolePolicy");
 	assert_true(fake_kube_has_event(&w->kube, "DriftRepaired"));
 	assert_non_null(strstr(role->trust, "system:serviceaccount:logging:s3-reader-sa"));
@@ -135,19 +135,19 @@ static void test_reconcile__each_drift_repaired_with_one_call(void **state)
 			     " \"Action\": \"sts:AssumeRoleWithWebIdentity\", \"Effect\": \"Allow\", \"Principal\": {"
 			     " \"Federated\": \"arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC\" } } ],"
 			     " \"Version\": \"2012-10-17\" }");
-	run(w, "logging/s3-reader");
+	world_resync(w, "logging/s3-reader");
 	assert_int_equal(w->aws->writes, 0);
 
 	/* inline policy widened */
 	assert_int_equal(fake_aws_api.iam_put_role_policy(NULL, ROLE, "keyless", "{\"Version\":\"2012-10-17\",\"Statement\":"
 				 "[{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"}]}", &err), 0);
-	run(w, "logging/s3-reader");
+	world_resync(w, "logging/s3-reader");
 	assert_string_equal(calls(w), "GetRole,ListRolePolicies,GetRolePolicy,ListAttachedRolePolicies,PutRolePolicy");
 
 	/* an extra inline policy and an extra managed policy: removed */
 	fake_aws_api.iam_put_role_policy(NULL, ROLE, "backdoor", "{\"Version\":\"2012-10-17\",\"Statement\":[]}", &err);
 	fake_aws_api.iam_attach_role_policy(NULL, ROLE, "arn:aws:iam::aws:policy/AdministratorAccess", &err);
-	run(w, "logging/s3-reader");
+	world_resync(w, "logging/s3-reader");
 	assert_string_equal(calls(w), "GetRole,ListRolePolicies,GetRolePolicy,ListAttachedRolePolicies,DeleteRolePolicy,"
 				      "DetachRolePolicy");
 
@@ -156,7 +156,7 @@ static void test_reconcile__each_drift_repaired_with_one_call(void **state)
 	fake_aws_api.iam_tag_role(NULL, ROLE, &(struct aws_tag_in){ "stray", "x" }, 1, &err);
 	fake_aws_api.iam_delete_role_permissions_boundary(NULL, ROLE, &err);
 	fake_aws_api.iam_update_role(NULL, ROLE, NULL, 7200, &err);
-	run(w, "logging/s3-reader");
+	world_resync(w, "logging/s3-reader");
 	assert_string_equal(calls(w), "GetRole,ListRolePolicies,GetRolePolicy,ListAttachedRolePolicies,UpdateRole,"
 				      "PutRolePermissionsBoundary,TagRole,UntagRole");
 	assert_null(aws_tag_list_get(&role->tags, "stray"));
@@ -165,12 +165,12 @@ static void test_reconcile__each_drift_repaired_with_one_call(void **state)
 	/* the service-account annotation removed by hand (kubectl annotate sa ... role-arn-) */
 	fake_kube_annotate(&w->kube, &KUBE_SERVICEACCOUNTS, "logging", "s3-reader-sa", "eks.amazonaws.com/role-arn", NULL,
 			   "kubectl-annotate");
-	run(w, "logging/s3-reader");
+	world_resync(w, "logging/s3-reader");
 	assert_int_equal(w->aws->writes, 0);
 	assert_int_equal(w->kube.writes, 1); /* the apply; the status did not change */
 	assert_true(fake_kube_has_event(&w->kube, "DriftRepaired"));
 	/* and converged again */
-	run(w, "logging/s3-reader");
+	world_resync(w, "logging/s3-reader");
 	assert_int_equal(w->aws->writes + w->kube.writes, 0);
 }
 
@@ -368,7 +368,7 @@ static void test_reconcile__crash_between_create_and_policy_converges(void **sta
 	w->aws->fail_rc = -EACCES;
 	str_copy(w->aws->fail_code, sizeof(w->aws->fail_code), "AccessDenied");
 	w->aws->fail_times = 1;
-	assert_int_equal(run(w, "logging/s3-reader").outcome, RECONCILE_ERROR);
+	assert_int_equal(world_resync(w, "logging/s3-reader").outcome, RECONCILE_ERROR);
 	assert_string_equal(cond(w, "logging", "s3-reader", "RoleReady", "reason"), "AWSAccessDenied");
 	assert_non_null(strstr(cond(w, "logging", "s3-reader", "RoleReady", "message"), "iam:GetRole"));
 }

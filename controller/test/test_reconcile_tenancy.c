@@ -143,7 +143,7 @@ static void test_tenancy__same_cluster_name_other_issuer(void **state)
 				r->tags.items[i].value = strdup("oidc.eks.eu-west-1.amazonaws.com/id/BBB");
 			}
 		}
-		world_run(W, "team/app");
+		world_resync(W, "team/app");
 		assert_string_equal(reason(W, "team", "app", "RoleReady"), "RoleNotOwned");
 		assert_non_null(strstr(world_cond(W, "team", "app", "RoleReady", "message"), "another cluster"));
 		assert_int_equal(W->aws->writes, 0);

@@ -5,6 +5,7 @@
 #include "base/yamljson.h"
 #include "identity/naming.h"
 #include "kube/project.h"
+#include "reconcile/workload_int.h"
 
 static struct settings *parse_settings(const char *yaml)
 {
@@ -25,8 +26,7 @@ static int64_t world_realtime(void *ctx)
 
 static int64_t world_monotonic(void *ctx)
 {
-	(void)ctx;
-	return clock_mono_ns(NULL);
+	return clock_mono_ns(NULL) + ((struct world *)ctx)->mono_offset_ns;
 }
 
 static struct world *make(const char *settings_yaml, const char *issuer, struct fake_aws *aws)
@@ -118,6 +118,17 @@ struct reconcile_result world_run(struct world *w, const char *key)
 	fake_aws_clear_calls(w->aws);
 	fake_kube_clear_calls(&w->kube);
 	return wi_reconcile(&w->r, key);
+}
+
+struct reconcile_result world_resync(struct world *w, const char *key)
+{
+	const char *slash = strchr(key, '/');
+	char ns[256];
+
+	assert_non_null(slash);
+	str_format(ns, sizeof(ns), "%.*s", (int)(slash - key), key);
+	wi_memo_forget(&w->r, ns, slash + 1);
+	return world_run(w, key);
 }
 
 const char *world_calls(struct world *w)

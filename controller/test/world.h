@@ -19,8 +19,9 @@ struct world {
 	struct kube_ops ops;
 	struct settings *settings;
 	struct wi_reconciler r;
-	struct clock clock;   /* wall clock frozen at now_ns (tests move it); monotonic real */
+	struct clock clock;   /* wall clock frozen at now_ns (tests move it); monotonic real + mono_offset_ns */
 	int64_t now_ns;       /* default WORLD_NOW */
+	int64_t mono_offset_ns; /* tests move the monotonic clock forward (resync periods) */
 	char buf[4096];
 };
 
@@ -42,6 +43,11 @@ json_t *world_sa(const char *ns, const char *name);
 
 /* Reconcile key after clearing the call logs; sets fake_aws_current. */
 struct reconcile_result world_run(struct world *w, const char *key);
+/* A reconcile of key that the periodic resync brought (a resync period
+ * after the last verification of this object): it verifies AWS again. The
+ * object's memo is forgotten, not the clock moved, so the provider's own
+ * once-per-period check stays cached as in a run right after. */
+struct reconcile_result world_resync(struct world *w, const char *key);
 /* AWS calls since the last run, comma-separated. */
 const char *world_calls(struct world *w);
 /* A condition's field ("status", "reason", "message"), "" if absent. */

@@ -182,6 +182,7 @@ def fams_samples(fams, name):
 def test_sigterm_bounds_in_flight_reconciles(tmp_path, core, namespace):
     """SIGTERM while a reconcile hangs on AWS: the workers are given --shutdown-timeout, the lease is
     released, exit 0."""
+    install_crd()
     proxy = HangProxy(os.environ["AWS_ENDPOINT_URL"])
     settings = write_settings(str(tmp_path / "settings.yaml"), accountId="123456789012",
                               oidcIssuer=os.environ["KEYLESS_ISSUER"])
@@ -192,7 +193,10 @@ def test_sigterm_bounds_in_flight_reconciles(tmp_path, core, namespace):
         proxy.hang()  # AWS answers nothing from now on
         make_sa(core, namespace, "slow-sa")
         make_wi(namespace, "slow", "slow-sa")
-        wait_until(lambda: value(scrape(c)[0], "keyless_workqueue_in_flight") == 1, 30, "a reconcile in flight")
+        # the slow identity's reconcile is the one in flight: its AWS call is held by the proxy
+        # (another identity's reconcile, or a call failing on a connection hang() dropped, would not do)
+        wait_until(lambda: proxy.held > 0 and value(scrape(c)[0], "keyless_workqueue_in_flight") == 1, 30,
+                   "a reconcile in flight, its AWS call held")
         t0 = time.monotonic()
         c.p.send_signal(signal.SIGTERM)
         rc = c.p.wait(timeout=20)
@@ -221,6 +225,7 @@ class HangProxy:
         self.listener.listen(64)
         self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
         self.hanging = False
+        self.held = 0  # connections accepted since hang(), held without an answer
         self.conns = []
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -232,6 +237,7 @@ class HangProxy:
                 return
             self.conns.append(c)
             if self.hanging:
+                self.held += 1
                 continue  # held: read nothing, answer nothing
             u = socket.create_connection(self.target, timeout=5)
             u.settimeout(None)

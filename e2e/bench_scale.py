@@ -332,13 +332,13 @@ def delete_identities(core, crd, prefix):
     roles = [r["RoleName"] for page in iam.get_paginator("list_roles").paginate(PathPrefix="/keyless/")
              for r in page["Roles"] if f"+{prefix}-" in r["RoleName"]]
 
-    def drop(name):
+    # one at a time: moto's IAM answers concurrent deletes with broken responses
+    for name in roles:
         for p in iam.list_role_policies(RoleName=name)["PolicyNames"]:
             iam.delete_role_policy(RoleName=name, PolicyName=p)
         for p in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
             iam.detach_role_policy(RoleName=name, PolicyArn=p["PolicyArn"])
         iam.delete_role(RoleName=name)
-    parallel(drop, roles, workers=8)
     wait_until(lambda: not any(o["metadata"]["namespace"].startswith(prefix + "-") for o in
                                crd.list_cluster_custom_object(GROUP, VERSION, PLURAL)["items"]), 120,
                f"{prefix} identities gone")
@@ -557,7 +557,7 @@ def table(res):
         rows.append(f"| cold start, {r['identities']} identities + {r['pods_in_cluster']} pods | exec -> caches synced "
                     f"**{r['exec_to_synced_s']} s**, -> first reconcile **{r['exec_to_first_reconcile_s']} s**; at the "
                     f"first reconcile RSS {mib(r['vmrss_kib_at_first'])} MiB (RssAnon "
-                    f"{mib(r['rssanon_kib_at_first'])}); after the start-up pass VmHWM "
+                    f"{mib(r['rssanon_kib_at_first'])}); after the start-up pass and the resync window VmHWM "
                     f"{mib(r.get('vmhwm_kib_after_pass'))} MiB, RssAnon {mib(r.get('rssanon_kib_after_pass'))} MiB |")
     r = res.get("cache")
     if r:

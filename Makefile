@@ -189,13 +189,18 @@ bin/bench/%: $(B)/rel/bench/%.o $(B)/rel/libkeyless.a
 	@mkdir -p $(@D)
 	$(Q)$(CC) $^ $(PKG_LIBS) -o $@
 
-.PHONY: bench bench-kube bench-build
+.PHONY: bench bench-kube bench-build bench-scale
 bench-build: $(patsubst controller/bench/%.c,bin/bench/%,$(BENCH_SRCS))
 
 bench-kube: bin/bench/bench_kube
 	@bin/bench/bench_kube $(BENCH_PODS) $(BENCH_EVENTS)
 
 bench: bench-kube
+
+# `make bench-scale`: the scale benchmark on a local cluster of its own (hack/bench-scale, e2e/bench_scale.py;
+# BENCH_IDENTITIES, BENCH_PODS, ...: see hack/bench-scale). Not part of `make test`.
+bench-scale: bin/keyless bin/bench/bench_kube tools
+	@hack/bench-scale
 
 # --- aws ---
 # `make test-sigv4 [SIGV4_CASES=dir]`: the SigV4 signer against a folder of

@@ -211,7 +211,8 @@ def test_drift_in_trust_policy_and_annotation_is_repaired(controller, core, name
         d = json.loads(d) if isinstance(d, str) else d
         return "Condition" in d["Statement"][0]
     wait_until(restored, 40, "the trust policy repaired by the periodic resync")
-    assert "DriftRepaired" in events_of(namespace, "app")
+    # the Event follows the IAM write (the recorder sends it after the repair)
+    wait_until(lambda: "DriftRepaired" in events_of(namespace, "app"), 15, "the DriftRepaired event")
     fix = next(c for c in reconcile_costs(controller, key)[n:] if c[1] > 0)
     CALLS["drift: trust policy"] = f"{fix[0]} ({fix[1]} writes)"
     assert fix[1] == 1
@@ -342,7 +343,7 @@ def test_deletion_removes_exactly_what_keyless_created(controller, core, namespa
     assert e.value.response["Error"]["Code"] == "NoSuchEntity"
     ann = sa_annotations(core, namespace, "app-sa")
     assert "eks.amazonaws.com/role-arn" not in ann and ann.get("team") == "payments"  # only ours removed
-    assert "RoleDeleted" in events_of(namespace, "gone")
+    wait_until(lambda: "RoleDeleted" in events_of(namespace, "gone"), 15, "the RoleDeleted event")
     # the OIDC provider is shared by every identity: it stays
     assert iam.get_open_id_connect_provider(OpenIDConnectProviderArn=st["oidcProviderArn"])
 
@@ -352,7 +353,7 @@ def test_guardrails_reject_and_shared_service_account_conflict(controller, core,
     make_wi(namespace, "admin", "app-sa", [{"effect": "Allow", "actions": ["iam:PassRole"], "resources": ["*"]}])
     o = wait_cond(namespace, "admin", "Ready", "False", "PolicyRejected")
     assert "statements[0].actions[0]" in cond(o, "Ready")["message"]
-    assert "PolicyRejected" in events_of(namespace, "admin")
+    wait_until(lambda: "PolicyRejected" in events_of(namespace, "admin"), 15, "the PolicyRejected event")
     with pytest.raises(botocore.exceptions.ClientError):
         aws_client("iam").get_role(RoleName=role_name(namespace, "admin"))
     crd_api().delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "admin")
@@ -382,7 +383,7 @@ def test_delete_pods_mode_and_missing_injection(controller, core, namespace):
     # the pod without a controller, started before the wiring, is evicted (restart: DeletePods)
     wait_until(lambda: not [p for p in core.list_namespaced_pod(namespace).items if p.metadata.name == "bare"],
                60, "the bare pod deleted")
-    assert "PodEvicted" in events_of(namespace, "app")
+    wait_until(lambda: "PodEvicted" in events_of(namespace, "app"), 15, "the PodEvicted event")
     wait_cond(namespace, "app", "Ready", "True")
 
     # without the pod identity webhook, a pod created after the wiring lacks AWS_ROLE_ARN:

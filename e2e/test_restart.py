@@ -67,7 +67,7 @@ def test_restart_delete_pods_evicts_and_respects_a_pod_disruption_budget(control
     make_wi(namespace, "evict-wi", "evict-sa", restart="DeletePods")
     o = wait_cond(namespace, "evict-wi", "WorkloadsReady", "False", "EvictionBlocked", timeout=60)
     assert "disruption budget" in cond(o, "WorkloadsReady")["message"], cond(o, "WorkloadsReady")
-    assert "EvictionBlocked" in events_of(namespace, "evict-wi")
+    wait_until(lambda: "EvictionBlocked" in events_of(namespace, "evict-wi"), 15, "the EvictionBlocked event")
     # nothing was deleted behind the budget's back
     time.sleep(2)
     assert {p.metadata.name for p in live_pods(core, namespace, "evict")} == old
@@ -83,7 +83,7 @@ def test_restart_delete_pods_evicts_and_respects_a_pod_disruption_budget(control
             else None
     wait_until(replaced, 180, "the Deployment's pods evicted and replaced with injected ones", interval=0.5)
     wait_cond(namespace, "evict-wi", "WorkloadsReady", "True", timeout=60)
-    assert "PodEvicted" in events_of(namespace, "evict-wi")
+    wait_until(lambda: "PodEvicted" in events_of(namespace, "evict-wi"), 15, "the PodEvicted event")
     assert max(seen_unavailable) <= 1, seen_unavailable
 
 
@@ -109,7 +109,7 @@ def test_restart_paused_deployment_and_on_delete_statefulset_need_a_person(contr
     assert "Deployment paused is paused" in msg and f"kubectl -n {namespace} rollout restart deployment/paused" in msg, msg
     assert "StatefulSet db has updateStrategy OnDelete" in msg and f"kubectl -n {namespace} delete pod db-0" in msg, msg
     assert o["status"]["stalePods"] == 2
-    assert "ManualRestartRequired" in events_of(namespace, "manual-wi")
+    wait_until(lambda: "ManualRestartRequired" in events_of(namespace, "manual-wi"), 15, "the ManualRestartRequired event")
     assert "keyless.dev/restarted-for" not in (apps.read_namespaced_deployment("paused", namespace).metadata.annotations or {})
     assert "keyless.dev/restarted-for" not in (apps.read_namespaced_stateful_set("db", namespace).metadata.annotations or {})
 

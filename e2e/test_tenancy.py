@@ -150,7 +150,7 @@ def test_same_cluster_name_other_issuer_never_touches_the_other_role(core, names
         assert "oidc.cluster-b.invalid/id/BBB:sub" in trust
         tags = {t["Key"]: t["Value"] for t in iam.get_role(RoleName=name_b)["Role"]["Tags"]}
         assert tags["keyless.dev/issuer"] == "oidc.cluster-b.invalid/id/BBB"
-        assert "RoleNotOwned" in events_of(namespace, "app")  # A's role: not B's to delete
+        wait_until(lambda: "RoleNotOwned" in events_of(namespace, "app"), 15, "the RoleNotOwned event")
         assert o["status"]["roleArn"].endswith("/" + name_b)
         delete_wi(namespace, "app")
         assert role_gone(iam, name_b)
@@ -200,7 +200,7 @@ def test_hand_annotated_service_account_is_not_taken_over(core, apps, namespace,
         assert sa_annotations(core, namespace, "payments")["eks.amazonaws.com/role-arn"] == st["roleArn"]
         wait_until(lambda: (apps.read_namespaced_deployment("payments", namespace).metadata.annotations or {})
                    .get("keyless.dev/restarted-for", "").startswith(st["roleArn"] + " "), 30, "the Deployment restarted")
-        assert "AnnotationTakenOver" in events_of(namespace, "grab")
+        wait_until(lambda: "AnnotationTakenOver" in events_of(namespace, "grab"), 15, "the AnnotationTakenOver event")
         delete_wi(namespace, "grab")
     finally:
         stop(ctl)
@@ -290,7 +290,7 @@ def test_guardrails_tightened_while_ready_revoke(core, namespace, tmp_path):
         assert sa_annotations(core, namespace, "app")["eks.amazonaws.com/role-arn"] == st["roleArn"]
         o = wait_until(lambda: (lambda o: o if "removed the permissions" in cond(o, "RoleReady").get("message", "")
                                 else None)(get_wi(namespace, "app")), 30, "the status saying so")
-        assert "PermissionsRevoked" in events_of(namespace, "app")
+        wait_until(lambda: "PermissionsRevoked" in events_of(namespace, "app"), 15, "the PermissionsRevoked event")
     finally:
         stop(tight)
     ctl = start(tmp_path, "after", [namespace])
@@ -434,7 +434,7 @@ def test_longest_object_name_gets_events(core, namespace, tmp_path):
         make_wi(namespace, name, "app")
         st = wait_cond(namespace, name, "Ready", "True")["status"]
         assert iam.get_role(RoleName=st["roleName"])
-        assert "RoleCreated" in events_of(namespace, name), ctl.text()[-3000:]
+        wait_until(lambda: "RoleCreated" in events_of(namespace, name), 15, "the RoleCreated event")
         delete_wi(namespace, name)
         assert role_gone(iam, st["roleName"])
     finally:

@@ -282,30 +282,33 @@ static void update(struct metric *f, enum update how, double v, const char *cons
 	pthread_mutex_unlock(&f->reg->lock);
 }
 
-void metric_add(struct metric *f, double v, ...)
+/* metric_add and metric_set: a counter or gauge, its label values in ap. */
+static void update_scalar(struct metric *f, enum update how, double v, va_list ap)
 {
 	const char *values[METRICS_MAX_LABELS];
-	va_list ap;
 
 	if (!f || f->type == METRIC_HISTOGRAM)
 		return;
-	va_start(ap, v);
 	collect_values(f, ap, values);
+	update(f, how, v, values);
+}
+
+void metric_add(struct metric *f, double v, ...)
+{
+	va_list ap;
+
+	va_start(ap, v);
+	update_scalar(f, UPDATE_ADD, v, ap);
 	va_end(ap);
-	update(f, UPDATE_ADD, v, values);
 }
 
 void metric_set(struct metric *f, double v, ...)
 {
-	const char *values[METRICS_MAX_LABELS];
 	va_list ap;
 
-	if (!f || f->type == METRIC_HISTOGRAM)
-		return;
 	va_start(ap, v);
-	collect_values(f, ap, values);
+	update_scalar(f, UPDATE_SET, v, ap);
 	va_end(ap);
-	update(f, UPDATE_SET, v, values);
 }
 
 void metric_observe(struct metric *f, double v, ...)

@@ -94,13 +94,18 @@ def reconcile_costs(controller, key):
     return out
 
 
+def wait_cost(controller, key, n, pred, what, timeout=15):
+    """Wait for a reconcile of key after the first n that matches pred: its summary line is logged when
+    the reconcile ends, after the writes a test can already see."""
+    return wait_until(lambda: next((c for c in reconcile_costs(controller, key)[n:] if pred(c)), None),
+                      timeout, what)
+
+
 def wait_quiet_resync(controller, key, timeout=40):
     """Wait for a reconcile that read AWS and wrote nothing (a periodic resync of a converged object;
     reconciles that pods or the service account bring read nothing in AWS)."""
-    n = len(controller.reconcile_lines(key))
-    return wait_until(lambda: next((c for c in reconcile_costs(controller, key)[n:]
-                                    if c[0] > 0 and c[1] == 0 and c[2] == 0), None),
-                      timeout, f"a no-op resync of {key}")
+    return wait_cost(controller, key, len(controller.reconcile_lines(key)),
+                     lambda c: c[0] > 0 and c[1] == 0 and c[2] == 0, f"a no-op resync of {key}", timeout)
 
 
 def test_identity_end_to_end(controller, core, apps, namespace, issuer):
@@ -183,7 +188,7 @@ def test_identity_end_to_end(controller, core, apps, namespace, issuer):
 
     # converged: a periodic resync writes nothing
     key = f"{namespace}/s3-reader"
-    first = reconcile_costs(controller, key)[0]
+    first = wait_cost(controller, key, 0, lambda c: True, "the first reconcile's summary")
     CALLS["new identity (first reconcile: provider, role, policy)"] = f"{first[0]} ({first[1]} writes)"
     # reconciles the restart's pod events brought within a resync period of the verification: no AWS call
     between = [c for c in reconcile_costs(controller, key)[1:] if c[0] == 0]
@@ -213,7 +218,7 @@ def test_drift_in_trust_policy_and_annotation_is_repaired(controller, core, name
     wait_until(restored, 40, "the trust policy repaired by the periodic resync")
     # the Event follows the IAM write (the recorder sends it after the repair)
     wait_until(lambda: "DriftRepaired" in events_of(namespace, "app"), 15, "the DriftRepaired event")
-    fix = next(c for c in reconcile_costs(controller, key)[n:] if c[1] > 0)
+    fix = wait_cost(controller, key, n, lambda c: c[1] > 0, "the repairing reconcile's summary")
     CALLS["drift: trust policy"] = f"{fix[0]} ({fix[1]} writes)"
     assert fix[1] == 1
 
@@ -223,7 +228,7 @@ def test_drift_in_trust_policy_and_annotation_is_repaired(controller, core, name
                    check=True, capture_output=True)
     wait_until(lambda: sa_annotations(core, namespace, "app-sa").get("eks.amazonaws.com/role-arn") == st["roleArn"],
                20, "the annotation restored")
-    fix = next(c for c in reconcile_costs(controller, key)[n:] if c[2] > 0)
+    fix = wait_cost(controller, key, n, lambda c: c[2] > 0, "the re-annotating reconcile's summary")
     CALLS["drift: service-account annotation"] = f"{fix[0]} ({fix[1]} writes), {fix[2]} Kubernetes write"
     assert fix[1] == 0
 
@@ -234,7 +239,7 @@ def test_drift_in_trust_policy_and_annotation_is_repaired(controller, core, name
     iam.attach_role_policy(RoleName=name, PolicyArn=extra)
     wait_until(lambda: not iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"], 40,
                "the extra managed policy detached")
-    fix = next(c for c in reconcile_costs(controller, key)[n:] if c[1] > 0)
+    fix = wait_cost(controller, key, n, lambda c: c[1] > 0, "the detaching reconcile's summary")
     CALLS["drift: extra managed policy"] = f"{fix[0]} ({fix[1]} writes)"
 
 

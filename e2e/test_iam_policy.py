@@ -137,6 +137,12 @@ def test_keyless_works_with_exactly_its_policy_and_nothing_more(fenced, core, na
         denied(lambda: iam.untag_role(RoleName=name, TagKeys=["keyless.dev/cluster"]), "iam:UntagRole")
         assert admin.get_role(RoleName=name)["Role"]["PermissionsBoundary"]["PermissionsBoundaryArn"] == boundary
         admin.delete_role(RoleName=foreign)
+        # the drift sweep (driftDetection roles, the default) lists roles with this policy; the
+        # account-wide GetAccountAuthorizationDetails is granted only with driftDetection bulk
+        assert any(r["RoleName"] == name for r in iam.list_roles(PathPrefix="/keyless/")["Roles"])
+        denied(lambda: iam.get_account_authorization_details(Filter=["Role"]), "iam:GetAccountAuthorizationDetails")
+        wait_until(lambda: "drift sweep: " in ctl.text(), 30, "a drift sweep with only this policy")
+        assert "drift sweep (driftDetection" not in ctl.text(), ctl.text()[-3000:]
 
         # --- deletion cleans up, still with only that policy
         from test_controller import crd_api, GROUP, VERSION, PLURAL

@@ -46,6 +46,10 @@ struct aws_api {
 	int (*iam_put_role_permissions_boundary)(struct aws_client *, const char *, const char *, struct op_err *);
 	int (*iam_delete_role_permissions_boundary)(struct aws_client *, const char *, struct op_err *);
 	int (*iam_get_account_summary)(struct aws_client *, struct iam_account_summary **, struct op_err *);
+	/* IAM: role listings (drift sweeps) */
+	int (*iam_list_roles)(struct aws_client *, const char *, iam_role_detail_fn, void *, struct op_err *);
+	int (*iam_get_account_authorization_details_roles)(struct aws_client *, iam_role_detail_fn, void *,
+							   struct op_err *);
 	/* STS */
 	int (*sts_get_caller_identity)(struct aws_client *, struct sts_caller_identity **, struct op_err *);
 	int (*sts_assume_role_with_web_identity)(struct aws_client *, const struct sts_assume_role_input *,

@@ -254,8 +254,8 @@ int iam_untag_role(struct aws_client *c, const char *role_name, const char *cons
 typedef int (*page_fn)(const xmlNode *result, void *acc);
 
 /* Call op page by page (Marker/IsTruncated), handing each result to fn. */
-static int paginate(struct aws_client *c, enum aws_op op, const char *key, const char *value, page_fn fn, void *acc,
-		    struct op_err *err)
+static int paginate_max(struct aws_client *c, enum aws_op op, const char *key, const char *value, const char *max_items,
+			page_fn fn, void *acc, struct op_err *err)
 {
 	const char *name = aws_op_info(op)->name;
 	_cleanup_free_ char *marker = NULL;
@@ -270,13 +270,14 @@ static int paginate(struct aws_client *c, enum aws_op op, const char *key, const
 
 		aws_query_init(&q, name, AWS_IAM_VERSION);
 		aws_query_add(&q, key, value);
+		aws_query_add(&q, "MaxItems", max_items);
 		aws_query_add(&q, "Marker", marker);
 		r = aws_query_call(c, op, &q, false, NULL, &doc, &res, err);
 		aws_query_release(&q);
 		if (r < 0)
 			return r;
-		if (fn(res, acc) < 0)
-			return oom(err);
+		if ((r = fn(res, acc)) < 0)
+			return r == -ENOMEM ? oom(err) : op_err_set(err, r, "%s: stopped after page %d", name, page + 1);
 		trunc = aws_xml_text(res, "IsTruncated", &o);
 		free(marker);
 		marker = aws_xml_text(res, "Marker", &o);
@@ -288,6 +289,13 @@ static int paginate(struct aws_client *c, enum aws_op op, const char *key, const
 			return op_err_set(err, -EPROTO, "%s: IsTruncated without a Marker", name);
 	}
 	return op_err_set(err, -E2BIG, "%s: more than %d pages", name, IAM_MAX_PAGES);
+}
+
+/* pages of IAM's default size (100) */
+static int paginate(struct aws_client *c, enum aws_op op, const char *key, const char *value, page_fn fn, void *acc,
+		    struct op_err *err)
+{
+	return paginate_max(c, op, key, value, NULL, fn, acc, err);
 }
 
 static int tags_page(const xmlNode *res, void *acc)
@@ -475,6 +483,95 @@ int iam_put_role_permissions_boundary(struct aws_client *c, const char *role_nam
 int iam_delete_role_permissions_boundary(struct aws_client *c, const char *role_name, struct op_err *err)
 {
 	return role_only(c, AWS_OP_IAM_DELETE_ROLE_PERMISSIONS_BOUNDARY, role_name, err);
+}
+
+/* --- role listings (drift sweeps) ------------------------------------------------- */
+
+struct detail_page {
+	const char *list; /* "RoleDetailList" or "Roles" */
+	iam_role_detail_fn fn;
+	void *ctx;
+};
+
+static void role_detail_release(struct iam_role_detail *d)
+{
+	iam_role_free(d->role);
+	aws_str_list_release(&d->inline_names);
+	aws_str_list_release(&d->inline_docs);
+	iam_attached_policy_list_release(&d->attached);
+}
+
+/* the policies of a GetAccountAuthorizationDetails RoleDetail */
+static int parse_detail_policies(const xmlNode *m, struct iam_role_detail *d)
+{
+	for (xmlNode *p = aws_xml_child(aws_xml_child(m, "RolePolicyList"), "member"); p; p = aws_xml_next_same(p)) {
+		bool o = false;
+		char *name = aws_xml_text(p, "PolicyName", &o), *doc = NULL;
+
+		if (!name && !o)
+			continue; /* nameless: nothing to compare */
+		if (aws_str_list_push(&d->inline_names, name) < 0 || decoded_text(p, "PolicyDocument", &doc) < 0 ||
+		    aws_str_list_push(&d->inline_docs, doc ? doc : strdup("")) < 0)
+			return -ENOMEM;
+	}
+	for (xmlNode *p = aws_xml_child(aws_xml_child(m, "AttachedManagedPolicies"), "member"); p;
+	     p = aws_xml_next_same(p)) {
+		struct iam_attached_policy *n = realloc(d->attached.items, (d->attached.n + 1) * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		d->attached.items = n;
+		n[d->attached.n].name = aws_xml_text(p, "PolicyName", NULL);
+		n[d->attached.n].arn = aws_xml_text(p, "PolicyArn", NULL);
+		d->attached.n++;
+		if (!n[d->attached.n - 1].name || !n[d->attached.n - 1].arn)
+			return -ENOMEM;
+	}
+	d->has_policies = true;
+	return 0;
+}
+
+static int detail_page(const xmlNode *res, void *acc)
+{
+	struct detail_page *dp = acc;
+	bool gaad = streq(dp->list, "RoleDetailList");
+
+	for (xmlNode *m = aws_xml_child(aws_xml_child(res, dp->list), "member"); m; m = aws_xml_next_same(m)) {
+		struct iam_role_detail d = { 0 };
+		struct op_err perr;
+		int r;
+
+		op_err_clear(&perr);
+		r = parse_role(dp->list, m, &d.role, &perr);
+		if (r == -EPROTO)
+			continue; /* a member without a name or an ARN is nothing keyless could own */
+		if (r >= 0 && gaad)
+			r = parse_detail_policies(m, &d);
+		if (r >= 0)
+			r = dp->fn(&d, dp->ctx);
+		role_detail_release(&d);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int iam_list_roles(struct aws_client *c, const char *path_prefix, iam_role_detail_fn fn, void *ctx,
+		   struct op_err *err)
+{
+	struct detail_page dp = { "Roles", fn, ctx };
+
+	return paginate_max(c, AWS_OP_IAM_LIST_ROLES, "PathPrefix", path_prefix, IAM_LIST_MAX_ITEMS, detail_page, &dp,
+			    err);
+}
+
+int iam_get_account_authorization_details_roles(struct aws_client *c, iam_role_detail_fn fn, void *ctx,
+						struct op_err *err)
+{
+	struct detail_page dp = { "RoleDetailList", fn, ctx };
+
+	return paginate_max(c, AWS_OP_IAM_GET_ACCOUNT_AUTHORIZATION_DETAILS, "Filter.member.1", "Role",
+			    IAM_LIST_MAX_ITEMS, detail_page, &dp, err);
 }
 
 /* --- OIDC providers ------------------------------------------------------------ */

@@ -92,6 +92,40 @@ int iam_put_role_permissions_boundary(struct aws_client *c, const char *role_nam
 				      struct op_err *err);
 int iam_delete_role_permissions_boundary(struct aws_client *c, const char *role_name, struct op_err *err);
 
+/* --- role listings (drift sweeps) ------------------------------------------------- */
+
+/* One role of a listing, handed to a callback page by page (nothing is
+ * kept). `role` has what the call returns; the rest is NULL/0:
+ *   iam_list_roles(): name, ARN, path, trust policy, description, maximum
+ *     session duration (ListRoles returns no tags, boundary or policies);
+ *   iam_get_account_authorization_details_roles(): name, ARN, path, trust
+ *     policy, boundary, tags, and (has_policies) the inline policies with
+ *     their decoded documents and the attached managed policies (it returns
+ *     no description or maximum session duration).
+ * Everything is borrowed for the callback's duration. The callback returns 0
+ * to go on, or a negative errno to stop (-ENOMEM: out of memory; anything
+ * else: the call returns it with "stopped" in err). */
+struct iam_role_detail {
+	struct iam_role *role;
+	bool has_policies;
+	struct aws_str_list inline_names;
+	struct aws_str_list inline_docs; /* same order as inline_names */
+	struct iam_attached_policy_list attached;
+};
+typedef int (*iam_role_detail_fn)(const struct iam_role_detail *d, void *ctx);
+
+/* Pages of this many items (the most IAM allows; IAM may return fewer). */
+#define IAM_LIST_MAX_ITEMS "1000"
+
+/* ListRoles with PathPrefix (NULL: "/"), every page. */
+int iam_list_roles(struct aws_client *c, const char *path_prefix, iam_role_detail_fn fn, void *ctx,
+		   struct op_err *err);
+/* GetAccountAuthorizationDetails with Filter=Role, every page. Needs
+ * iam:GetAccountAuthorizationDetails, which IAM cannot scope to some roles:
+ * it reads every role, user, group and policy document of the account. */
+int iam_get_account_authorization_details_roles(struct aws_client *c, iam_role_detail_fn fn, void *ctx,
+						struct op_err *err);
+
 /* --- OIDC providers ----------------------------------------------------------- */
 
 struct iam_oidc_provider {

@@ -31,4 +31,11 @@ int aws_policy_decode(const char *encoded, char **ret);
 /* 1 if equal as described above, 0 if not, -EINVAL if either is not JSON. */
 int aws_policy_equal(const char *a, const char *b);
 
+/* One spelling per meaning: documents that aws_policy_equal() calls equal
+ * have the same canonical text (objects with sorted keys, every array as the
+ * sorted set of its elements' canonical texts, a one-element set as that
+ * element). For fingerprints (identity/fingerprint.h), not for sending to
+ * IAM. *ret is malloc'd. 0, -EINVAL (not JSON) or -ENOMEM. */
+int aws_policy_canonical(const char *doc, char **ret);
+
 #endif

@@ -26,6 +26,7 @@
 #include "server/http.h"
 #include "reconcile/kube_ops.h"
 #include "reconcile/manager.h"
+#include "reconcile/sweep.h"
 #include "reconcile/thumbprint.h"
 #include "reconcile/workload.h"
 
@@ -47,6 +48,7 @@ struct ctl {
 	struct kube_client *client;
 	struct kube_informer *pods, *sas, *wis;
 	struct manager *mgr;
+	struct drift_sweeper *sweeper; /* started with the workers */
 	/* the WorkloadIdentity reconciler */
 	struct settings *settings;
 	struct aws_client *aws;
@@ -507,6 +509,12 @@ static void *start_workers(void *ctx)
 		atomic_store(&c->stop, true);
 		return NULL;
 	}
+	c->sweeper = drift_sweeper_start(&c->rec, manager_queue(c->mgr), keyless_metrics_drift_sweep, &c->km);
+	if (!c->sweeper) {
+		log_error("cannot start the drift sweep thread");
+		atomic_store(&c->stop, true);
+		return NULL;
+	}
 	atomic_store(&c->running, true);
 	return NULL;
 }
@@ -525,6 +533,8 @@ static void stop_controllers(void *ctx)
 		c->starter_running = false;
 	}
 	atomic_store(&c->running, false);
+	drift_sweeper_stop(c->sweeper); /* it adds to the queue: before the workers stop */
+	c->sweeper = NULL;
 	if (c->mgr && manager_stop_timeout(c->mgr, c->o.shutdown_timeout) < 0) {
 		/* with --leader-elect the write fence closes next, so they
 		 * cannot write any more; the process exits without waiting */

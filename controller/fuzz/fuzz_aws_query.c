@@ -2,11 +2,24 @@
  * aws/query.c, aws/iam.c, aws/sts.c) through the client pipeline with a
  * transport that answers every request with the input. Input: one byte
  * picks the call, the rest is the 200 body (paginated calls get the same
- * page again while it says IsTruncated). */
+ * page again while it says IsTruncated, up to IAM_MAX_PAGES). */
 #include "fuzz.h"
 
 #include "aws/iam.h"
 #include "aws/sts.h"
+
+/* touch what a drift sweep reads of each listed role */
+static int count_role(const struct iam_role_detail *d, void *ctx)
+{
+	size_t n = strlen(d->role->role_name) + strlen(d->role->arn);
+
+	(void)ctx;
+	for (size_t i = 0; i < d->inline_names.n; i++)
+		n += strlen(d->inline_names.items[i]) + strlen(d->inline_docs.items[i]);
+	for (size_t i = 0; i < d->attached.n; i++)
+		n += strlen(d->attached.items[i].arn);
+	return n > 0 ? 0 : -EINVAL;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -19,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct op_err err;
 
 	op_err_clear(&err);
-	switch (sel % 13) {
+	switch (sel % 15) {
 	case 0: {
 		struct iam_role *r = NULL;
 
@@ -117,6 +130,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			iam_role_free(r);
 		break;
 	}
+	case 13:
+		iam_list_roles(c, "/keyless/", count_role, NULL, &err);
+		break;
+	case 14:
+		iam_get_account_authorization_details_roles(c, count_role, NULL, &err);
+		break;
 	}
 	aws_client_free(c);
 	return 0;

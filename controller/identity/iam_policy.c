@@ -95,6 +95,10 @@ static bool account_ok(const char *a)
 static void oidc_statements(struct pb *b)
 {
 	static const char *const read_account[] = { "iam:GetAccountSummary", "iam:ListOpenIDConnectProviders" };
+	static const char *const read_account_roles[] = { "iam:GetAccountSummary", "iam:ListOpenIDConnectProviders",
+							  "iam:ListRoles" };
+	static const char *const read_details[] = { "iam:GetAccountAuthorizationDetails" };
+	bool bulk = b->in->settings->drift_detection == DRIFT_BULK;
 	static const char *const read_provider[] = { "iam:GetOpenIDConnectProvider" };
 	static const char *const manage[] = { "iam:CreateOpenIDConnectProvider", "iam:AddClientIDToOpenIDConnectProvider",
 					      "iam:RemoveClientIDFromOpenIDConnectProvider",
@@ -102,7 +106,15 @@ static void oidc_statements(struct pb *b)
 	static const char *const provider_tags[] = { TAG_CLUSTER, CLIENT_ID_TAG_PREFIX "*" };
 	json_t *c;
 
-	add(b, "ReadAccount", "Allow", read_account, ARRAY_SIZE(read_account), json_string("*"), NULL);
+	/* the drift sweep (reconcile/sweep.h): ListRoles and
+	 * GetAccountAuthorizationDetails support no resource; the latter reads
+	 * every IAM policy document of the account, so only when asked for */
+	if (bulk) {
+		add(b, "ReadAccount", "Allow", read_account, ARRAY_SIZE(read_account), json_string("*"), NULL);
+		add(b, "ReadAccountAuthorizationDetails", "Allow", read_details, 1, json_string("*"), NULL);
+	} else {
+		add(b, "ReadAccount", "Allow", read_account_roles, ARRAY_SIZE(read_account_roles), json_string("*"), NULL);
+	}
 	add(b, "ReadOIDCProvider", "Allow", read_provider, 1, json_string(b->provider), NULL);
 	if (!b->in->settings->manage_oidc_provider)
 		return;

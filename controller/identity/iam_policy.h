@@ -4,7 +4,12 @@
  *
  * Statements (Sid: what and why; README "keyless' own AWS permissions"):
  *   ReadAccount           iam:GetAccountSummary, iam:ListOpenIDConnectProviders
- *                         on "*" (neither supports a resource).
+ *                         (+ iam:ListRoles with driftDetection roles) on "*"
+ *                         (none supports a resource).
+ *   ReadAccountAuthorizationDetails  (driftDetection bulk)
+ *                         iam:GetAccountAuthorizationDetails on "*": an
+ *                         account-wide read (every role, user, group and policy
+ *                         document) that cannot be scoped to keyless' roles.
  *   ReadOIDCProvider      iam:GetOpenIDConnectProvider on the issuer's provider.
  *   ManageOIDCProvider    (manageOidcProvider) Create, Add/RemoveClientID,
  *                         Tag/Untag on the issuer's provider, tag keys limited

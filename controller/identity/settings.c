@@ -26,7 +26,7 @@ static const char *const top_keys[] = {
 	"clusterName", "region", "accountId", "oidcIssuer", "manageOidcProvider", "roleNamePrefix",
 	"rolePath", "permissionsBoundaryArn", "permissionsBoundaryWaived", "defaultMaxSessionDuration",
 	"defaultRestart", "resyncPeriod", "extraTags", "oidcIssuerCA", "guardrailEnforcement", "iamRateLimit",
-	"guardrails",
+	"driftDetection", "guardrails",
 };
 
 static const char *const iam_rate_keys[] = { "mode", "maxPerSecond", "initialPerSecond" };
@@ -545,6 +545,22 @@ static int parse_enforcement(const struct shape_ctx *c, json_t *doc, struct sett
 	return 0;
 }
 
+static int parse_drift_detection(const struct shape_ctx *c, json_t *doc, struct settings *s)
+{
+	const char *v;
+	int r = get_string(c, doc, "driftDetection", &v);
+
+	if (r < 0)
+		return r;
+	if (!v || streq(v, "roles"))
+		s->drift_detection = DRIFT_ROLES;
+	else if (streq(v, "bulk"))
+		s->drift_detection = DRIFT_BULK;
+	else
+		return shape_fail(c, "driftDetection", "'%s' is not roles or bulk", shape_quote(v).s);
+	return 0;
+}
+
 /* iamRateLimit.<key>: a number of calls per second, 0 when absent. */
 static int get_rate(const struct shape_ctx *c, json_t *obj, const char *key, double *ret)
 {
@@ -640,6 +656,7 @@ int settings_parse(json_t *doc, const char *source, struct settings **ret, struc
 	    (r = parse_role_naming(&c, doc, s)) < 0 || (r = parse_boundary(&c, doc, s)) < 0 ||
 	    (r = parse_defaults(&c, doc, s)) < 0 || (r = parse_enforcement(&c, doc, s)) < 0 ||
 	    (r = parse_issuer_ca(&c, doc, s)) < 0 || (r = parse_iam_rate(&c, doc, &s->iam_rate)) < 0 ||
+	    (r = parse_drift_detection(&c, doc, s)) < 0 ||
 	    (r = shape_parse_tags(&c, "extraTags", json_object_get(doc, "extraTags"), MAX_EXTRA_TAGS, &s->extra_tags,
 				  &s->n_extra_tags)) < 0 ||
 	    (r = parse_guardrails(&c, doc, &s->guardrails)) < 0)

@@ -25,6 +25,8 @@
  *     mode: adaptive                   # adaptive: up while IAM accepts, cut on throttling; fixed
  *     maxPerSecond: 50                 # adaptive: the ceiling (default none); fixed: the rate (required)
  *     initialPerSecond: 10             # adaptive: where it starts (default 10, at most maxPerSecond)
+ *   driftDetection: roles              # roles | bulk: how each resyncPeriod's sweep reads the roles
+ *                                      # (reconcile/sweep.h; bulk needs an account-wide IAM read)
  *   guardrails:
  *     allowedActions: []               # empty: anything not denied
  *     deniedActions: ["iam:*", "sts:*", "organizations:*", "*"]
@@ -76,6 +78,9 @@ enum guardrail_enforcement { ENFORCE_REVOKE, ENFORCE_KEEP };
  * none) or the fixed rate; initial_per_second: adaptive only (0 = 10). */
 enum iam_rate_mode { IAM_RATE_ADAPTIVE, IAM_RATE_FIXED };
 
+/* The periodic drift sweep (reconcile/sweep.h). */
+enum drift_detection { DRIFT_ROLES, DRIFT_BULK };
+
 struct iam_rate_limit {
 	enum iam_rate_mode mode;
 	double max_per_second;
@@ -100,6 +105,7 @@ struct settings {
 	char *oidc_issuer_ca;     /* PEM file; NULL: the system's trust store */
 	enum guardrail_enforcement enforcement;
 	struct iam_rate_limit iam_rate;
+	enum drift_detection drift_detection;
 	struct guardrails guardrails;
 };
 

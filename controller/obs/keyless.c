@@ -74,13 +74,19 @@ int keyless_metrics_init(struct keyless_metrics *km, const char *version)
 	km->leader = metrics_gauge(m, "keyless_leader",
 				   "1 while this replica leads (always 1 without --leader-elect once started).", NULL);
 	km->ready = metrics_gauge(m, "keyless_ready", "1 while /readyz answers 200.", NULL);
+	km->sweeps = metrics_counter(m, "keyless_drift_sweeps_total",
+				     "Periodic drift sweeps of the roles (driftDetection) by result (ok, error).", "result");
+	km->sweep_identities = metrics_counter(m, "keyless_drift_sweep_identities_total",
+					       "Verified identities the drift sweeps looked at, by outcome (unchanged, "
+					       "drifted, missing, spread: verified in full later in the period).",
+					       "outcome");
 #undef H
 	if (!km->build_info || !km->reconciles || !km->reconcile_seconds || !km->aws_requests || !km->aws_seconds ||
 	    !km->kube_requests || !km->kube_seconds || !km->queue_depth || !km->queue_delayed || !km->queue_in_flight ||
 	    !km->queue_adds || !km->queue_retries || !km->queue_wait || !km->informer_lists || !km->informer_relists ||
 	    !km->informer_relists_gone || !km->informer_watches || !km->informer_watch_restarts ||
 	    !km->informer_errors || !km->informer_events || !km->informer_synced || !km->cache_objects ||
-	    !km->identities || !km->stale_pods || !km->leader || !km->ready) {
+	    !km->identities || !km->stale_pods || !km->leader || !km->ready || !km->sweeps || !km->sweep_identities) {
 		keyless_metrics_release(km);
 		return -ENOMEM;
 	}
@@ -139,4 +145,15 @@ void keyless_metrics_queue_wait(void *ctx, int64_t queued_ns)
 	struct keyless_metrics *km = ctx;
 
 	metric_observe(km->queue_wait, seconds(queued_ns));
+}
+
+void keyless_metrics_drift_sweep(void *ctx, int rc, const struct drift_sweep_stats *st)
+{
+	struct keyless_metrics *km = ctx;
+
+	metric_add(km->sweeps, 1, rc < 0 ? "error" : "ok");
+	metric_add(km->sweep_identities, (double)st->vouched, "unchanged");
+	metric_add(km->sweep_identities, (double)st->drifted, "drifted");
+	metric_add(km->sweep_identities, (double)st->missing, "missing");
+	metric_add(km->sweep_identities, (double)st->spread, "spread");
 }

@@ -13,6 +13,7 @@
 #include "aws/stats.h"
 #include "obs/metrics.h"
 #include "reconcile/manager.h"
+#include "reconcile/sweep.h"
 
 struct keyless_metrics {
 	struct metrics *reg;
@@ -24,6 +25,7 @@ struct keyless_metrics {
 	struct metric *informer_lists, *informer_relists, *informer_relists_gone, *informer_watches,
 		*informer_watch_restarts, *informer_errors, *informer_events, *informer_synced, *cache_objects;
 	struct metric *identities, *stale_pods, *leader, *ready;
+	struct metric *sweeps, *sweep_identities;
 };
 
 /* Register every family in a new registry. Returns 0 or -ENOMEM. */
@@ -35,5 +37,7 @@ void keyless_metrics_aws_call(void *ctx, enum aws_op op, const char *code, int64
 void keyless_metrics_kube_request(void *ctx, const char *verb, int status, int64_t duration_ns);
 void keyless_metrics_reconcile(void *ctx, enum reconcile_outcome outcome, int64_t duration_ns);
 void keyless_metrics_queue_wait(void *ctx, int64_t queued_ns);
+/* drift_sweeper_start's on_sweep (ctx: struct keyless_metrics). */
+void keyless_metrics_drift_sweep(void *ctx, int rc, const struct drift_sweep_stats *st);
 
 #endif

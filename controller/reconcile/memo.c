@@ -19,6 +19,7 @@ struct wi_memo {
 	int64_t verified_ns;           /* monotonic; 0 = not verified */
 	uint64_t role_hash;            /* the role ARN verified */
 	uint64_t wired_hash;           /* the service account and the annotations left on it; 0 = none */
+	uint64_t role_fp, role_list_fp; /* the role as verified (identity/fingerprint.h); 0 = unknown */
 };
 
 /* FNV-1a, 64-bit, over the strings and their terminators */
@@ -76,9 +77,13 @@ static struct wi_memo *entry(struct wi_reconciler *r, const char *ns, const char
 	return m;
 }
 
+/* A drift sweep vouches for every verified role once per resync period
+ * (reconcile/sweep.c), so a verification stays good for two: one period
+ * and the sweep's own duration. When sweeps fail, each identity is read in
+ * full at most two periods after its last verification. */
 static int64_t verify_period(const struct wi_reconciler *r)
 {
-	return r->settings->resync_ns > 0 ? r->settings->resync_ns : 600 * NSEC_PER_SEC;
+	return 2 * (r->settings->resync_ns > 0 ? r->settings->resync_ns : 600 * NSEC_PER_SEC);
 }
 
 void wi_memo_seen(struct rctx *x)
@@ -118,6 +123,8 @@ void wi_memo_verified(struct rctx *x, int64_t at_ns, bool ok)
 		m->verified_ns = ok ? at_ns : 0;
 		m->verified_generation = x->generation;
 		m->role_hash = ok ? hash_strs((const char *[]){ x->role_arn }, 1) : 0;
+		m->role_fp = ok ? x->role_fp : 0;
+		m->role_list_fp = ok ? x->role_list_fp : 0;
 	}
 	pthread_mutex_unlock(&x->r->memo_lock);
 }
@@ -191,4 +198,80 @@ bool wi_memo_sa_echo(struct wi_reconciler *r, const char *ns, const char *wi_nam
 	echo = m && m->wired_hash == h;
 	pthread_mutex_unlock(&r->memo_lock);
 	return echo;
+}
+
+/* --- the drift sweep ------------------------------------------------------------ */
+
+uint64_t wi_memo_arn_hash(const char *arn)
+{
+	return hash_strs((const char *[]){ arn }, 1);
+}
+
+static int cmp_snap(const void *a, const void *b)
+{
+	uint64_t x = ((const struct wi_memo_snap *)a)->arn_hash, y = ((const struct wi_memo_snap *)b)->arn_hash;
+
+	return x < y ? -1 : x > y;
+}
+
+void wi_memo_snapshot_free(struct wi_memo_snap *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i].key);
+	free(v);
+}
+
+long wi_memo_snapshot(struct wi_reconciler *r, int64_t before_ns, struct wi_memo_snap **ret)
+{
+	struct wi_memo_snap *v;
+	size_t n = 0, iter = 0;
+	const char *key;
+	void *val;
+
+	pthread_mutex_lock(&r->memo_lock);
+	v = calloc(r->memo.len + 1, sizeof(*v));
+	while (v && strmap_next(&r->memo, &iter, &key, &val)) {
+		const struct wi_memo *m = val;
+
+		if (!m->verified_ns || m->verified_ns > before_ns || !m->role_hash || !m->role_fp)
+			continue;
+		v[n] = (struct wi_memo_snap){ .key = strdup(key), .arn_hash = m->role_hash, .role_fp = m->role_fp,
+					      .role_list_fp = m->role_list_fp };
+		if (!v[n++].key) {
+			wi_memo_snapshot_free(v, n);
+			v = NULL;
+		}
+	}
+	pthread_mutex_unlock(&r->memo_lock);
+	if (!v)
+		return -ENOMEM;
+	qsort(v, n, sizeof(*v), cmp_snap);
+	*ret = v;
+	return (long)n;
+}
+
+void wi_memo_vouch(struct wi_reconciler *r, const char *key, uint64_t arn_hash, int64_t at_ns)
+{
+	struct wi_memo *m;
+
+	pthread_mutex_lock(&r->memo_lock);
+	m = strmap_get(&r->memo, key);
+	if (m && m->verified_ns && m->role_hash == arn_hash && m->verified_ns < at_ns)
+		m->verified_ns = at_ns;
+	pthread_mutex_unlock(&r->memo_lock);
+}
+
+bool wi_memo_invalidate(struct wi_reconciler *r, const char *key, int64_t at_ns)
+{
+	struct wi_memo *m;
+	bool done = false;
+
+	pthread_mutex_lock(&r->memo_lock);
+	m = strmap_get(&r->memo, key);
+	if (m && m->verified_ns && m->verified_ns <= at_ns) {
+		m->verified_ns = 0;
+		done = true;
+	}
+	pthread_mutex_unlock(&r->memo_lock);
+	return done;
 }

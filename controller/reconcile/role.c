@@ -6,6 +6,7 @@
 #include "base/log.h"
 #include "base/str.h"
 #include "identity/documents.h"
+#include "identity/fingerprint.h"
 #include "identity/plan.h"
 #include "kube/project.h"
 #include "reconcile/workload_int.h"
@@ -166,6 +167,54 @@ static void provider_end(struct wi_reconciler *r)
 {
 	r->provider_busy = false;
 	pthread_cond_broadcast(&r->provider_idle);
+}
+
+int wi_provider_sweep(struct wi_reconciler *r, bool *ret_changed, struct op_err *err)
+{
+	_cleanup_(iam_oidc_provider_freep) struct iam_oidc_provider *p = NULL;
+	struct aws_str_list arns = { 0 };
+	char *arn;
+	bool changed = false;
+	int rc = 0;
+
+	pthread_mutex_lock(&r->lock);
+	if (!r->provider_arn) {
+		pthread_mutex_unlock(&r->lock); /* not looked up yet: the next reconcile does */
+		*ret_changed = false;
+		return 0;
+	}
+	provider_begin(r);
+	arn = r->provider_arn ? strdup(r->provider_arn) : NULL;
+	pthread_mutex_unlock(&r->lock);
+	if (arn)
+		rc = r->aws->iam_list_oidc_providers(r->awsc, &arns, err);
+	if (arn && rc >= 0) {
+		rc = -ENOENT;
+		if (aws_str_list_index(&arns, arn) >= 0)
+			rc = r->aws->iam_get_oidc_provider(r->awsc, arn, &p, err);
+	}
+	aws_str_list_release(&arns);
+	pthread_mutex_lock(&r->lock);
+	if (!arn || !r->provider_arn || !streq(arn, r->provider_arn)) {
+		rc = rc == -ENOENT ? 0 : rc; /* forgotten or replaced meanwhile: its new owner checked it */
+	} else if (rc == -ENOENT) {
+		changed = true;
+		rc = 0;
+	} else if (rc >= 0) {
+		for (size_t i = 0; i < r->n_provider_client_ids && !changed; i++)
+			changed = aws_str_list_index(&p->client_ids, r->provider_client_ids[i]) < 0;
+		if (!changed)
+			provider_remember(r, arn, &p->client_ids, clock_mono_ns(r->clock));
+	}
+	if (changed)
+		provider_forget(r);
+	provider_end(r);
+	pthread_mutex_unlock(&r->lock);
+	free(arn);
+	if (rc < 0)
+		return rc;
+	*ret_changed = changed;
+	return 0;
 }
 
 int wi_provider_gc(struct rctx *x)
@@ -497,6 +546,29 @@ static int observe(struct rctx *x, const char *name, struct observed *ob, const 
 	return 0;
 }
 
+/* What a drift sweep will compare (identity/fingerprint.h): after a plan
+ * applied in full, IAM has the desired state. */
+static void remember_fingerprints(struct rctx *x, const struct desired *ds)
+{
+	static const char *const keyless_only[] = { INLINE_POLICY_NAME };
+	struct role_state st = {
+		.trust_policy = ds->trust,
+		.boundary_arn = ds->d.boundary_arn,
+		.tags = ds->d.tags,
+		.n_tags = ds->d.n_tags,
+		.inline_names = keyless_only,
+		.n_inline = ds->permissions ? 1 : 0,
+		.keyless_policy = ds->permissions,
+		.attached = ds->d.managed,
+		.n_attached = ds->d.n_managed,
+		.description = ds->d.description,
+		.max_session_duration = ds->d.max_session_duration,
+	};
+
+	x->role_fp = role_fingerprint(&st);
+	x->role_list_fp = role_list_fingerprint(&st);
+}
+
 /* Why a role is not ours, for conditions and events. */
 static void not_owned_message(struct rctx *x, const char *name, const struct observed *ob, char *msg, size_t size,
 			      const char **ret_reason)
@@ -744,6 +816,8 @@ bool wi_ensure_role(struct rctx *x)
 	}
 	if (p->overflow)
 		x->requeue_soon = true;
+	else
+		remember_fingerprints(x, &ds);
 	if (p->path_differs)
 		log_warn("%s/%s: IAM role %s has path %s, settings say %s; IAM cannot move a role, left as is", x->ns,
 			 x->name, x->role_name, ob.o.path ? ob.o.path : "/", ds.d.path);

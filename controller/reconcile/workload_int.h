@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "base/err.h"
 #include "identity/conditions.h"
@@ -57,6 +58,9 @@ struct rctx {
 	char issuer_tag[260];    /* identity_issuer_tag() of the cluster's issuer */
 	char role_name[IAM_ROLE_NAME_MAX + 1]; /* the role this object should have now */
 	char role_arn[ROLE_ARN_MAX]; /* its ARN; "" until verified to be keyless' own for this object */
+	/* the role's state as wi_ensure_role() left it (identity/fingerprint.h);
+	 * 0: not known (not verified, or more steps than one reconcile applies) */
+	uint64_t role_fp, role_list_fp;
 	char provider_arn[768];
 	/* what keyless created, as recorded in the status (status.roleName,
 	 * .retiredRoles, .serviceAccount): changes of the settings or the spec
@@ -107,6 +111,12 @@ void wi_retire_roles(struct rctx *x);
 /* Remove keyless-added audiences no WorkloadIdentity uses any more from the
  * OIDC provider (and their tags). Reads the provider. 0 or a negative errno. */
 int wi_provider_gc(struct rctx *x);
+/* For the drift sweep: read the OIDC provider keyless last found (List +
+ * Get). *ret_changed: it is gone or lost an audience keyless had seen on it,
+ * and is forgotten (the next reconcile of each identity looks again and
+ * repairs it). Otherwise it stays known for another period. Nothing cached
+ * yet: no call. 0 or a negative errno. */
+int wi_provider_sweep(struct wi_reconciler *r, bool *ret_changed, struct op_err *err);
 
 /* wiring.c */
 /* Decide the service-account conflict before anything is created: true if
@@ -150,6 +160,25 @@ void wi_memo_forget(struct wi_reconciler *r, const char *ns, const char *name);
  * WorkloadIdentity wi_name left on it. */
 bool wi_memo_wi_echo(struct wi_reconciler *r, const char *ns, const char *name);
 bool wi_memo_sa_echo(struct wi_reconciler *r, const char *ns, const char *wi_name, const char *sa_name);
+
+/* For the drift sweep (reconcile/sweep.c): the identities whose role was
+ * verified at or before `before_ns` with known fingerprints, each with the
+ * hash of its role ARN (wi_memo_arn_hash). *ret is sorted by arn_hash;
+ * free with wi_memo_snapshot_free. Returns the count or -ENOMEM. */
+struct wi_memo_snap {
+	char *key; /* "ns/name" */
+	uint64_t arn_hash, role_fp, role_list_fp;
+};
+long wi_memo_snapshot(struct wi_reconciler *r, int64_t before_ns, struct wi_memo_snap **ret);
+void wi_memo_snapshot_free(struct wi_memo_snap *v, size_t n);
+uint64_t wi_memo_arn_hash(const char *arn);
+/* A sweep that started at at_ns found key's role as verified: it stays
+ * fresh for another period. */
+void wi_memo_vouch(struct wi_reconciler *r, const char *key, uint64_t arn_hash, int64_t at_ns);
+/* A sweep that started at at_ns found key's role changed or gone: the next
+ * reconcile reads it in full. False when a reconcile verified it after
+ * at_ns (nothing to do). */
+bool wi_memo_invalidate(struct wi_reconciler *r, const char *key, int64_t at_ns);
 
 /* cleanup.c */
 struct reconcile_result wi_finalize(struct rctx *x);

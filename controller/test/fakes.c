@@ -17,20 +17,23 @@ struct fake_aws *fake_aws_current;
 
 /* --- AWS ----------------------------------------------------------------------- */
 
+void fake_aws_role_drop(struct fake_role *r)
+{
+	free(r->trust);
+	aws_tag_list_release(&r->tags);
+	for (int j = 0; j < r->n_inline; j++) {
+		free(r->inline_names[j]);
+		free(r->inline_docs[j]);
+	}
+	for (int j = 0; j < r->n_attached; j++)
+		free(r->attached[j]);
+	memset(r, 0, sizeof(*r));
+}
+
 void fake_aws_reset(struct fake_aws *f)
 {
-	for (int i = 0; i < FAKE_MAX; i++) {
-		struct fake_role *r = &f->roles[i];
-
-		free(r->trust);
-		aws_tag_list_release(&r->tags);
-		for (int j = 0; j < r->n_inline; j++) {
-			free(r->inline_names[j]);
-			free(r->inline_docs[j]);
-		}
-		for (int j = 0; j < r->n_attached; j++)
-			free(r->attached[j]);
-	}
+	for (int i = 0; i < FAKE_MAX; i++)
+		fake_aws_role_drop(&f->roles[i]);
 	for (int i = 0; i < f->n_client_ids; i++)
 		free(f->client_ids[i]);
 	aws_tag_list_release(&f->provider_tags);
@@ -246,19 +249,11 @@ static int f_untag_oidc(struct aws_client *c, const char *arn, const char *const
 	return 0;
 }
 
-static int f_get_role(struct aws_client *c, const char *name, struct iam_role **ret, struct op_err *err)
+/* the role as GetRole returns it */
+static struct iam_role *role_of(const struct fake_role *fr)
 {
-	struct fake_role *fr;
-	struct iam_role *r;
-	int rc = call("GetRole", false, err);
+	struct iam_role *r = calloc(1, sizeof(*r));
 
-	(void)c;
-	if (rc < 0)
-		return rc;
-	fr = fake_aws_role(fake_aws_current, name);
-	if (!fr)
-		return no_role(name, err);
-	r = calloc(1, sizeof(*r));
 	r->role_name = strdup(fr->name);
 	r->arn = strdup(fr->arn);
 	r->path = strdup(fr->path);
@@ -268,8 +263,80 @@ static int f_get_role(struct aws_client *c, const char *name, struct iam_role **
 	r->permissions_boundary_arn = fr->boundary[0] ? strdup(fr->boundary) : NULL;
 	for (size_t i = 0; i < fr->tags.n; i++)
 		aws_tag_list_add(&r->tags, fr->tags.items[i].key, fr->tags.items[i].value);
-	*ret = r;
+	return r;
+}
+
+static int f_get_role(struct aws_client *c, const char *name, struct iam_role **ret, struct op_err *err)
+{
+	struct fake_role *fr;
+	int rc = call("GetRole", false, err);
+
+	(void)c;
+	if (rc < 0)
+		return rc;
+	fr = fake_aws_role(fake_aws_current, name);
+	if (!fr)
+		return no_role(name, err);
+	*ret = role_of(fr);
 	return 0;
+}
+
+/* One page with every role: ListRoles (path prefix; no tags, boundary or
+ * policies) or GetAccountAuthorizationDetails (no description or maximum
+ * session duration), as IAM answers them. */
+static int list_roles(const char *op, const char *prefix, bool details, iam_role_detail_fn fn, void *ctx,
+		      struct op_err *err)
+{
+	struct fake_aws *f = fake_aws_current;
+	int rc = call(op, false, err);
+
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < FAKE_MAX && rc >= 0; i++) {
+		const struct fake_role *fr = &f->roles[i];
+		struct iam_role_detail d = { 0 };
+
+		if (!fr->used || (prefix && !str_startswith(fr->path, prefix)))
+			continue;
+		d.role = role_of(fr);
+		if (details) {
+			free(d.role->description);
+			d.role->description = NULL;
+			d.role->max_session_duration = 0;
+			d.has_policies = true;
+			for (int j = 0; j < fr->n_inline; j++) {
+				aws_str_list_add(&d.inline_names, fr->inline_names[j]);
+				aws_str_list_add(&d.inline_docs, fr->inline_docs[j]);
+			}
+			d.attached.items = calloc((size_t)fr->n_attached + 1, sizeof(*d.attached.items));
+			for (int j = 0; j < fr->n_attached; j++)
+				d.attached.items[d.attached.n++] = (struct iam_attached_policy){ strdup("p"),
+												  strdup(fr->attached[j]) };
+		} else {
+			free(d.role->permissions_boundary_arn);
+			d.role->permissions_boundary_arn = NULL;
+			aws_tag_list_release(&d.role->tags);
+		}
+		rc = fn(&d, ctx);
+		iam_role_free(d.role);
+		aws_str_list_release(&d.inline_names);
+		aws_str_list_release(&d.inline_docs);
+		iam_attached_policy_list_release(&d.attached);
+	}
+	return rc < 0 ? op_err_set(err, rc, "%s: stopped", op) : 0;
+}
+
+static int f_list_roles(struct aws_client *c, const char *prefix, iam_role_detail_fn fn, void *ctx,
+			struct op_err *err)
+{
+	(void)c;
+	return list_roles("ListRoles", prefix ? prefix : "/", false, fn, ctx, err);
+}
+
+static int f_gaad_roles(struct aws_client *c, iam_role_detail_fn fn, void *ctx, struct op_err *err)
+{
+	(void)c;
+	return list_roles("GetAccountAuthorizationDetails", NULL, true, fn, ctx, err);
 }
 
 static int f_create_role(struct aws_client *c, const struct iam_create_role_input *in, struct iam_role **ret,
@@ -496,6 +563,8 @@ const struct aws_api fake_aws_api = {
 	.iam_list_attached_role_policies = f_list_attached,
 	.iam_put_role_permissions_boundary = f_put_boundary,
 	.iam_delete_role_permissions_boundary = f_delete_boundary,
+	.iam_list_roles = f_list_roles,
+	.iam_get_account_authorization_details_roles = f_gaad_roles,
 };
 
 /* --- Kubernetes -------------------------------------------------------------------- */

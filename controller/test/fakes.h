@@ -52,6 +52,8 @@ extern struct fake_aws *fake_aws_current; /* the state the table works on */
 
 void fake_aws_reset(struct fake_aws *f);
 struct fake_role *fake_aws_role(struct fake_aws *f, const char *name);
+/* Delete a role behind keyless' back (frees it; the slot is free again). */
+void fake_aws_role_drop(struct fake_role *r);
 void fake_aws_clear_calls(struct fake_aws *f);
 /* The calls made since the last clear, comma-separated. */
 const char *fake_aws_call_list(struct fake_aws *f, char *buf, size_t size);

@@ -135,6 +135,89 @@ static void test_iam__pagination_follows_marker(void **state)
 	fake_release(&f);
 }
 
+/* role listings for the drift sweep: what each returns, pages of 1,000 */
+struct seen_roles {
+	int n;
+	char names[8][32];
+	const char *stop_at; /* stop (-ECANCELED) at this role */
+};
+
+static int seen_role(const struct iam_role_detail *d, void *ctx)
+{
+	struct seen_roles *s = ctx;
+
+	if (s->stop_at && streq(d->role->role_name, s->stop_at))
+		return -ECANCELED;
+	str_copy(s->names[s->n++], sizeof(s->names[0]), d->role->role_name);
+	if (streq(d->role->role_name, "role-a")) {
+		assert_string_equal(d->role->description, "keyless: a & b");
+		assert_int_equal(d->role->max_session_duration, 3600);
+		assert_true(str_startswith(d->role->assume_role_policy, "{\"Version\":\"2012-10-17\""));
+		assert_false(d->has_policies);
+		assert_int_equal(d->role->tags.n, 0);
+	}
+	if (streq(d->role->role_name, "capture-role")) {
+		/* GetAccountAuthorizationDetails: policies decoded, tags, boundary */
+		assert_true(d->has_policies);
+		assert_int_equal(d->inline_names.n, 2);
+		assert_string_equal(d->inline_names.items[0], "keyless");
+		assert_int_equal(aws_policy_equal(d->inline_docs.items[0],
+						  "{\"Version\":\"2012-10-17\",\"Statement\":{\"Effect\":\"Allow\","
+						  "\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::b/*\"}}"),
+				 1);
+		assert_int_equal(d->attached.n, 1);
+		assert_string_equal(d->attached.items[0].arn, "arn:aws:iam::123456789012:policy/keyless/keyless-boundary");
+		assert_string_equal(d->role->permissions_boundary_arn,
+				    "arn:aws:iam::123456789012:policy/keyless/keyless-boundary");
+		assert_string_equal(aws_tag_list_get(&d->role->tags, "Team"), "a&b");
+		assert_null(d->role->description);
+	}
+	return 0;
+}
+
+static void test_iam__role_listings(void **state)
+{
+	struct fake f;
+	struct aws_client *c;
+	struct seen_roles s = { 0 };
+	struct aws_stats st;
+	struct op_err e;
+
+	(void)state;
+	fake_init(&f);
+	fake_push_file(&f, 200, "aws-responses/aws-iam-list-roles-page1.xml");
+	fake_push_file(&f, 200, "aws-responses/aws-iam-list-roles-page2.xml");
+	fake_push_file(&f, 200, "aws-responses/moto-iam-get-account-authorization-details-roles.xml");
+	fake_push_file(&f, 200, "aws-responses/aws-iam-list-roles-page1.xml");
+	c = client(&f);
+	assert_int_equal(iam_list_roles(c, "/keyless/", seen_role, &s, &e), 0);
+	assert_int_equal(s.n, 3);
+	assert_string_equal(s.names[2], "role-c");
+	assert_string_equal(f.seen[0].body, "Action=ListRoles&Version=2010-05-08&PathPrefix=%2Fkeyless%2F&MaxItems=1000");
+	assert_string_equal(f.seen[1].body, "Action=ListRoles&Version=2010-05-08&PathPrefix=%2Fkeyless%2F&MaxItems=1000"
+					    "&Marker=AAEAAQ%2B%2F%3D%25page2");
+
+	s = (struct seen_roles){ 0 };
+	assert_int_equal(iam_get_account_authorization_details_roles(c, seen_role, &s, &e), 0);
+	assert_string_equal(f.seen[2].body, "Action=GetAccountAuthorizationDetails&Version=2010-05-08"
+					    "&Filter.member.1=Role&MaxItems=1000");
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.names[0], "capture-role");
+	assert_string_equal(s.names[1], "other-role");
+	aws_stats_snapshot(c, &st);
+	assert_int_equal(st.op[AWS_OP_IAM_LIST_ROLES].calls, 2);
+	assert_int_equal(st.op[AWS_OP_IAM_GET_ACCOUNT_AUTHORIZATION_DETAILS].calls, 1);
+
+	/* the callback stops the listing: its error, and no further page */
+	s = (struct seen_roles){ .stop_at = "role-b" };
+	assert_int_equal(iam_list_roles(c, NULL, seen_role, &s, &e), -ECANCELED);
+	assert_int_equal(s.n, 1);
+	assert_non_null(strstr(e.message, "stopped"));
+	assert_int_equal(f.n_seen, 4);
+	aws_client_free(c);
+	fake_release(&f);
+}
+
 static void test_iam__policies_tags_boundary_requests(void **state)
 {
 	static const char *const keys[] = { "a", "b c" };
@@ -520,6 +603,7 @@ int main(void)
 		cmocka_unit_test(test_iam__get_role_decodes_policy_and_tags),
 		cmocka_unit_test(test_iam__create_role_request_encoding),
 		cmocka_unit_test(test_iam__pagination_follows_marker),
+		cmocka_unit_test(test_iam__role_listings),
 		cmocka_unit_test(test_iam__policies_tags_boundary_requests),
 		cmocka_unit_test(test_iam__oidc_providers_and_summary),
 		cmocka_unit_test(test_iam__errors_carry_code_and_request_id),

@@ -64,6 +64,26 @@ static void test_policy__equal_by_meaning(void **state)
 			fail_msg("case %zu: %s vs %s: got %d", i, cases[i].a, cases[i].b, got);
 		/* symmetric */
 		assert_int_equal(aws_policy_equal(cases[i].b, cases[i].a), cases[i].eq);
+		/* one canonical text per meaning (the drift sweep's fingerprints) */
+		{
+			char *ca = NULL, *cb = NULL;
+
+			assert_int_equal(aws_policy_canonical(cases[i].a, &ca), 0);
+			assert_int_equal(aws_policy_canonical(cases[i].b, &cb), 0);
+			if (streq(ca, cb) != (cases[i].eq == 1))
+				fail_msg("case %zu: canonical %s vs %s, equal is %d", i, ca, cb, cases[i].eq);
+			free(ca);
+			free(cb);
+		}
+	}
+	{
+		char *c = NULL;
+
+		assert_int_equal(aws_policy_canonical("{\"b\":[\"y\",\"x\",\"y\"],\"a\":[\"z\"],\"n\":2.5}", &c), 0);
+		assert_string_equal(c, "{\"a\":\"z\",\"b\":[\"x\",\"y\"],\"n\":2.5}");
+		free(c);
+		assert_int_equal(aws_policy_canonical("{", &c), -EINVAL);
+		assert_int_equal(aws_policy_canonical(NULL, &c), -EINVAL);
 	}
 	assert_int_equal(aws_policy_equal("{", "{}"), -EINVAL);
 	assert_int_equal(aws_policy_equal(NULL, "{}"), -EINVAL);

@@ -117,6 +117,9 @@ static void test_iam_policy__defaults(void **state)
 	assert_actions(st, "iam:ListRolePolicies iam:GetRolePolicy iam:ListAttachedRolePolicies iam:ListRoleTags");
 	assert_string_equal(cond_str(st, "StringEquals", "iam:ResourceTag/keyless.dev/cluster"), "prod");
 	assert_actions(statement(p, "ReadRoles"), "iam:GetRole");
+	/* driftDetection roles (the default): ListRoles, no account-wide details */
+	assert_actions(statement(p, "ReadAccount"), "iam:GetAccountSummary iam:ListOpenIDConnectProviders iam:ListRoles");
+	assert_null(statement(p, "ReadAccountAuthorizationDetails"));
 
 	st = statement(p, "DenyBoundaryRemoval");
 	assert_string_equal(json_string_value(json_object_get(st, "Effect")), "Deny");
@@ -187,6 +190,14 @@ static void test_iam_policy__settings_shape_statements(void **state)
 		assert_int_equal(json_array_size(cond_val(st, "ArnLike", "iam:PolicyARN")), 2);
 		assert_string_equal(cond_str(st, "StringEquals", "iam:PermissionsBoundary"), BOUNDARY);
 		assert_string_equal(cond_str(st, "StringEquals", "iam:ResourceTag/keyless.dev/cluster"), "prod");
+	}
+	{ /* driftDetection bulk: the account-wide read, said by its own Sid, and no ListRoles */
+		json_auto_t *p = build(BASE "driftDetection: bulk\n", NULL);
+
+		st = statement(p, "ReadAccountAuthorizationDetails");
+		assert_actions(st, "iam:GetAccountAuthorizationDetails");
+		assert_string_equal(resource(st), "*");
+		assert_actions(statement(p, "ReadAccount"), "iam:GetAccountSummary iam:ListOpenIDConnectProviders");
 	}
 	{ /* a long prefix + cluster: the role names keep only 47 characters of it */
 		json_auto_t *p = build("clusterName: a-very-long-cluster-name-that-is-cut-off-here\n"

@@ -292,6 +292,8 @@ static const struct {
 	{ BASE "extraTags: {a: '1', b: '2', c: '3', d: '4', e: '5', f: '6'}\n",
 	  "extraTags: has 6 tags; at most 5 are allowed" },
 	{ BASE "guardrailEnforcement: Revoke\n", "guardrailEnforcement: 'Revoke' is not revoke or keep" },
+	{ BASE "driftDetection: GetAccountAuthorizationDetails\n",
+	  "driftDetection: 'GetAccountAuthorizationDetails' is not roles or bulk" },
 	{ BASE "iamRateLimit: 20\n",
 	  "iamRateLimit: must be a map (mode, maxPerSecond, initialPerSecond), not an integer" },
 	{ BASE "iamRateLimit: {mode: cubic}\n", "iamRateLimit.mode: 'cubic' is not adaptive or fixed" },

@@ -2,9 +2,11 @@
  * reconcile brought by pods, the service account or keyless' own writes
  * costs in AWS calls, how many reconciles a new identity takes through the
  * informer handlers and the work queue, what waits on watches instead of
- * polling IAM, and that no lock is held across network I/O. */
+ * polling IAM, that no lock is held across network I/O, and what the
+ * periodic drift sweep reads and enqueues. */
 #include "support.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -14,6 +16,7 @@
 #include "kube/events.h"
 #include "kube/project.h"
 #include "reconcile/queue.h"
+#include "reconcile/sweep.h"
 #include "fake_http.h"
 #include "world.h"
 
@@ -45,19 +48,32 @@ static void on_change(void *ctx, const struct kube_resource *r, const struct kub
 		wi_on_pod_change(ch, &e->h);
 }
 
-static int setup(void **state)
+static int setup_with(void **state, const char *yaml)
 {
 	struct env *e = calloc(1, sizeof(*e));
 	struct wq_opts qo = { .qps = -1 };
 
 	assert_non_null(e);
-	e->w = world_new(settings_yaml, WORLD_ISSUER);
+	e->w = world_new(yaml, WORLD_ISSUER);
 	e->q = wq_new(&qo);
 	e->h = (struct wi_handler){ .r = &e->w->r, .q = e->q };
 	e->w->kube.on_change = on_change;
 	e->w->kube.on_change_ctx = e;
 	*state = e;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_with(state, settings_yaml);
+}
+
+static int setup_bulk(void **state)
+{
+	static char yaml[sizeof(settings_yaml) + 32];
+
+	str_format(yaml, sizeof(yaml), "%sdriftDetection: bulk\n", settings_yaml);
+	return setup_with(state, yaml);
 }
 
 static int teardown(void **state)
@@ -122,8 +138,9 @@ static void test_cost__new_identity_two_writes_one_reconcile(void **state)
 	assert_int_equal(e->reconciles, 1);
 }
 
-/* A pod event re-runs the pod step only: no AWS call; a resync period later
- * AWS is verified again, and so it is for a new generation. */
+/* A pod event re-runs the pod step only: no AWS call; two resync periods
+ * later without a drift sweep AWS is verified again, and so it is for a new
+ * generation. */
 static void test_cost__pod_event_costs_no_aws_call(void **state)
 {
 	struct env *e = *state;
@@ -137,7 +154,13 @@ static void test_cost__pod_event_costs_no_aws_call(void **state)
 	assert_string_equal(world_calls(e->w), "");
 	assert_string_equal(world_cond(e->w, "logging", "s3-reader", "WorkloadsReady", "status"), "False");
 
-	/* the periodic resync (a resync period later) verifies AWS */
+	/* the periodic resync a resync period later reads nothing: the drift
+	 * sweep (reconcile/sweep.c) vouches for verified roles each period */
+	e->w->mono_offset_ns += 600 * NSEC_PER_SEC;
+	wq_add(e->q, KEY);
+	drain(e);
+	assert_string_equal(world_calls(e->w), "");
+	/* without a sweep, a verification ages out after two periods */
 	e->w->mono_offset_ns += 600 * NSEC_PER_SEC;
 	wq_add(e->q, KEY);
 	drain(e);
@@ -333,6 +356,168 @@ static void test_cost__event_recorder_not_locked_across_io(void **state)
 	kube_config_free(v.cfg);
 }
 
+/* --- the drift sweep (reconcile/sweep.c) ---------------------------------------------- */
+
+/* One sweep a little after the convergence; the calls it made. */
+static struct drift_sweep_stats sweep(struct env *e, char ***spread, size_t *n)
+{
+	struct drift_sweep_stats st;
+	struct op_err err;
+
+	e->w->mono_offset_ns += NSEC_PER_SEC;
+	fake_aws_clear_calls(e->w->aws);
+	fake_aws_current = e->w->aws;
+	op_err_clear(&err);
+	assert_int_equal(drift_sweep(&e->w->r, e->q, &st, spread, n, &err), 0);
+	return st;
+}
+
+static void free_spread(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* bulk: one GetAccountAuthorizationDetails page and the provider (List +
+ * Get) vouch for every verified role; their resyncs then read nothing */
+static void test_sweep__bulk_no_op_is_one_page_and_the_provider(void **state)
+{
+	struct env *e = *state;
+	struct drift_sweep_stats st;
+	char **spread = NULL;
+	size_t n = 0;
+
+	converge(e);
+	st = sweep(e, &spread, &n);
+	assert_string_equal(world_calls(e->w),
+			    "ListOpenIDConnectProviders,GetOpenIDConnectProvider,GetAccountAuthorizationDetails");
+	assert_int_equal(st.known, 1);
+	assert_int_equal(st.vouched, 1);
+	assert_int_equal(st.drifted + st.missing + st.spread, 0);
+	assert_int_equal(n, 0);
+	free_spread(spread, n);
+	e->reconciles = 0;
+	drain(e);
+	assert_int_equal(e->reconciles, 0); /* nothing enqueued */
+
+	/* 1.5 periods after the verification, one after the sweep: still fresh */
+	e->w->mono_offset_ns += 900 * NSEC_PER_SEC;
+	wq_add(e->q, KEY);
+	drain(e);
+	assert_string_equal(world_calls(e->w), "");
+}
+
+/* bulk: a managed policy attached in the console is found by the sweep and
+ * only that identity is reconciled (and repaired); a tag key whose case
+ * changed is no drift (IAM compares keys without case) */
+static void test_sweep__bulk_drift_enqueues_and_repairs(void **state)
+{
+	struct env *e = *state;
+	struct fake_role *fr;
+	struct drift_sweep_stats st;
+	char **spread = NULL;
+	size_t n = 0;
+
+	converge(e);
+	fr = &e->w->aws->roles[0];
+	assert_true(fr->used);
+	for (size_t i = 0; i < fr->tags.n; i++)
+		for (char *k = fr->tags.items[i].key; *k; k++)
+			*k = (char)toupper((unsigned char)*k);
+	st = sweep(e, &spread, &n);
+	assert_int_equal(st.vouched, 1);
+
+	fr->attached[fr->n_attached++] = strdup("arn:aws:iam::aws:policy/AdministratorAccess");
+	st = sweep(e, &spread, &n);
+	assert_int_equal(st.drifted, 1);
+	assert_int_equal(st.vouched, 0);
+	e->reconciles = 0;
+	drain(e);
+	assert_int_equal(e->reconciles, 1);
+	assert_non_null(strstr(world_calls(e->w), "DetachRolePolicy"));
+	assert_int_equal(fr->n_attached, 0);
+
+	/* the repaired role is vouched for again by the next sweep */
+	st = sweep(e, &spread, &n);
+	assert_int_equal(st.vouched, 1);
+}
+
+/* a role deleted behind keyless' back is missing from the listing: that
+ * identity is reconciled and the role created again */
+static void test_sweep__missing_role_is_recreated(void **state)
+{
+	struct env *e = *state;
+	struct drift_sweep_stats st;
+	char **spread = NULL;
+	size_t n = 0;
+
+	converge(e);
+	fake_aws_role_drop(&e->w->aws->roles[0]);
+	st = sweep(e, &spread, &n);
+	assert_int_equal(st.missing, 1);
+	drain(e);
+	assert_non_null(strstr(world_calls(e->w), "CreateRole"));
+}
+
+/* roles (default): ListRoles under rolePath; the trust policy is compared
+ * at once, everything else is verified in full at the identity's slot */
+static void test_sweep__roles_lists_compares_trust_and_spreads_the_rest(void **state)
+{
+	struct env *e = *state;
+	struct fake_role *fr;
+	struct drift_sweep_stats st;
+	char **spread = NULL;
+	size_t n = 0;
+
+	converge(e);
+	st = sweep(e, &spread, &n);
+	assert_string_equal(world_calls(e->w), "ListOpenIDConnectProviders,GetOpenIDConnectProvider,ListRoles");
+	assert_int_equal(st.spread, 1);
+	assert_int_equal(n, 1);
+	assert_string_equal(spread[0], KEY);
+	e->reconciles = 0;
+	drain(e);
+	assert_int_equal(e->reconciles, 0); /* nothing at once */
+	drift_sweep_verify(&e->w->r, e->q, spread[0]);
+	free_spread(spread, n);
+	drain(e);
+	assert_string_equal(world_calls(e->w), "GetRole,ListRolePolicies,GetRolePolicy,ListAttachedRolePolicies");
+
+	fr = &e->w->aws->roles[0];
+	free(fr->trust);
+	fr->trust = strdup("{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":"
+			   "{\"AWS\":\"*\"},\"Action\":\"sts:AssumeRole\"}]}");
+	st = sweep(e, &spread, &n);
+	assert_int_equal(st.drifted, 1);
+	assert_int_equal(n, 0);
+	free_spread(spread, n);
+	drain(e);
+	assert_non_null(strstr(world_calls(e->w), "UpdateAssumeRolePolicy"));
+}
+
+/* the provider lost an audience: every verified identity is reconciled and
+ * the audience added back */
+static void test_sweep__provider_change_reverifies_every_identity(void **state)
+{
+	struct env *e = *state;
+	struct fake_aws *f;
+	struct drift_sweep_stats st;
+	char **spread = NULL;
+	size_t n = 0;
+
+	converge(e);
+	f = e->w->aws;
+	assert_int_equal(f->n_client_ids, 1);
+	free(f->client_ids[--f->n_client_ids]);
+	st = sweep(e, &spread, &n);
+	assert_true(st.provider_changed);
+	assert_int_equal(st.drifted, 1);
+	drain(e);
+	assert_non_null(strstr(world_calls(e->w), "AddClientIDToOpenIDConnectProvider"));
+	assert_int_equal(f->n_client_ids, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -342,6 +527,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cost__waiting_for_a_service_account_is_not_polled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cost__provider_lock_not_held_across_io, setup, teardown),
 		cmocka_unit_test(test_cost__event_recorder_not_locked_across_io),
+		cmocka_unit_test_setup_teardown(test_sweep__bulk_no_op_is_one_page_and_the_provider, setup_bulk, teardown),
+		cmocka_unit_test_setup_teardown(test_sweep__bulk_drift_enqueues_and_repairs, setup_bulk, teardown),
+		cmocka_unit_test_setup_teardown(test_sweep__missing_role_is_recreated, setup_bulk, teardown),
+		cmocka_unit_test_setup_teardown(test_sweep__roles_lists_compares_trust_and_spreads_the_rest, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_sweep__provider_change_reverifies_every_identity, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

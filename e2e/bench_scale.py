@@ -6,9 +6,9 @@ bin/keyless) on the local control plane that hack/bench-scale starts for it, mea
   create     N new WorkloadIdentities across 20 other namespaces against moto, unthrottled
   churn      a 100-replica Deployment (kwok pods) whose service account has an identity, rolled twice
   cold       BENCH_PODS bare pods (kwok) added, keyless restarted: exec -> "caches synced" -> first reconcile
-  resync     that controller (resyncPeriod BENCH_RESYNC, default the minimum 10s), measured from the moment
-             every identity has been reconciled once (its start-up pass) for one full resync: at least one
-             period and until every identity has been reconciled again
+  resync     that controller (resyncPeriod BENCH_RESYNC, default 60s; driftDetection roles), then one with
+             driftDetection bulk: after the start-up pass, from the first drift sweep that knows every
+             identity to the next one (one sweep, the reads it spread over the period, every resync)
   cache      bin/bench/bench_kube (the in-process cache benchmark) at BENCH_CACHE_PODS pods: peak RSS
 
 IAM calls come from keyless' own /metrics (keyless_aws_requests_total: a call with its retries counts
@@ -45,7 +45,7 @@ N = int(os.environ.get("BENCH_IDENTITIES", "1000"))
 PODS = int(os.environ.get("BENCH_PODS", "20000"))
 NS_COUNT = 20
 IAM_LIMIT = float(os.environ.get("BENCH_IAM_LIMIT", "20"))
-RESYNC = os.environ.get("BENCH_RESYNC", "10s")
+RESYNC = os.environ.get("BENCH_RESYNC", "60s")
 CHURN_REPLICAS = int(os.environ.get("BENCH_CHURN_REPLICAS", "100"))
 CACHE_PODS = int(os.environ.get("BENCH_CACHE_PODS", "100000"))
 PHASES = os.environ.get("BENCH_PHASES", "cache,throttled,create,churn,cold,resync").split(",")
@@ -469,33 +469,34 @@ def phase_cold(core, prefix):
         raise
 
 
-def phase_resync(k, ids):
-    """From the end of keyless' start-up pass (every identity reconciled once) for at least one resync
-    period and until every identity has been reconciled once more."""
+SWEEP_RE = re.compile(r"drift sweep: (\d+) roles listed, (\d+) verified identities: (\d+) unchanged, (\d+) drifted, "
+                      r"(\d+) missing, (\d+) to verify across the period; (\d+) IAM calls")
+
+
+def sweeps(k):
+    return [dict(zip(("listed", "known", "unchanged", "drifted", "missing", "spread", "calls"),
+                     (int(x) for x in m.groups()))) for m in SWEEP_RE.finditer(k.text())]
+
+
+def phase_resync(k, ids, mode):
+    """A no-op resync period of a converged controller (driftDetection `mode`): from the first drift sweep
+    that knows every identity to the next one, so the window holds one sweep and (roles) the full reads
+    it spread over the period, and every per-identity resync of that period."""
     period = parse_duration(RESYNC)
     keys = {f"{ns}/wi-{i:05d}" for i, ns in ids}
-
-    def reconciled_keys(since_line=-1):
-        return {key for key, i in k.reconciled() if i > since_line and key in keys}
     t0 = time.monotonic()
-    wait_until(lambda: len(reconciled_keys()) >= len(keys) or k.p.poll() is not None, max(900, N * 2),
-               "keyless' start-up pass", interval=1)
+    wait_until(lambda: len({key for key, _ in k.reconciled() if key in keys}) >= len(keys) or k.p.poll() is not None,
+               max(900, N * 2), "keyless' start-up pass", interval=1)
     startup_s = time.monotonic() - t0
-    mark = len(k.text().splitlines()) - 1
+    wait_until(lambda: any(sw["known"] >= len(keys) for sw in sweeps(k)) or k.p.poll() is not None,
+               3 * period + 600, "a drift sweep of every identity", interval=0.5)
+    n = len(sweeps(k))
     before = k.snapshot()
-    t_start = time.monotonic()
-    timeout = max(900, N * 2)
-    while True:
-        elapsed = time.monotonic() - t_start
-        again = reconciled_keys(mark)
-        if elapsed >= period and len(again) >= len(keys):
-            break
-        if elapsed > timeout:
-            break
-        time.sleep(0.5)
+    wait_until(lambda: len(sweeps(k)) > n or k.p.poll() is not None, 3 * period + 600, "the next drift sweep",
+               interval=0.5)
     after = k.snapshot()
     res = window(k, before, after)
-    res.update({"period": RESYNC, "identities": N, "reconciled_again": len(again),
+    res.update({"period": RESYNC, "mode": mode, "identities": N, "sweep": sweeps(k)[n],
                 "startup_pass_s": round(startup_s, 1), "proc_after": after["proc"]})
     return res
 
@@ -541,12 +542,15 @@ def table(res):
             rows.append(f"| ... at the proxy | {p['attempts']} attempts: {p['passed']} passed, {p['throttled']} "
                         f"throttled; achieved {p['rate_per_s']} calls/s (busiest 10 s: "
                         f"{p['peak_10s_rate_per_s']}/s); IAM errors seen by keyless: {r['iam_errors'] or 'none'} |")
-    r = res.get("resync")
-    if r:
-        rows.append(f"| no-op resync of {N} (resyncPeriod {r['period']}) | window {r['seconds']} s "
-                    f"({r['reconciled_again']} of {N} reconciled again; start-up pass took {r['startup_pass_s']} s); "
-                    f"IAM calls {r['iam_calls']} ({calls(r['iam_by_action'])}); Kubernetes writes "
-                    f"{r['kube_writes']}; CPU {r['cpu_s']} s |")
+    for name in ("resync_bulk", "resync_roles"):
+        r = res.get(name)
+        if r:
+            sw = r["sweep"]
+            rows.append(f"| no-op resync period of {N}, driftDetection {r['mode']} (resyncPeriod {r['period']}) | "
+                        f"IAM calls **{r['iam_calls']}** ({calls(r['iam_by_action'])}) in {r['seconds']} s, the "
+                        f"sweep itself {sw['calls']} ({sw['listed']} roles listed: {sw['unchanged']} unchanged, "
+                        f"{sw['drifted']} drifted, {sw['missing']} missing, {sw['spread']} spread); Kubernetes "
+                        f"writes {r['kube_writes']}; reconciles {sum(r['reconciles'].values())}; CPU {r['cpu_s']} s |")
     r = res.get("churn")
     if r:
         rows.append(f"| pod churn: {r['replicas']}-replica Deployment rolled {r['rollouts']}x | IAM calls "
@@ -621,9 +625,15 @@ def main():
             try:
                 if "resync" in PHASES:
                     ids = [(i, namespaces("b")[i % NS_COUNT]) for i in range(N)]
-                    res["resync"] = phase_resync(k, ids)
-                    res["cold"]["vmhwm_kib_after_pass"] = res["resync"]["proc_after"]["VmHWM"]
-                    res["cold"]["rssanon_kib_after_pass"] = res["resync"]["proc_after"]["RssAnon"]
+                    say("resync: driftDetection roles (the cold controller)")
+                    res["resync_roles"] = phase_resync(k, ids, "roles")
+                    res["cold"]["vmhwm_kib_after_pass"] = res["resync_roles"]["proc_after"]["VmHWM"]
+                    res["cold"]["rssanon_kib_after_pass"] = res["resync_roles"]["proc_after"]["RssAnon"]
+                    save()
+                    k.stop()
+                    say("resync: driftDetection bulk")
+                    k = Keyless("bulk", settings("bulk", resyncPeriod=RESYNC, driftDetection="bulk"))
+                    res["resync_bulk"] = phase_resync(k, ids, "bulk")
                     save()
             finally:
                 k.stop()

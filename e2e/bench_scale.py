@@ -37,7 +37,7 @@ from kubernetes import client, config
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from conftest import aws_client, wait_until  # noqa: E402
 from controller_env import install_crd, write_settings  # noqa: E402
-from fault_proxy import FaultProxy  # noqa: E402
+from fault_proxy import ThrottlingProxy  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KEYLESS = os.environ.get("BENCH_KEYLESS") or os.path.join(ROOT, "bin", "keyless")
@@ -194,45 +194,6 @@ def window(k, before, after):
         "vmhwm_kib": after["proc"]["VmHWM"], "vmrss_kib": after["proc"]["VmRSS"],
         "rssanon_kib": after["proc"]["RssAnon"], "rssfile_kib": after["proc"]["RssFile"],
     }
-
-
-# --- the throttling proxy ----------------------------------------------------------------------------
-
-class ThrottlingProxy(FaultProxy):
-    """FaultProxy in front of moto's IAM that passes at most `limit` requests in any sliding second and
-    answers the rest `Throttling` (HTTP 400, IAM XML), as IAM's per-account rate limit does."""
-
-    def __init__(self, upstream, limit):
-        super().__init__(upstream)
-        self.limit = limit
-        self._passed = collections.deque()
-
-    def _next(self):
-        now = time.monotonic()
-        with self._lock:
-            while self._passed and self._passed[0] <= now - 1.0:
-                self._passed.popleft()
-            if len(self._passed) < self.limit:
-                self._passed.append(now)
-                return "pass"
-            return "throttle"
-
-    def summary(self, t0, t1):
-        log = [(t, a) for t, _, _, a in list(self.log) if t0 <= t <= t1]
-        passed = [t for t, a in log if a == "pass"]
-        thr = sum(1 for _, a in log if a == "throttle")
-        span = (passed[-1] - passed[0]) if len(passed) > 1 else 0.0
-        # the achieved rate while work was going on: passed requests per second over their own span,
-        # and the busiest 10 s
-        best10 = 0
-        j = 0
-        for i in range(len(passed)):
-            while passed[i] - passed[j] > 10.0:
-                j += 1
-            best10 = max(best10, i - j + 1)
-        return {"attempts": len(log), "passed": len(passed), "throttled": thr,
-                "rate_per_s": round(len(passed) / span, 2) if span else None,
-                "peak_10s_rate_per_s": round(best10 / 10.0, 2)}
 
 
 # --- Kubernetes objects ------------------------------------------------------------------------------

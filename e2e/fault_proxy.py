@@ -21,6 +21,9 @@ Actions:
 proxy.on_api_action["PutRolePolicy"] = "hang" applies an action to every
 request of that Query-protocol API action (form field Action=...), ahead of
 the script; proxy.api_actions lists the API actions seen.
+ThrottlingProxy(upstream, limit) passes at most `limit` requests in any
+sliding second and answers the rest `throttle`, as IAM's per-account rate
+limit does (bench_scale.py, test_iam_rate.py).
 The error bodies are the shapes AWS documents (RequestId included).
 """
 
@@ -156,6 +159,47 @@ class FaultProxy:
     def times(self):
         with self._lock:
             return [t for t, _, _, _ in self.log]
+
+
+class ThrottlingProxy(FaultProxy):
+    """FaultProxy in front of moto's IAM that passes at most `limit` requests in any sliding second and
+    answers the rest `Throttling` (HTTP 400, IAM XML), as IAM's per-account rate limit does."""
+
+    def __init__(self, upstream, limit):
+        super().__init__(upstream)
+        self.limit = limit
+        self._passed = collections.deque()
+
+    def _next(self):
+        now = time.monotonic()
+        with self._lock:
+            while self._passed and self._passed[0] <= now - 1.0:
+                self._passed.popleft()
+            if len(self._passed) < self.limit:
+                self._passed.append(now)
+                return "pass"
+            return "throttle"
+
+    def summary(self, t0, t1):
+        """What arrived between t0 and t1 (monotonic): attempts, passed, throttled, the achieved rate (passed
+        requests per second over their own span) and the busiest 10 s of passed requests."""
+        log = [(t, a) for t, _, _, a in list(self.log) if t0 <= t <= t1]
+        passed = [t for t, a in log if a == "pass"]
+        thr = sum(1 for _, a in log if a == "throttle")
+        span = (passed[-1] - passed[0]) if len(passed) > 1 else 0.0
+        return {"attempts": len(log), "passed": len(passed), "throttled": thr,
+                "rate_per_s": round(len(passed) / span, 2) if span else None,
+                "peak_10s_rate_per_s": round(busiest(passed, 10.0) / 10.0, 2)}
+
+
+def busiest(times, width):
+    """The most of the sorted times that fall in any one window [t, t + width]."""
+    best = j = 0
+    for i in range(len(times)):
+        while times[i] - times[j] > width:
+            j += 1
+        best = max(best, i - j + 1)
+    return best
 
 
 class KubeFaultProxy:

@@ -53,7 +53,7 @@ struct aws_client_opts {
 	/* IAM send rate (aws/rate.h): adaptive (the default) or fixed. iam_rate
 	 * is the adaptive ceiling (0 = none) or the fixed rate (0 = 10/s);
 	 * < 0 = no limit at all. iam_rate_initial: where adaptive starts (0 =
-	 * 10/s); iam_burst: the fixed bucket's size (0 = one second's worth). */
+	 * 10/s); iam_burst: the fixed bucket's size (0 = 1 token). */
 	enum aws_rate_mode iam_rate_mode;
 	double iam_rate;
 	double iam_rate_initial;

@@ -36,7 +36,16 @@ static void set_fill(struct aws_rate *r, double rate, int64_t now_ns)
 	if (rate < AWS_RATE_MIN)
 		rate = AWS_RATE_MIN;
 	r->fill = rate;
-	r->capacity = r->o.mode == AWS_RATE_FIXED && r->o.burst > 0 ? r->o.burst : (rate < 1 ? 1 : rate);
+	/* a ceiling (fixed: the rate) promises at most that many calls in any
+	 * second: a bucket of one second's worth would let the second after an
+	 * idle spell carry twice the rate, so one token; without a ceiling, one
+	 * second of the rate, as botocore's */
+	if (r->o.mode == AWS_RATE_FIXED && r->o.burst > 0)
+		r->capacity = r->o.burst;
+	else if (r->o.max > 0 || rate < 1)
+		r->capacity = 1;
+	else
+		r->capacity = rate;
 	if (r->tokens > r->capacity)
 		r->tokens = r->capacity;
 }

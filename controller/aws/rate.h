@@ -8,7 +8,9 @@
  * Adaptive, as botocore's retries/adaptive.py, throttling.py and bucket.py
  * (read, not copied; the differences are marked *):
  *   - the bucket fills at the send rate and holds one second of it (at least
- *     1 token); a call takes one token;
+ *     1 token); a call takes one token; * with a ceiling (`max`) it holds
+ *     1 token, so that no second carries more than the ceiling (+1 at the
+ *     second's edges), also after an idle spell;
  *   - the send rate follows CUBIC (RFC 8312): while answers are not
  *     throttling, rate(t) = C (t - K)^3 + W_max, t the seconds since the last
  *     throttle, C = 0.4, K = cbrt(W_max (1 - beta) / C);
@@ -23,8 +25,8 @@
  *   - * the bucket is on from the start at `initial` (botocore sends
  *     unlimited until the first throttle), as if the rate had just recovered
  *     to it: W_max = initial, t = K, so it grows at once while IAM accepts.
- * Fixed: the bucket fills at `max` and holds `burst` tokens (0 = one
- * second's worth); answers change nothing.
+ * Fixed: the bucket fills at `max` and holds `burst` tokens (0 = 1 token:
+ * at most `max` calls in any second); answers change nothing.
  */
 #ifndef KEYLESS_AWS_RATE_H
 #define KEYLESS_AWS_RATE_H
@@ -46,7 +48,7 @@ struct aws_rate_opts {
 	enum aws_rate_mode mode;
 	double max;     /* adaptive: the ceiling, 0 = none; fixed: the rate (> 0) */
 	double initial; /* adaptive: the starting rate, 0 = AWS_RATE_INITIAL_DEFAULT (cut to max) */
-	double burst;   /* fixed: the bucket's size, 0 = max(1, rate) */
+	double burst;   /* fixed: the bucket's size, 0 = 1 token */
 };
 
 struct aws_rate {

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "base/str.h"
-#include "reconcile/workload_int.h"
+#include "reconcile/steps.h"
 
 static bool has_finalizer(json_t *obj)
 {

@@ -1,5 +1,5 @@
 /* What the reconciler remembers per WorkloadIdentity between reconciles
- * (workload_int.h, "memo"): cost proportional to change. */
+ * (steps.h, "memo"): cost proportional to change. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 
 #include "base/str.h"
 #include "kube/project.h"
-#include "reconcile/workload_int.h"
+#include "reconcile/steps.h"
 
 /* About 80 bytes per object (with the map's key): strings are kept as
  * hashes; a collision can only make keyless skip an event, which the next

@@ -9,7 +9,7 @@
 #include "identity/fingerprint.h"
 #include "identity/plan.h"
 #include "kube/project.h"
-#include "reconcile/workload_int.h"
+#include "reconcile/steps.h"
 
 #define MAX_TAGS 50
 /* manageOidcProvider false and the provider (or an audience) missing: IAM

@@ -12,7 +12,7 @@
 #include "base/macros.h"
 #include "identity/fingerprint.h"
 #include "identity/documents.h"
-#include "reconcile/workload_int.h"
+#include "reconcile/steps.h"
 
 #define SWEEP_MAX_TAGS 64
 #define SWEEP_MAX_ATTACHED 128

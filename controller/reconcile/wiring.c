@@ -10,7 +10,7 @@
 #include "identity/shape.h"
 #include "kube/fields.h"
 #include "kube/project.h"
-#include "reconcile/workload_int.h"
+#include "reconcile/steps.h"
 
 #define INJECTION_GRACE_S 5
 /* A workload whose pods from keyless' own restart came up without the

@@ -5,7 +5,7 @@
 #include "base/yamljson.h"
 #include "identity/naming.h"
 #include "kube/project.h"
-#include "reconcile/workload_int.h"
+#include "reconcile/steps.h"
 
 static struct settings *parse_settings(const char *yaml)
 {

@@ -1,96 +1,13 @@
-/* workload_int.h: shared between the files of the WorkloadIdentity reconciler
- * (workload.c: the flow and status; role.c: OIDC provider and role;
- * wiring.c: service account and pods; cleanup.c: deletion). Not a public API. */
-#ifndef KEYLESS_RECONCILE_WORKLOAD_INT_H
-#define KEYLESS_RECONCILE_WORKLOAD_INT_H
+/* steps.h: the steps of a WorkloadIdentity reconcile, each on a struct
+ * rctx (reconcile/rctx.h): role.c (OIDC provider and role), wiring.c
+ * (service account and pods), cleanup.c (deletion), memo.c (what is
+ * remembered between reconciles). The orchestrator (workload.c) and the
+ * drift sweep (sweep.c) call them; they call only rctx.h and each other.
+ * Not a public API. */
+#ifndef KEYLESS_RECONCILE_STEPS_H
+#define KEYLESS_RECONCILE_STEPS_H
 
-#include <jansson.h>
-#include <stdbool.h>
-#include <stdint.h>
-
-#include "base/err.h"
-#include "identity/conditions.h"
-#include "identity/naming.h"
-#include "identity/spec.h"
-#include "kube/events.h"
-#include "reconcile/workload.h"
-
-#define API_VERSION "keyless.dev/v1alpha1"
-#define KIND "WorkloadIdentity"
-#define ANN_ROLE_ARN "eks.amazonaws.com/role-arn"
-#define ANN_REGIONAL "eks.amazonaws.com/sts-regional-endpoints"
-#define ANN_AUDIENCE "eks.amazonaws.com/audience"
-#define ANN_RESTARTED_FOR "keyless.dev/restarted-for"
-#define ANN_RESTARTED_AT "keyless.dev/restartedAt"
-/* On a ServiceAccount: keyless may take over eks.amazonaws.com annotations
- * that another field manager set ("true"). */
-#define ANN_ALLOW_TAKEOVER "keyless.dev/allow-takeover"
-/* On a WorkloadIdentity: adopt the role an earlier object of the same
- * namespace/name left behind (deletionPolicy Retain) ("true"). */
-#define ANN_ADOPT_ROLE "keyless.dev/adopt-role"
-
-/* restart: DeletePods evicts at most this many pods per reconcile; the rest
- * follow after a requeue (REQUEUE_PODS_NS), and PodDisruptionBudgets hold
- * throughout (the Eviction API). */
-#define RESTART_MAX_EVICTIONS 5
-/* A requeue after pods were restarted or evicted now. */
-#define REQUEUE_PODS_NS (15 * NSEC_PER_SEC)
-/* A requeue after a PodDisruptionBudget blocked an eviction. */
-#define REQUEUE_EVICTION_BLOCKED_NS (30 * NSEC_PER_SEC)
-
-#define MAX_RETIRED 16
-/* "arn:aws-us-gov:iam::123456789012:role" + a 512-character path + a name */
-#define ROLE_ARN_MAX 640
-
-/* One reconcile's working state. */
-struct rctx {
-	struct wi_reconciler *r;
-	char ns[256], name[256], uid[64];
-	json_t *obj;             /* the WorkloadIdentity as read */
-	struct wi_spec *spec;    /* NULL until parsed */
-	struct conditions conds;
-	long long generation;
-	bool was_ready;          /* Ready=True for this generation before we started */
-	bool adopt;              /* annotation keyless.dev/adopt-role: "true" */
-	char now[40];
-	int64_t now_ns;
-	struct kube_object_ref ref;
-	char issuer_tag[260];    /* identity_issuer_tag() of the cluster's issuer */
-	char role_name[IAM_ROLE_NAME_MAX + 1]; /* the role this object should have now */
-	char role_arn[ROLE_ARN_MAX]; /* its ARN; "" until verified to be keyless' own for this object */
-	/* the role's state as wi_ensure_role() left it (identity/fingerprint.h);
-	 * 0: not known (not verified, or more steps than one reconcile applies) */
-	uint64_t role_fp, role_list_fp;
-	char provider_arn[768];
-	/* what keyless created, as recorded in the status (status.roleName,
-	 * .retiredRoles, .serviceAccount): changes of the settings or the spec
-	 * move the identity and clean these up, so nothing is orphaned */
-	char recorded_role[IAM_ROLE_NAME_MAX + 1];
-	char retired[MAX_RETIRED][IAM_ROLE_NAME_MAX + 1];
-	size_t n_retired;
-	char recorded_sa[254];
-	char wired_at[40];       /* status.wiredAt ("" if none) */
-	long stale_pods;
-	bool sa_ready;           /* the service account points at the role */
-	bool transient;          /* an AWS/Kubernetes failure worth retrying */
-	bool requeue_soon;       /* pods were restarted or evicted now */
-	int64_t requeue_after_ns; /* != 0: look again then (an eviction was blocked) */
-	bool workloads_wait;     /* WorkloadsReady is False for something only pod
-				  * changes or people fix: no polling */
-};
-
-/* Events (type Normal/Warning); also logs. */
-void rctx_event(struct rctx *x, const char *type, const char *reason, const char *action, const char *fmt, ...)
-	_printf_(5, 6);
-
-/* Report a failed AWS call on a condition; returns false so callers can
- * `return rctx_aws_failed(...)`. Marks transient failures for retry. The
- * condition and the Event carry the AWS message with keyless' own principal
- * redacted (aws/redact.h); the log line has it in full. */
-bool rctx_aws_failed(struct rctx *x, const char *cond, const char *action, int rc, const struct op_err *err);
-
-/* Report a failed Kubernetes write on a condition (same contract). */
-bool rctx_kube_failed(struct rctx *x, const char *cond, const char *action, int rc, const struct op_err *err);
+#include "reconcile/rctx.h"
 
 /* role.c */
 bool wi_ensure_provider(struct rctx *x);
@@ -182,23 +99,5 @@ bool wi_memo_invalidate(struct wi_reconciler *r, const char *key, int64_t at_ns)
 
 /* cleanup.c */
 struct reconcile_result wi_finalize(struct rctx *x);
-
-/* workload.c */
-int wi_set_finalizer(struct rctx *x, bool present);
-/* Write the status now if it changed (the recorded role name before
- * CreateRole). 0 or a negative errno. */
-int wi_write_status(struct rctx *x);
-/* Forget a retired role (it is gone or not ours). */
-void wi_forget_retired(struct rctx *x, size_t i);
-
-/* One Kubernetes write by this reconcile: the reconciler's total, and this
- * thread's count (the reconcile's own, for wi_reconcile's log line). */
-extern __thread uint64_t wi_thread_kube_writes;
-
-static inline void wi_count_kube_write(struct rctx *x)
-{
-	atomic_fetch_add(&x->r->kube_writes, 1);
-	wi_thread_kube_writes++;
-}
 
 #endif

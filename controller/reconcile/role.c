@@ -718,7 +718,7 @@ bool wi_ensure_role(struct rctx *x)
 	struct op_err err;
 	const char *action = "iam:GetRole";
 	long quota = r->trust_policy_quota > 0 ? r->trust_policy_quota : IAM_TRUST_POLICY_SIZE_DEFAULT;
-	bool ok = false, tags_done = false;
+	bool ok = false, tags_done = false, optimistic;
 	char msg[900];
 	int rc;
 
@@ -742,8 +742,21 @@ bool wi_ensure_role(struct rctx *x)
 		goto out;
 	}
 
+	/* A new identity (keyless never reported on its role, no ARN in the
+	 * status): the role does not exist but for a crash right after
+	 * CreateRole, so CreateRole comes first and GetRole only if the name is
+	 * taken (EntityAlreadyExists changes nothing: a foreign role, or one an
+	 * earlier object left, is then observed and judged as always). One IAM
+	 * call less per new identity. */
+	optimistic = !x->role_arn[0] && !conditions_get(&x->conds, COND_ROLE);
+observe:
 	op_err_clear(&err);
-	rc = observe(x, x->role_name, &ob, &action, &err);
+	if (optimistic) {
+		memset(&ob, 0, sizeof(ob));
+		rc = -ENOENT;
+	} else {
+		rc = observe(x, x->role_name, &ob, &action, &err);
+	}
 	if (rc == -ENOENT && streq(action, "iam:GetRole")) {
 		ob.o.exists = false;
 	} else if (rc == -EPERM) {
@@ -791,6 +804,13 @@ bool wi_ensure_role(struct rctx *x)
 		} else {
 			op_err_clear(&err);
 			rc = apply_step(x, &ds.d, st, &err);
+		}
+		if (rc == -EEXIST && st->kind == STEP_CREATE_ROLE && optimistic) {
+			optimistic = false; /* the name is taken: look at what has it */
+			observed_release(&ob);
+			free(p);
+			p = NULL;
+			goto observe;
 		}
 		if (rc < 0) {
 			char act[64];

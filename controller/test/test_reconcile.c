@@ -72,7 +72,8 @@ static void test_reconcile__new_identity_exact_calls_then_noop(void **state)
 	converge(w);
 	assert_string_equal(cond(w, "logging", "s3-reader", "Ready", "status"), "True");
 	/* the exact AWS calls for a new identity */
-	assert_string_equal(calls(w), "ListOpenIDConnectProviders,CreateOpenIDConnectProvider,GetRole,CreateRole,"
+	/* a new identity: CreateRole first, no GetRole (the name is free but for a crash after CreateRole) */
+	assert_string_equal(calls(w), "ListOpenIDConnectProviders,CreateOpenIDConnectProvider,CreateRole,"
 				      "PutRolePolicy");
 	assert_int_equal(w->aws->writes, 3);
 	/* finalizer, the role name recorded before CreateRole, service account, status */
@@ -105,6 +106,26 @@ static void test_reconcile__new_identity_exact_calls_then_noop(void **state)
 	assert_int_equal(w->aws->writes, 0);
 	assert_int_equal(w->kube.writes, 0);
 	assert_int_equal(w->kube.n_events, 0);
+}
+
+/* A crash after CreateRole, before the status said so: the next reconcile
+ * tries CreateRole, IAM answers EntityAlreadyExists, and the role (keyless'
+ * own, by its tags) is observed and kept, not duplicated or refused. */
+static void test_reconcile__crash_after_create_role_resumes(void **state)
+{
+	struct world *w = *state;
+	json_t *o;
+
+	converge(w);
+	o = json_deep_copy(fake_kube_obj(&w->kube, &KUBE_WORKLOADIDENTITIES, "logging", "s3-reader"));
+	json_object_del(o, "status");
+	fake_kube_put(&w->kube, &KUBE_WORKLOADIDENTITIES, o);
+	fake_aws_clear_calls(w->aws);
+	w->aws->writes = 0;
+	run(w, "logging/s3-reader");
+	assert_string_equal(cond(w, "logging", "s3-reader", "Ready", "status"), "True");
+	assert_string_equal(calls(w), "CreateRole,GetRole,ListRolePolicies,GetRolePolicy,ListAttachedRolePolicies");
+	assert_int_equal(w->aws->writes, 1); /* the refused CreateRole */
 }
 
 static void test_reconcile__each_drift_repaired_with_one_call(void **state)
@@ -446,6 +467,17 @@ static int denied_get_role(struct aws_client *c, const char *name, struct iam_ro
 			   "iam:GetRole action", name);
 }
 
+static int denied_create_role(struct aws_client *c, const struct iam_create_role_input *in, struct iam_role **ret,
+			      struct op_err *err)
+{
+	(void)c;
+	(void)ret;
+	return op_err_setr(err, -EACCES, "AccessDenied",
+			   "User: " DENIED_PRINCIPAL " is not authorized to perform: iam:CreateRole on resource: "
+			   "arn:aws:iam::123456789012:role/keyless/%s because no identity-based policy allows the "
+			   "iam:CreateRole action", in->role_name);
+}
+
 static void test_reconcile__access_denied_hides_keyless_principal(void **state)
 {
 	struct world *w = *state;
@@ -457,6 +489,7 @@ static void test_reconcile__access_denied_hides_keyless_principal(void **state)
 
 	assert_non_null(log);
 	denied.iam_get_role = denied_get_role;
+	denied.iam_create_role = denied_create_role;
 	w->r.aws = &denied;
 	log_set_stream(log);
 	converge(w);
@@ -466,7 +499,7 @@ static void test_reconcile__access_denied_hides_keyless_principal(void **state)
 
 	assert_string_equal(cond(w, "logging", "s3-reader", "RoleReady", "reason"), "AWSAccessDenied");
 	msg = cond(w, "logging", "s3-reader", "RoleReady", "message");
-	assert_non_null(strstr(msg, "iam:GetRole"));
+	assert_non_null(strstr(msg, "iam:CreateRole")); /* a new identity's first role call */
 	assert_non_null(strstr(msg, "assumed-role/<redacted>"));
 	assert_null(strstr(msg, "keyless-controller"));
 	assert_null(strstr(msg, "keyless-1234"));
@@ -563,6 +596,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_reconcile__new_identity_exact_calls_then_noop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reconcile__crash_after_create_role_resumes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reconcile__each_drift_repaired_with_one_call, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reconcile__role_not_owned_is_left_untouched, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reconcile__rejections_are_terminal_and_write_nothing_to_aws, setup,

@@ -1,9 +1,11 @@
 """keyless's AWS client against moto with signature checking on (issue #4).
 
-Every IAM, STS and EKS call keyless uses (except those moto 5.2.5 does not
-implement -- the five EKS Pod Identity association calls and IAM
-AddClientIDToOpenIDConnectProvider, see test_aws_serialization.py) is made by the C client (bin/itest/aws_call)
-and its effect checked independently with boto3. Wrong secrets are rejected
+Every IAM, STS and EKS call keyless uses is made by the C client
+(bin/itest/aws_call) and its effect checked independently with boto3. Three
+families moto 5.2.5 lacks are added by the local world's launcher
+(hack/cluster/moto_server.py): IAM Add/RemoveClientIDToOpenIDConnectProvider
+and the five EKS Pod Identity association calls
+(hack/cluster/moto_eks_pod_identity.py). Wrong secrets are rejected
 and not retried; web-identity credentials obtained with a real TokenRequest
 token from the local kube-apiserver, through the STS front, sign a following
 call.
@@ -138,6 +140,85 @@ def test_every_call_round_trips(issuer):
                    "UntagOpenIDConnectProvider"):
             assert stats["ops"][op] == {"calls": 1, "attempts": 1, "errors": 0, "throttled": 0}, op
     iam.delete_open_id_connect_provider(OpenIDConnectProviderArn=arn)
+
+
+def test_pod_identity_association_calls_round_trip():
+    """keyless' five association calls against the local moto's association
+    API (hack/cluster/moto_eks_pod_identity.py): effects checked with boto3,
+    EKS' errors mapped to errno."""
+    eks = aws_client("eks")
+    cluster = os.environ["KEYLESS_CLUSTER_NAME"]
+    ns = f"kl-pia-{uid()}"
+    role, role2 = (f"arn:aws:iam::123456789012:role/kl-pia-{uid()}" for _ in range(2))
+    token = f"tok-{uid()}"
+    with AwsCall() as c:
+        # --- create (tags, the idempotency token), read back with boto3
+        create = dict(clusterName=cluster, namespace=ns, serviceAccount="app-sa", roleArn=role,
+                      clientRequestToken=token, tags={"keyless.dev/cluster": "e2e", "u": "ü 1"})
+        a = c.ok("CreatePodIdentityAssociation", **create)
+        theirs = eks.describe_pod_identity_association(clusterName=cluster, associationId=a["associationId"])[
+            "association"]
+        for k in ("clusterName", "namespace", "serviceAccount", "roleArn", "associationArn", "associationId", "tags"):
+            assert a[k] == theirs[k], k
+        assert (a["namespace"], a["serviceAccount"], a["roleArn"]) == (ns, "app-sa", role)
+        assert a["tags"] == {"keyless.dev/cluster": "e2e", "u": "ü 1"}
+        assert a["createdAtNs"] == int(round(theirs["createdAt"].timestamp() * 1e6)) * 1000
+        assert (a["ownerArn"], a["targetRoleArn"], a["externalId"], a["disableSessionTags"]) == \
+            (None, None, None, False)
+        # a retry with the same token is the same association; another token is a conflict
+        assert c.ok("CreatePodIdentityAssociation", **create) == a
+        out = c.call("CreatePodIdentityAssociation", **dict(create, clientRequestToken=None))
+        assert (out["errno"], out["error"]["reason"], out["error"]["http_status"]) == \
+            ("EEXIST", "ResourceInUseException", 409)
+        assert out["attempts"] == 1
+
+        # --- describe, list (filters, pages of 1 followed by the client)
+        assert c.ok("DescribePodIdentityAssociation", clusterName=cluster, associationId=a["associationId"]) == a
+        b = c.ok("CreatePodIdentityAssociation", clusterName=cluster, namespace=ns, serviceAccount="other-sa",
+                 roleArn=role)
+        summary = lambda x: {k: x[k] for k in ("clusterName", "namespace", "serviceAccount", "associationArn",
+                                               "associationId")}
+        assert c.ok("ListPodIdentityAssociations", clusterName=cluster, namespace=ns) == [summary(a), summary(b)]
+        assert c.ok("ListPodIdentityAssociations", clusterName=cluster, namespace=ns, maxResults=1) == \
+            [summary(a), summary(b)]
+        assert c.ok("ListPodIdentityAssociations", clusterName=cluster, namespace=ns, serviceAccount="other-sa") == \
+            [summary(b)]
+        assert c.ok("ListPodIdentityAssociations", clusterName=cluster, namespace=f"{ns}-none") == []
+
+        # --- update
+        up = c.ok("UpdatePodIdentityAssociation", clusterName=cluster, associationId=a["associationId"],
+                  roleArn=role2)
+        assert up["roleArn"] == role2 and up["modifiedAtNs"] >= a["modifiedAtNs"]
+        assert eks.describe_pod_identity_association(clusterName=cluster, associationId=a["associationId"])[
+            "association"]["roleArn"] == role2
+        out = c.call("UpdatePodIdentityAssociation", clusterName=cluster, associationId=a["associationId"])
+        assert (out["errno"], out["error"]["reason"], out["error"]["http_status"]) == \
+            ("EINVAL", "InvalidParameterException", 400)
+
+        # --- delete, then everything about it is gone
+        assert c.ok("DeletePodIdentityAssociation", clusterName=cluster, associationId=a["associationId"]) == up
+        c.ok("DeletePodIdentityAssociation", clusterName=cluster, associationId=b["associationId"])
+        assert eks.list_pod_identity_associations(clusterName=cluster, namespace=ns)["associations"] == []
+        for op, extra in (("DescribePodIdentityAssociation", {}), ("DeletePodIdentityAssociation", {}),
+                          ("UpdatePodIdentityAssociation", {"roleArn": role})):
+            out = c.call(op, clusterName=cluster, associationId=a["associationId"], **extra)
+            assert (out["errno"], out["error"]["reason"], out["error"]["http_status"]) == \
+                ("ENOENT", "ResourceNotFoundException", 404), op
+            assert out["error"]["request_id"]
+        out = c.call("ListPodIdentityAssociations", clusterName="no-such-cluster")
+        assert (out["errno"], out["error"]["reason"]) == ("ENOENT", "ResourceNotFoundException")
+        out = c.call("CreatePodIdentityAssociation", clusterName=cluster, namespace="Not_A_Namespace",
+                     serviceAccount="sa", roleArn=role)
+        assert (out["errno"], out["error"]["reason"]) == ("EINVAL", "InvalidParameterException")
+
+        stats = c.ok("Stats")
+        assert stats["retries"] == 0  # nothing above is transient
+        # five lists, one of them two pages; the one of an unknown cluster failed
+        assert stats["ops"]["ListPodIdentityAssociations"] == {"calls": 6, "attempts": 6, "errors": 1,
+                                                               "throttled": 0}
+        for op in ("CreatePodIdentityAssociation", "DescribePodIdentityAssociation", "UpdatePodIdentityAssociation",
+                   "DeletePodIdentityAssociation"):
+            assert stats["ops"][op]["attempts"] == stats["ops"][op]["calls"], op
 
 
 @pytest.mark.parametrize("op,args", [("GetRole", {"RoleName": "whatever"}),

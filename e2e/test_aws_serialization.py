@@ -4,9 +4,11 @@ moto 5.2.5 does not implement the EKS Pod Identity association API
 (CreatePodIdentityAssociation, DescribePodIdentityAssociation,
 UpdatePodIdentityAssociation, DeletePodIdentityAssociation,
 ListPodIdentityAssociations: its router answers 404) nor IAM
-Add/RemoveClientID...OpenIDConnectProvider (NotImplementedError, HTTP 500; the
-local world's moto launcher adds those two), and no other emulator here does. Those calls cannot be round-tripped, so for them --
-and, for good measure, for every other call keyless makes -- the C client
+Add/RemoveClientID...OpenIDConnectProvider (NotImplementedError, HTTP 500).
+The local world's moto launcher adds both (hack/cluster/moto_server.py,
+moto_eks_pod_identity.py) and test_aws_moto.py round-trips them there; that
+emulation is ours, so for them -- and, for good measure, for every other call
+keyless makes -- the C client
 (bin/itest/aws_call) talks to a recording HTTP server, and each recorded
 request (method, path, query, body) must equal what botocore's own
 serializer produces from its service model (the real upstream artifact,

@@ -6,9 +6,9 @@
  * Timestamps (createdAt, modifiedAt) are epoch seconds in the answers and
  * come back as ns since the epoch (0 if absent).
  *
- * Note: the five Pod Identity association calls are checked against
- * botocore's model and serializer, not against an emulator: moto 5.2.5 does
- * not implement them (docs/aws.md).
+ * The five Pod Identity association calls round-trip against the local
+ * moto, to which hack/cluster/moto_eks_pod_identity.py adds them (moto 5.2.5
+ * has none), and are checked against botocore's serializer (docs/aws.md).
  */
 #ifndef KEYLESS_AWS_EKS_H
 #define KEYLESS_AWS_EKS_H

@@ -146,12 +146,13 @@ static json_t *role_json(const struct iam_role *r)
 
 static json_t *assoc_json(const struct eks_pod_identity_association *a)
 {
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:o}", "clusterName", js(a->cluster_name),
-			 "namespace", js(a->namespace_name), "serviceAccount", js(a->service_account), "roleArn",
-			 js(a->role_arn), "associationArn", js(a->association_arn), "associationId",
-			 js(a->association_id), "ownerArn", js(a->owner_arn), "createdAtNs",
-			 (json_int_t)a->created_at_ns, "modifiedAtNs", (json_int_t)a->modified_at_ns, "tags",
-			 tags_json(&a->tags));
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:I, s:I, s:o}", "clusterName",
+			 js(a->cluster_name), "namespace", js(a->namespace_name), "serviceAccount",
+			 js(a->service_account), "roleArn", js(a->role_arn), "associationArn", js(a->association_arn),
+			 "associationId", js(a->association_id), "ownerArn", js(a->owner_arn), "targetRoleArn",
+			 js(a->target_role_arn), "externalId", js(a->external_id), "disableSessionTags",
+			 a->disable_session_tags, "createdAtNs", (json_int_t)a->created_at_ns, "modifiedAtNs",
+			 (json_int_t)a->modified_at_ns, "tags", tags_json(&a->tags));
 }
 
 /* --- the steps ---------------------------------------------------------------- */

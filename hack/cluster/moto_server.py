@@ -29,6 +29,16 @@ AWS' documented semantics: adding a present client id and removing an absent
 one succeed and change nothing; an unknown provider ARN is NoSuchEntity; a
 client id is at most 255 characters.
 
+moto 5.2.5 has no route for the EKS Pod Identity association API
+(CreatePodIdentityAssociation, DescribePodIdentityAssociation,
+UpdatePodIdentityAssociation, DeletePodIdentityAssociation,
+ListPodIdentityAssociations; its router answers 404).
+hack/cluster/moto_eks_pod_identity.py adds the five calls on moto's own EKS
+response class, url map and backend, with the shapes of botocore's eks model
+and the validation errors, conflicts and clientRequestToken idempotency EKS
+documents; its docstring says what is modelled, what is assumed, and what is
+not; hack/cluster/test_moto_eks_pod_identity.py tests it with boto3.
+
 Everything else is moto as released (signature checking is switched on after
 bootstrap through moto's /moto-api/reset-auth; see hack/cluster/bootstrap_aws.py).
 """
@@ -42,6 +52,9 @@ import moto.iam.exceptions as iam_exceptions
 import moto.iam.models as iam_models
 import moto.iam.responses as iam_responses
 from moto.server import main
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import moto_eks_pod_identity  # noqa: E402  (beside this file)
 
 
 def _literal(template: str) -> str:
@@ -109,6 +122,7 @@ def add_oidc_client_id_actions():
 
 
 add_oidc_client_id_actions()
+moto_eks_pod_identity.install()
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -184,8 +184,9 @@ clean:
 
 # --- benchmarks ---
 # `make bench`: all benchmarks; `make bench-kube`: the Kubernetes cache (issue #3).
-BENCH_SRCS := $(sort $(wildcard controller/bench/*.c))
-bin/bench/%: $(B)/rel/bench/%.o $(B)/rel/libkeyless.a
+# controller/bench/objects.c: the benchmarks' shared Kubernetes objects, not a benchmark.
+BENCH_SRCS := $(sort $(filter-out controller/bench/objects.c,$(wildcard controller/bench/*.c)))
+bin/bench/%: $(B)/rel/bench/%.o $(B)/rel/bench/objects.o $(B)/rel/libkeyless.a
 	@mkdir -p $(@D)
 	$(Q)$(CC) $^ $(PKG_LIBS) -o $@
 

@@ -9,7 +9,9 @@ bin/keyless) on the local control plane that hack/bench-scale starts for it, mea
   resync     that controller (resyncPeriod BENCH_RESYNC, default 60s; driftDetection roles), then one with
              driftDetection bulk: after the start-up pass, from the first drift sweep that knows every
              identity to the next one (one sweep, the reads it spread over the period, every resync)
-  cache      bin/bench/bench_kube (the in-process cache benchmark) at BENCH_CACHE_PODS pods: peak RSS
+  cache      bin/bench/bench_kube (the in-process cache benchmark) at BENCH_CACHE_PODS pods and
+             BENCH_CACHE_IDENTITIES identities with their service accounts and memo: heap per object, RSS
+             after freeing the generated responses, peak RSS
 
 IAM calls come from keyless' own /metrics (keyless_aws_requests_total: a call with its retries counts
 once); the throttling proxy also counts the attempts it passed and refused. Kubernetes writes are
@@ -48,6 +50,7 @@ IAM_LIMIT = float(os.environ.get("BENCH_IAM_LIMIT", "20"))
 RESYNC = os.environ.get("BENCH_RESYNC", "60s")
 CHURN_REPLICAS = int(os.environ.get("BENCH_CHURN_REPLICAS", "100"))
 CACHE_PODS = int(os.environ.get("BENCH_CACHE_PODS", "100000"))
+CACHE_IDENTITIES = int(os.environ.get("BENCH_CACHE_IDENTITIES", "10000"))
 PHASES = os.environ.get("BENCH_PHASES", "cache,throttled,create,churn,cold,resync").split(",")
 WORKDIR = os.environ.get("BENCH_WORKDIR") or os.path.join(ROOT, "build", "bench-scale")
 OUT = os.environ.get("BENCH_OUT") or os.path.join(ROOT, "build", "bench-scale.json")
@@ -469,12 +472,23 @@ def parse_duration(s):
 
 def phase_cache():
     exe = os.path.join(ROOT, "bin", "bench", "bench_kube")
-    r = subprocess.run(["/usr/bin/time", "-f", "MAXRSS_KIB %M", exe, str(CACHE_PODS), "200000"], cwd=ROOT,
-                       capture_output=True, text=True, check=True)
+    r = subprocess.run(["/usr/bin/time", "-f", "MAXRSS_KIB %M", exe, "-i", str(CACHE_IDENTITIES), str(CACHE_PODS),
+                        "200000"], cwd=ROOT, capture_output=True, text=True, check=True)
     rss = int(re.search(r"MAXRSS_KIB (\d+)", r.stderr).group(1))
     m = re.search(r"cache: (\d+) bytes of heap for \d+ pods = ([\d.]+) bytes per pod", r.stdout)
-    return {"pods": CACHE_PODS, "identities": 0, "maxrss_kib": rss, "cache_heap_kib": int(m.group(1)) // 1024,
-            "bytes_per_pod": float(m.group(2)), "output": r.stdout.strip().splitlines()}
+    res = {"pods": CACHE_PODS, "identities": CACHE_IDENTITIES, "maxrss_kib": rss,
+           "cache_heap_kib": int(m.group(1)) // 1024, "bytes_per_pod": float(m.group(2)),
+           "output": r.stdout.strip().splitlines()}
+    for key, pat in (("bytes_per_wi", r"= ([\d.]+) bytes per WorkloadIdentity"),
+                     ("bytes_per_sa", r"= ([\d.]+) bytes per ServiceAccount"),
+                     ("bytes_per_memo", r"= ([\d.]+) bytes per identity")):
+        m = re.search(pat, r.stdout)
+        res[key] = float(m.group(1)) if m else None
+    m = re.search(r"total: (\d+) bytes of heap", r.stdout)
+    res["total_heap_kib"] = int(m.group(1)) // 1024
+    m = re.search(r"steady: VmRSS (\d+) KiB, RssAnon (\d+) KiB", r.stdout)
+    res["steady_vmrss_kib"], res["steady_rssanon_kib"] = int(m.group(1)), int(m.group(2))
+    return res
 
 
 # --- report ------------------------------------------------------------------------------------------
@@ -526,10 +540,15 @@ def table(res):
                     f"{mib(r.get('vmhwm_kib_after_pass'))} MiB, RssAnon {mib(r.get('rssanon_kib_after_pass'))} MiB |")
     r = res.get("cache")
     if r:
-        rows.append(f"| in-process cache (bench_kube), {r['pods']} pods, no identities | cache heap "
-                    f"**{mib(r['cache_heap_kib'])} MiB** ({r['bytes_per_pod']:.0f} bytes per pod); peak RSS of the "
-                    f"benchmark process {mib(r['maxrss_kib'])} MiB (it also holds the generated list response and "
-                    f"its template trees) |")
+        per = f"{r['bytes_per_pod']:.0f} bytes per pod"
+        if r["identities"]:
+            per += (f", {r['bytes_per_wi']:.0f} per WorkloadIdentity, {r['bytes_per_sa']:.0f} per ServiceAccount, "
+                    f"{r['bytes_per_memo']:.0f} per identity in the reconciler's memo")
+        rows.append(f"| in-process cache (bench_kube), {r['pods']} pods + {r['identities']} identities and their "
+                    f"service accounts | heap **{mib(r['total_heap_kib'])} MiB** (pods {mib(r['cache_heap_kib'])} "
+                    f"MiB; {per}); after freeing the generated responses VmRSS **{mib(r['steady_vmrss_kib'])} MiB**, "
+                    f"RssAnon {mib(r['steady_rssanon_kib'])} MiB; peak RSS {mib(r['maxrss_kib'])} MiB (with the "
+                    f"generated input) |")
     return "\n".join(rows)
 
 
@@ -549,7 +568,7 @@ def main():
 
     try:
         if "cache" in PHASES:
-            say(f"cache: bench_kube {CACHE_PODS} pods")
+            say(f"cache: bench_kube {CACHE_PODS} pods, {CACHE_IDENTITIES} identities")
             res["cache"] = phase_cache()
             save()
         if "throttled" in PHASES:

@@ -1,73 +1,49 @@
-/* bench_kube: memory per cached Pod and watch events applied per second.
+/* bench_kube: memory per cached object at keyless' scale, and watch events
+ * applied per second.
  *
- * Input: a real Pod captured from the local kube-apiserver (created by the
- * ReplicaSet controller, mutated by the pod identity webhook, with
- * managedFields: controller/test/testdata/kube/pod-injected.json, 2.35 KB as
- * compact JSON), expanded into N distinct pods (names, uids, namespaces,
- * service accounts, owners, role ARNs varied) serialized as a PodList - a
- * "recorded list response". Loading goes through the same path as the
- * informer's list: the body streamed in 64 KiB chunks through the SAX_LIST
- * projector into kube_cache_upsert. Memory is the heap in use after loading
- * (mallinfo2 uordblks) minus before, with the response buffer allocated
- * before the first measurement. Then M watch event lines (MODIFIED with a
- * changed phase so the projection changes, plus some ADDED/DELETED) are fed
- * in 64 KiB chunks through the line splitter and kube_watch_apply_line on one
- * thread; events/s = M / elapsed.
+ * Input: real objects as the API server returns them (bench/objects.h): a
+ * Pod captured from the local kube-apiserver (pod-injected.json, 2.35 KB as
+ * compact JSON), a Ready WorkloadIdentity and the ServiceAccount keyless
+ * created for it, expanded into N distinct pods and K identities with one
+ * ServiceAccount each (names, uids, namespaces, service accounts, owners,
+ * role ARNs varied), each kind serialized as a list - a "recorded list
+ * response".
+ * Loading goes through the same path as the informers' lists: each body
+ * streamed in 64 KiB chunks through the SAX_LIST projector of its kind into
+ * kube_cache_upsert. Memory is the heap in use after loading (mallinfo2
+ * uordblks) minus before, with all response buffers allocated before the
+ * first measurement. Then the reconciler's per-identity memo
+ * (reconcile/memo.c) is filled for the K identities through the reconciler's
+ * own memo calls (as one verified, wired reconcile of each leaves it), and
+ * measured the same way. Then the responses are freed, malloc_trim(0), and
+ * VmRSS/RssAnon read from /proc/self/status: what the caches and the memo
+ * hold resident without the input (keyless adds the file pages of its
+ * libraries, its threads' stacks and its buffers); the peak, VmHWM, includes
+ * the generated input.
+ * Then M watch event lines (MODIFIED with a changed phase so the projection
+ * changes, plus some ADDED/DELETED) are fed in 64 KiB chunks through the line
+ * splitter and kube_watch_apply_line on one thread; events/s = M / elapsed.
  *
- * usage: bench_kube [N pods (100000)] [M events (200000)] [template.json]
+ * usage: bench_kube [-i K identities (10000)] [N pods (100000)] [M events (200000)] [pod template.json]
  */
 #include <jansson.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/macros.h"
 #include "base/ratelimit.h"
+#include "base/str.h"
+#include "bench/objects.h"
 #include "kube/cache.h"
 #include "kube/informer.h"
 #include "kube/linesplit.h"
 #include "kube/project.h"
-
-static json_t *template_pod;
-
-static void set_str(json_t *o, const char *k, const char *v)
-{
-	json_object_set_new(o, k, json_string(v));
-}
-
-/* Pod i, varied the way a real cluster varies: 200 namespaces, 20 service
- * accounts and 50 ReplicaSets per namespace. */
-static json_t *make_pod(long i, const char *phase)
-{
-	json_t *p = json_deep_copy(template_pod), *meta = json_object_get(p, "metadata"), *spec = json_object_get(p, "spec");
-	json_t *owner = json_array_get(json_object_get(meta, "ownerReferences"), 0), *env, *e;
-	char ns[32], name[64], uid[40], sa[32], rs[48], arn[128];
-	size_t j;
-
-	snprintf(ns, sizeof(ns), "team-%03ld", i % 200);
-	snprintf(rs, sizeof(rs), "web-%ld-6cccf4c497", (i / 200) % 50);
-	snprintf(name, sizeof(name), "%s-%05lx", rs, i);
-	snprintf(uid, sizeof(uid), "%08lx-1854-4a73-a023-%012lx", i, i * 7919);
-	snprintf(sa, sizeof(sa), "app-sa-%ld", (i / 200) % 20);
-	snprintf(arn, sizeof(arn), "arn:aws:iam::123456789012:role/keyless-bench-%s-%s", ns, sa);
-	set_str(meta, "namespace", ns);
-	set_str(meta, "name", name);
-	set_str(meta, "uid", uid);
-	set_str(meta, "generateName", rs);
-	set_str(owner, "name", rs);
-	set_str(spec, "serviceAccountName", sa);
-	set_str(spec, "serviceAccount", sa);
-	set_str(json_object_get(p, "status"), "phase", phase);
-	env = json_object_get(json_array_get(json_object_get(spec, "containers"), 0), "env");
-	json_array_foreach(env, j, e) {
-		if (strcmp(json_string_value(json_object_get(e, "name")), "AWS_ROLE_ARN") == 0)
-			set_str(e, "value", arn);
-	}
-	return p;
-}
+#include "reconcile/workload_int.h"
 
 static int list_item(const struct sax_capture *cap, const struct sax_frame *frame, void *ctx)
 {
@@ -104,72 +80,153 @@ static size_t heap_used(void)
 	return mallinfo2().uordblks;
 }
 
+/* Stream a list response into c as the informer does (64 KiB chunks through
+ * the kind's SAX_LIST projector): the heap it added and the time it took.
+ * 0, or -1 after a message. */
+static int load_list(struct kube_cache *c, const struct buf *list, long *ret_heap, double *ret_s)
+{
+	const struct kube_kind *kind = kube_cache_kind(c);
+	struct sax_parser *lp = sax_new(SAX_LIST, kind->fields, kind->nfields, list_item, c);
+	size_t before = heap_used(), after;
+	int64_t t0 = clock_mono_ns(NULL);
+	struct op_err e;
+
+	for (size_t off = 0; off < list->len; off += 65536) {
+		size_t len = list->len - off < 65536 ? list->len - off : 65536;
+
+		if (sax_feed(lp, list->data + off, len, &e) < 0) {
+			fprintf(stderr, "bench_kube: %s: %s\n", kind->name, e.message);
+			return -1;
+		}
+	}
+	if (sax_finish(lp, &e) < 0) {
+		fprintf(stderr, "bench_kube: %s: %s\n", kind->name, e.message);
+		return -1;
+	}
+	*ret_s = (double)(clock_mono_ns(NULL) - t0) / 1e9;
+	sax_free(lp);
+	after = heap_used();
+	*ret_heap = (long)after - (long)before;
+	return 0;
+}
+
+/* What one verified, wired reconcile of each identity leaves in the
+ * reconciler's memo (wi_memo_seen, _verified, _wired): the heap it added.
+ * 0 or -1. */
+static int fill_memo(struct wi_reconciler *r, long k, long *ret_heap)
+{
+	struct rctx *x = calloc(1, sizeof(*x));
+	struct wi_spec spec = { .generation = 1 };
+	size_t before = heap_used();
+
+	if (!x)
+		return -1;
+	x->r = r;
+	x->spec = &spec;
+	x->generation = 1;
+	for (long i = 0; i < k; i++) {
+		struct bench_ident id;
+
+		bench_ident(i, &id);
+		str_copy(x->ns, sizeof(x->ns), id.ns);
+		str_copy(x->name, sizeof(x->name), id.name);
+		str_copy(x->uid, sizeof(x->uid), id.uid);
+		str_copy(x->role_arn, sizeof(x->role_arn), id.arn);
+		x->role_fp = wi_memo_arn_hash(id.role);
+		x->role_list_fp = wi_memo_arn_hash(id.uid);
+		spec.service_account = id.sa;
+		wi_memo_seen(x);
+		wi_memo_verified(x, clock_mono_ns(NULL), true);
+		wi_memo_wired(x, id.arn, "true", NULL);
+	}
+	free(x);
+	*ret_heap = (long)heap_used() - (long)before;
+	return 0;
+}
+
+/* VmRSS, RssAnon and VmHWM of this process, in KiB. */
+static void proc_status(long *vm_rss, long *rss_anon, long *vm_hwm)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+
+	*vm_rss = *rss_anon = *vm_hwm = -1;
+	while (f && fgets(line, sizeof(line), f)) {
+		sscanf(line, "VmRSS: %ld", vm_rss);
+		sscanf(line, "RssAnon: %ld", rss_anon);
+		sscanf(line, "VmHWM: %ld", vm_hwm);
+	}
+	if (f)
+		fclose(f);
+}
+
 int main(int argc, char **argv)
 {
-	long n = argc > 1 ? strtol(argv[1], NULL, 10) : 100000;
-	long m = argc > 2 ? strtol(argv[2], NULL, 10) : 200000;
-	const char *tpl = argc > 3 ? argv[3] : "controller/test/testdata/kube/pod-injected.json";
+	long k = 10000, n, m;
+	const char *tpl;
 	struct kube_cache *cache = kube_cache_new(&KUBE_KIND_POD);
+	struct kube_cache *wis = kube_cache_new(&KUBE_KIND_WORKLOADIDENTITY);
+	struct kube_cache *sas = kube_cache_new(&KUBE_KIND_SERVICEACCOUNT);
+	struct wi_reconciler rec = { 0 };
 	struct buf list = BUF_INIT((size_t)16 << 30), stream = BUF_INIT((size_t)16 << 30);
-	size_t before, after, tpl_bytes;
+	struct buf wi_list = BUF_INIT((size_t)4 << 30), sa_list = BUF_INIT((size_t)4 << 30);
+	long pod_heap, wi_heap, sa_heap, memo_heap, vm_rss, rss_anon, vm_hwm;
+	double pod_s, wi_s, sa_s;
 	int64_t t0, t1;
-	json_error_t jerr;
 	char rv[32] = "1";
 	struct linesplit ls;
 	struct kube_watch_applier *applier;
 	long applied = 0;
+	int opt;
 
-	template_pod = json_load_file(tpl, 0, &jerr);
-	if (!template_pod) {
-		fprintf(stderr, "bench_kube: %s: %s\n", tpl, jerr.text);
-		return 1;
-	}
-	{
-		char *s = json_dumps(template_pod, JSON_COMPACT);
-
-		tpl_bytes = strlen(s);
-		free(s);
-	}
-
-	/* 1. the recorded LIST response */
-	if (buf_puts(&list, "{\"kind\":\"PodList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"1\"},\"items\":[") < 0)
-		return 1;
-	for (long i = 0; i < n; i++) {
-		json_t *p = make_pod(i, "Running");
-		char *s = json_dumps(p, JSON_COMPACT);
-
-		if ((i && buf_puts(&list, ",") < 0) || buf_puts(&list, s) < 0)
-			return 1;
-		free(s);
-		json_decref(p);
-	}
-	if (buf_puts(&list, "]}") < 0)
-		return 1;
-
-	{
-		struct sax_parser *lp = sax_new(SAX_LIST, KUBE_KIND_POD.fields, KUBE_KIND_POD.nfields, list_item, cache);
-		struct op_err e;
-
-		before = heap_used();
-		t0 = clock_mono_ns(NULL);
-		for (size_t off = 0; off < list.len; off += 65536) {
-			size_t len = list.len - off < 65536 ? list.len - off : 65536;
-
-			if (sax_feed(lp, list.data + off, len, &e) < 0) {
-				fprintf(stderr, "bench_kube: %s\n", e.message);
-				return 1;
-			}
+	while ((opt = getopt(argc, argv, "i:")) != -1) {
+		if (opt != 'i' || str_to_long(optarg, 0, 10000000, &k) < 0) {
+			fprintf(stderr, "usage: bench_kube [-i identities] [pods] [events] [pod template.json]\n");
+			return 2;
 		}
-		if (sax_finish(lp, &e) < 0)
-			return 1;
-		t1 = clock_mono_ns(NULL);
-		sax_free(lp);
-		after = heap_used();
 	}
-	printf("list: %ld pods (%zu bytes of JSON each, %.1f MB) streamed into the cache in %.2f s\n", n, tpl_bytes,
-	       (double)list.len / 1e6, (double)(t1 - t0) / 1e9);
-	printf("cache: %zu bytes of heap for %ld pods = %.1f bytes per pod (%.1f MiB)\n", after - before, n,
-	       (double)(after - before) / (double)n, (double)(after - before) / 1048576.0);
+	argc -= optind - 1;
+	argv += optind - 1;
+	n = argc > 1 ? strtol(argv[1], NULL, 10) : 100000;
+	m = argc > 2 ? strtol(argv[2], NULL, 10) : 200000;
+	tpl = argc > 3 ? argv[3] : NULL;
+	if (bench_load_templates(tpl) < 0)
+		return 1;
+	wi_reconciler_init(&rec);
+
+	/* 1. the recorded LIST responses, all built before the first measurement */
+	if (bench_build_list(&list, "PodList", "v1", n, bench_make_running_pod) < 0 ||
+	    bench_build_list(&wi_list, "WorkloadIdentityList", API_VERSION, k, bench_make_wi) < 0 ||
+	    bench_build_list(&sa_list, "ServiceAccountList", "v1", k, bench_make_sa) < 0) {
+		fprintf(stderr, "bench_kube: out of memory building the list responses\n");
+		return 1;
+	}
+	if (load_list(cache, &list, &pod_heap, &pod_s) < 0 || load_list(wis, &wi_list, &wi_heap, &wi_s) < 0 ||
+	    load_list(sas, &sa_list, &sa_heap, &sa_s) < 0 || fill_memo(&rec, k, &memo_heap) < 0)
+		return 1;
+	printf("list: %ld pods (%zu bytes of JSON each, %.1f MB) streamed into the cache in %.2f s\n", n,
+	       bench_json_len(bench_tpl_pod), (double)list.len / 1e6, pod_s);
+	printf("cache: %ld bytes of heap for %ld pods = %.1f bytes per pod (%.1f MiB)\n", pod_heap, n,
+	       (double)pod_heap / (double)n, (double)pod_heap / 1048576.0);
+	if (k) {
+		printf("identities: %ld WorkloadIdentities (%zu bytes of JSON each, %.1f MB) in %.2f s: %ld bytes of heap = %.1f bytes per WorkloadIdentity (%.2f MiB)\n",
+		       k, bench_json_len(bench_tpl_wi), (double)wi_list.len / 1e6, wi_s, wi_heap, (double)wi_heap / (double)k,
+		       (double)wi_heap / 1048576.0);
+		printf("serviceaccounts: %ld ServiceAccounts (%zu bytes of JSON each, %.1f MB) in %.2f s: %ld bytes of heap = %.1f bytes per ServiceAccount (%.2f MiB)\n",
+		       k, bench_json_len(bench_tpl_sa), (double)sa_list.len / 1e6, sa_s, sa_heap, (double)sa_heap / (double)k,
+		       (double)sa_heap / 1048576.0);
+		printf("memo: %ld bytes of heap for %ld identities = %.1f bytes per identity (%.2f MiB)\n", memo_heap, k,
+		       (double)memo_heap / (double)k, (double)memo_heap / 1048576.0);
+	}
+	printf("total: %ld bytes of heap = %.1f MiB (pods, WorkloadIdentities, ServiceAccounts, memo)\n",
+	       pod_heap + wi_heap + sa_heap + memo_heap, (double)(pod_heap + wi_heap + sa_heap + memo_heap) / 1048576.0);
+	buf_release(&list);
+	buf_release(&wi_list);
+	buf_release(&sa_list);
+	malloc_trim(0);
+	proc_status(&vm_rss, &rss_anon, &vm_hwm);
+	printf("steady: VmRSS %ld KiB, RssAnon %ld KiB after freeing the responses (peak so far VmHWM %ld KiB)\n", vm_rss,
+	       rss_anon, vm_hwm);
 
 	/* 2. watch events: 90% MODIFIED (phase flips), 5% DELETED, 5% ADDED */
 	for (long i = 0; i < m; i++) {
@@ -182,9 +239,9 @@ int main(int argc, char **argv)
 			type = "DELETED";
 		else if (i % 20 == 1)
 			type = "ADDED";
-		p = make_pod(which, i % 2 ? "Running" : "Succeeded");
+		p = bench_make_pod(which, i % 2 ? "Running" : "Succeeded");
 		snprintf(rv, sizeof(rv), "%ld", 1000 + i);
-		set_str(json_object_get(p, "metadata"), "resourceVersion", rv);
+		json_object_set_new(json_object_get(p, "metadata"), "resourceVersion", json_string(rv));
 		ev = json_pack("{s:s, s:o}", "type", type, "object", p);
 		s = json_dumps(ev, JSON_COMPACT);
 		if (buf_puts(&stream, s) < 0 || buf_puts(&stream, "\n") < 0)
@@ -208,11 +265,15 @@ int main(int argc, char **argv)
 	printf("watch: %ld events (%.1f MB) parsed and applied in %.2f s = %.0f events/s on one core\n", applied,
 	       (double)stream.len / 1e6, (double)(t1 - t0) / 1e9, (double)applied / ((double)(t1 - t0) / 1e9));
 	printf("cache after events: %zu pods\n", kube_cache_len(cache));
-	buf_release(&list);
+	proc_status(&vm_rss, &rss_anon, &vm_hwm);
+	printf("peak: VmHWM %ld KiB (with the generated responses and watch events)\n", vm_hwm);
 	ls_release(&ls);
 	kube_watch_applier_free(applier);
 	buf_release(&stream);
 	kube_cache_free(cache);
-	json_decref(template_pod);
+	kube_cache_free(wis);
+	kube_cache_free(sas);
+	wi_reconciler_release(&rec);
+	bench_free_templates();
 	return 0;
 }

@@ -43,7 +43,7 @@
 #include "kube/informer.h"
 #include "kube/linesplit.h"
 #include "kube/project.h"
-#include "reconcile/workload_int.h"
+#include "reconcile/steps.h"
 
 static int list_item(const struct sax_capture *cap, const struct sax_frame *frame, void *ctx)
 {

@@ -19,8 +19,8 @@ import pytest
 from kubernetes import client
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import wait_until
-from controller_env import Controller, install_crd, write_settings
+from conftest import aws_client, wait_until
+from controller_env import Controller, install_crd, keyless_role_name, write_settings
 from test_controller import make_sa, make_wi, wait_cond
 
 
@@ -104,8 +104,9 @@ def test_new_identity_counts(controller, core, namespace):
     aws = ("keyless_aws_requests", "keyless_aws_requests_total")
     assert delta(*aws, service="iam", operation="CreateRole", code="OK") == 1
     assert delta(*aws, service="iam", operation="PutRolePolicy", code="OK") == 1
-    # the role did not exist: GetRole answered NoSuchEntity, counted by its code
-    assert delta(*aws, service="iam", operation="GetRole", code="NoSuchEntity") >= 1
+    # a new identity calls CreateRole first: no GetRole at all
+    assert delta(*aws, service="iam", operation="GetRole", code="NoSuchEntity") == 0
+    assert delta(*aws, service="iam", operation="GetRole", code="OK") == 0
     assert delta("keyless_reconcile", "keyless_reconcile_total", result="ok") >= 1
     assert delta("keyless_reconcile_duration_seconds", "keyless_reconcile_duration_seconds_count") >= 1
     assert delta("keyless_kube_requests", "keyless_kube_requests_total", verb="PATCH", code="200") >= 1
@@ -270,3 +271,26 @@ class HangProxy:
         self.listener.close()
         for x in self.conns:
             x.close()
+
+
+def test_error_codes_are_counted(controller, core, namespace):
+    """A role name another tool already uses: CreateRole answers EntityAlreadyExists (counted by its code),
+    then GetRole shows the role is not keyless' own."""
+    aws_iam = aws_client("iam")
+    aws_iam.create_role(RoleName=keyless_role_name(namespace, "taken"), Path="/keyless/",
+                        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+                            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+                             "Action": "sts:AssumeRole"}]}))
+    before, _ = scrape(controller)
+    make_sa(core, namespace, "taken-sa")
+    make_wi(namespace, "taken", "taken-sa")
+    wait_cond(namespace, "taken", "RoleReady", "False", reason="RoleNotOwned")
+    aws = ("keyless_aws_requests", "keyless_aws_requests_total")
+
+    def counted():
+        fams, _ = scrape(controller)
+        return fams if value(fams, *aws, service="iam", operation="GetRole", code="OK") > \
+            value(before, *aws, service="iam", operation="GetRole", code="OK") else None
+    fams = wait_until(counted, 15, "the GetRole counted")
+    assert value(fams, *aws, service="iam", operation="CreateRole", code="EntityAlreadyExists") - \
+        value(before, *aws, service="iam", operation="CreateRole", code="EntityAlreadyExists") == 1

@@ -10,6 +10,7 @@
 #include "identity/documents.h"
 #include "identity/guardrails.h"
 #include "identity/shape.h"
+#include "identity/trust.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -40,6 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)shape_action(sa, false);
 	(void)shape_action(sa, true);
 	(void)shape_policy_arn(sa);
+	(void)shape_role_arn(sa);
+	FUZZ_ASSERT(identity_trust_kinds(sa) >= -EINVAL);
 	(void)shape_condition_operator(sa);
 	(void)shape_tag_key(sa);
 	(void)shape_tag_value(sa);

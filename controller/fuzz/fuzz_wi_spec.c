@@ -10,8 +10,10 @@
 #include "aws/policy.h"
 #include "identity/documents.h"
 #include "identity/guardrails.h"
+#include "identity/mode.h"
 #include "identity/settings.h"
 #include "identity/spec.h"
+#include "identity/trust.h"
 
 static struct settings *defaults(void)
 {
@@ -51,6 +53,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					      "https://oidc.example.com/id/X", spec->namespace ? spec->namespace : "",
 					      spec->service_account, spec->audience);
 		FUZZ_ASSERT(trust && aws_policy_equal(trust, trust) == 1);
+		FUZZ_ASSERT(identity_trust_kinds(trust) == TRUST_IRSA);
+		free(trust);
+		trust = identity_session_policy(spec, &none);
+		FUZZ_ASSERT(!trust == !!none);
+		if (trust)
+			FUZZ_ASSERT(aws_policy_equal(trust, trust) == 1);
+		{
+			struct mode_choice mc;
+			const struct mode_policy mp = { WI_MODE_AUTO, false };
+			const struct mode_facts mf = { true, 0, size & 1 };
+
+			mode_choose(spec, &mp, &mf, &mc);
+			FUZZ_ASSERT(mc.reason && mc.message[0]);
+		}
 		free(perm);
 		free(trust);
 		wi_spec_free(spec);

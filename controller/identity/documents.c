@@ -4,8 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/buf.h"
-#include "identity/naming.h"
+#include "identity/trust.h"
 
 #define POLICY_VERSION "2012-10-17"
 
@@ -20,26 +19,10 @@ static char *dump(json_t *doc)
 char *identity_trust_policy(const char *provider_arn, const char *issuer, const char *ns, const char *sa,
 			    const char *audience)
 {
-	const char *host = identity_issuer_host(issuer);
-	struct buf sub_key = BUF_INIT(0), aud_key = BUF_INIT(0), sub = BUF_INIT(0);
-	json_t *cond, *doc = NULL;
+	const struct trust_irsa irsa = { .provider_arn = provider_arn, .issuer = issuer, .audience = audience };
+	const struct trust_want w = { .ns = ns, .sa = sa, .irsa = &irsa, .n_irsa = 1 };
 
-	if (buf_printf(&sub_key, "%s:sub", host) < 0 || buf_printf(&aud_key, "%s:aud", host) < 0 ||
-	    buf_printf(&sub, "system:serviceaccount:%s:%s", ns, sa) < 0)
-		goto out;
-	cond = json_object();
-	if (cond) {
-		json_object_set_new(cond, sub_key.data, json_string(sub.data));
-		json_object_set_new(cond, aud_key.data, json_string(audience));
-		doc = json_pack("{s:s, s:[{s:s, s:{s:s}, s:s, s:{s:o}}]}", "Version", POLICY_VERSION, "Statement",
-				"Effect", "Allow", "Principal", "Federated", provider_arn, "Action",
-				"sts:AssumeRoleWithWebIdentity", "Condition", "StringEquals", cond);
-	}
-out:
-	buf_release(&sub_key);
-	buf_release(&aud_key);
-	buf_release(&sub);
-	return dump(doc);
+	return identity_trust_document(&w);
 }
 
 static json_t *string_array(char **items, size_t n)
@@ -68,18 +51,12 @@ static json_t *conditions_json(const struct wi_statement *st)
 	return c;
 }
 
-char *identity_permission_policy(const struct wi_spec *spec, int *ret_none)
+static char *statements_document(const struct wi_statement *v, size_t n)
 {
-	json_t *stmts, *doc;
+	json_t *stmts = json_array(), *doc;
 
-	*ret_none = 0;
-	if (spec->n_statements == 0) {
-		*ret_none = 1;
-		return NULL;
-	}
-	stmts = json_array();
-	for (size_t i = 0; i < spec->n_statements; i++) {
-		const struct wi_statement *st = &spec->statements[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct wi_statement *st = &v[i];
 		json_t *s = json_object();
 
 		if (st->sid && *st->sid)
@@ -93,6 +70,18 @@ char *identity_permission_policy(const struct wi_spec *spec, int *ret_none)
 	}
 	doc = json_pack("{s:s, s:o}", "Version", POLICY_VERSION, "Statement", stmts);
 	return dump(doc);
+}
+
+char *identity_permission_policy(const struct wi_spec *spec, int *ret_none)
+{
+	*ret_none = spec->n_statements == 0;
+	return *ret_none ? NULL : statements_document(spec->statements, spec->n_statements);
+}
+
+char *identity_session_policy(const struct wi_spec *spec, int *ret_none)
+{
+	*ret_none = spec->n_session_statements == 0;
+	return *ret_none ? NULL : statements_document(spec->session_statements, spec->n_session_statements);
 }
 
 size_t identity_policy_size(const char *doc)

@@ -27,6 +27,7 @@
 #define INLINE_POLICY_NAME "keyless"
 #define IAM_INLINE_POLICY_SIZE_MAX 10240
 #define IAM_TRUST_POLICY_SIZE_DEFAULT 2048
+#define STS_SESSION_POLICY_SIZE_MAX 2048
 
 /* malloc'd JSON text, or NULL on allocation failure. */
 char *identity_trust_policy(const char *provider_arn, const char *issuer, const char *ns, const char *sa,
@@ -35,6 +36,10 @@ char *identity_trust_policy(const char *provider_arn, const char *issuer, const 
 /* malloc'd JSON text of the spec's statements; NULL with *ret_none = 1 when
  * the spec has no statements (managed policies only). */
 char *identity_permission_policy(const struct wi_spec *spec, int *ret_none);
+
+/* The same for spec.sessionPolicy: the pod identity association's policy
+ * (EKS passes it to STS as the session policy, at most 2,048 characters). */
+char *identity_session_policy(const struct wi_spec *spec, int *ret_none);
 
 /* IAM's size of a document: characters other than whitespace. */
 size_t identity_policy_size(const char *doc);

@@ -195,8 +195,8 @@ static bool account_allowed(const struct guardrails *g, const char *a, size_t n)
 
 /* resourceAccounts: every ARN names an allowed account, or none (S3
  * buckets). A wildcard that resourceWildcardActions allowed is not checked. */
-static int check_accounts(const struct guardrails *g, const struct wi_statement *st, size_t si, bool wild_allowed,
-			  struct op_err *err)
+static int check_accounts(const struct guardrails *g, const char *field, const struct wi_statement *st, size_t si,
+			  bool wild_allowed, struct op_err *err)
 {
 	if (g->resource_accounts.n == 0)
 		return 0;
@@ -212,21 +212,23 @@ static int check_accounts(const struct guardrails *g, const struct wi_statement 
 		(void)str_format(shown, sizeof(shown), "%.*s", (int)n, acct);
 		if (memchr(acct, '*', n) || memchr(acct, '?', n))
 			return reject(err,
-				      "spec.permissions.statements[%zu].resources[%zu]: '%s' has a wildcard account "
+				      "%s[%zu].resources[%zu]: '%s' has a wildcard account "
 				      "'%s'; with guardrails.resourceAccounts set, a Resource must name one of those accounts "
 				      "(write the account id)",
-				      si, k, shape_quote(res).s, shape_quote(shown).s);
+				      field, si, k, shape_quote(res).s, shape_quote(shown).s);
 		if (!account_allowed(g, acct, n))
 			return reject(err,
-				      "spec.permissions.statements[%zu].resources[%zu]: account '%s' of '%s' is not in "
+				      "%s[%zu].resources[%zu]: account '%s' of '%s' is not in "
 				      "guardrails.resourceAccounts (name a resource in an allowed account, or ask the "
 				      "operator to add it)",
-				      si, k, shape_quote(shown).s, shape_quote(res).s);
+				      field, si, k, shape_quote(shown).s, shape_quote(res).s);
 	}
 	return 0;
 }
 
-static int check_statement(const struct guardrails *g, const struct wi_statement *st, size_t si, struct op_err *err)
+/* field: "spec.permissions.statements" or "spec.sessionPolicy.statements" */
+static int check_statement(const struct guardrails *g, const char *field, const struct wi_statement *st, size_t si,
+			   struct op_err *err)
 {
 	const char *wild = NULL;
 	size_t wild_i = 0;
@@ -238,14 +240,14 @@ static int check_statement(const struct guardrails *g, const struct wi_statement
 
 		if (d)
 			return reject(err,
-				      "spec.permissions.statements[%zu].actions[%zu]: '%s' is denied by the operator's "
+				      "%s[%zu].actions[%zu]: '%s' is denied by the operator's "
 				      "guardrail '%s' (guardrails.deniedActions)",
-				      si, k, shape_quote(a).s, shape_quote(d).s);
+				      field, si, k, shape_quote(a).s, shape_quote(d).s);
 		if (g->allowed_actions.n > 0 && !covered_by_any(&g->allowed_actions, a))
 			return reject(err,
-				      "spec.permissions.statements[%zu].actions[%zu]: '%s' is not within the operator's "
+				      "%s[%zu].actions[%zu]: '%s' is not within the operator's "
 				      "allowed actions (guardrails.allowedActions)",
-				      si, k, shape_quote(a).s);
+				      field, si, k, shape_quote(a).s);
 	}
 	for (size_t k = 0; k < st->n_resources && !wild; k++) {
 		if (shape_resource_is_wildcard(st->resources[k])) {
@@ -256,12 +258,12 @@ static int check_statement(const struct guardrails *g, const struct wi_statement
 	for (size_t k = 0; wild && k < st->n_actions; k++) {
 		if (!covered_by_any(&g->resource_wildcard_actions, st->actions[k]))
 			return reject(err,
-				      "spec.permissions.statements[%zu].resources[%zu]: Resource \"%s\" is only allowed "
+				      "%s[%zu].resources[%zu]: Resource \"%s\" is only allowed "
 				      "for actions in guardrails.resourceWildcardActions; '%s' is not",
-				      si, wild_i, shape_quote(wild).s, shape_quote(st->actions[k]).s);
+				      field, si, wild_i, shape_quote(wild).s, shape_quote(st->actions[k]).s);
 	}
 	/* here a wildcard, if any, was allowed by resourceWildcardActions */
-	return check_accounts(g, st, si, wild != NULL, err);
+	return check_accounts(g, field, st, si, wild != NULL, err);
 }
 
 /* allowedTagKeys: every spec.tags key matches a pattern (without case, as
@@ -305,7 +307,14 @@ int guardrails_check_spec(const struct guardrails *g, const struct wi_spec *spec
 	int r;
 
 	for (size_t i = 0; i < spec->n_statements; i++) {
-		r = check_statement(g, &spec->statements[i], i, err);
+		r = check_statement(g, "spec.permissions.statements", &spec->statements[i], i, err);
+		if (r < 0)
+			return r;
+	}
+	/* a session policy only narrows the role's permissions, but what it
+	 * names is held to the same rules, so nothing reads differently */
+	for (size_t i = 0; i < spec->n_session_statements; i++) {
+		r = check_statement(g, "spec.sessionPolicy.statements", &spec->session_statements[i], i, err);
 		if (r < 0)
 			return r;
 	}

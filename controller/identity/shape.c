@@ -302,7 +302,9 @@ static bool policy_name_char(char c)
 	return is_alnum(c) || (c && strchr("+=,.@_-", c));
 }
 
-bool shape_policy_arn(const char *s)
+/* arn:<partition>:iam::<account>:<kind>/<path/>name, names of [A-Za-z0-9+=,.@_-];
+ * the account is 12 digits, or "aws" when aws_account. */
+static bool iam_arn(const char *s, const char *kind, bool aws_account)
 {
 	const char *p = after_partition(s);
 	bool prev_slash = true;
@@ -310,7 +312,7 @@ bool shape_policy_arn(const char *s)
 	if (!p || strlen(s) > SHAPE_MAX_ARN_LEN || !str_startswith(p, "iam::"))
 		return false;
 	p += 5;
-	if (str_startswith(p, "aws:")) {
+	if (aws_account && str_startswith(p, "aws:")) {
 		p += 4;
 	} else {
 		for (int i = 0; i < 12; i++, p++) {
@@ -320,10 +322,10 @@ bool shape_policy_arn(const char *s)
 		if (*p++ != ':')
 			return false;
 	}
-	if (!str_startswith(p, "policy/"))
+	if (!str_startswith(p, kind))
 		return false;
-	p += 7;
-	if (!*p)
+	p += strlen(kind);
+	if (*p++ != '/' || !*p)
 		return false;
 	for (; *p; p++) {
 		if (*p == '/') {
@@ -337,6 +339,18 @@ bool shape_policy_arn(const char *s)
 		}
 	}
 	return !prev_slash;
+}
+
+bool shape_policy_arn(const char *s)
+{
+	return iam_arn(s, "policy", true);
+}
+
+bool shape_role_arn(const char *s)
+{
+	const char *name = strrchr(s, '/');
+
+	return iam_arn(s, "role", false) && strlen(name + 1) <= 64;
 }
 
 /* IAM's condition operators (IAM User Guide, "IAM JSON policy elements:

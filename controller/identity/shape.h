@@ -105,6 +105,10 @@ int shape_resource_account(const char *s, const char **ret, size_t *ret_len);
  * <= 2048 characters. */
 bool shape_policy_arn(const char *s);
 
+/* A role ARN: "^arn:(aws|aws-cn|aws-us-gov):iam::[0-9]{12}:role/([A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}$",
+ * <= 2048 characters. */
+bool shape_role_arn(const char *s);
+
 /* An IAM condition operator: one of IAM's (String*, Numeric*, Date*, Bool,
  * BinaryEquals, IpAddress, NotIpAddress, Arn*, Null), optionally prefixed by
  * "ForAnyValue:" or "ForAllValues:" and (except Null) suffixed by "IfExists". */

@@ -14,6 +14,7 @@
  * 20 managed policies is IAM's hard limit per role. 40 user tags leave room
  * for keyless' 4 ownership tags and 6 extraTags within IAM's 50 per role. */
 #define MAX_STATEMENTS 50
+#define MAX_SESSION_STATEMENTS 20
 #define MAX_ACTIONS 100
 #define MAX_RESOURCES 100
 #define MAX_SID_LEN 128
@@ -34,6 +35,17 @@ const char *wi_restart_name(enum wi_restart r)
 	case WI_RESTART_DELETE_PODS: return "DeletePods";
 	case WI_RESTART_NONE: return "None";
 	case WI_RESTART_DEFAULT: break;
+	}
+	return "Default";
+}
+
+const char *wi_mode_name(enum wi_mode m)
+{
+	switch (m) {
+	case WI_MODE_IRSA: return "IRSA";
+	case WI_MODE_POD_IDENTITY: return "PodIdentity";
+	case WI_MODE_AUTO: return "Auto";
+	case WI_MODE_DEFAULT: break;
 	}
 	return "Default";
 }
@@ -64,6 +76,10 @@ void wi_spec_free(struct wi_spec *s)
 	for (size_t i = 0; i < s->n_statements; i++)
 		statement_release(&s->statements[i]);
 	free(s->statements);
+	for (size_t i = 0; i < s->n_session_statements; i++)
+		statement_release(&s->session_statements[i]);
+	free(s->session_statements);
+	free(s->target_role_arn);
 	shape_strv_free(s->managed_policy_arns);
 	shape_tags_free(s->tags, s->n_tags);
 	free(s);
@@ -306,41 +322,53 @@ static int parse_statement(const struct shape_ctx *c, json_t *obj, const char *p
 	return parse_conditions(c, json_object_get(obj, "conditions"), p, st);
 }
 
-static int parse_permissions(const struct shape_ctx *c, json_t *perms, struct wi_spec *s)
+/* A list of statements at `path` (max entries; sids unique). */
+static int parse_statements(const struct shape_ctx *c, json_t *stmts, const char *path, size_t max,
+			    struct wi_statement **ret, size_t *ret_n)
 {
-	const char *path = "spec.permissions.statements";
-	json_t *stmts = perms ? json_object_get(perms, "statements") : NULL, *item;
+	json_t *item;
 	size_t n, i;
 	int r;
 
-	if (stmts && !json_is_null(stmts)) {
-		if (!json_is_array(stmts))
-			return shape_fail(c, path, "must be a list, not %s", shape_json_type(stmts));
-		n = json_array_size(stmts);
-		if (n > MAX_STATEMENTS)
-			return shape_fail(c, path, "has %zu statements; at most %d are allowed", n, MAX_STATEMENTS);
-		if (n > 0) {
-			s->statements = calloc(n, sizeof(*s->statements));
-			if (!s->statements)
-				return -ENOMEM;
-		}
-		json_array_foreach(stmts, i, item) {
-			char p[MAX_PATH];
+	if (!stmts || json_is_null(stmts))
+		return 0;
+	if (!json_is_array(stmts))
+		return shape_fail(c, path, "must be a list, not %s", shape_json_type(stmts));
+	n = json_array_size(stmts);
+	if (n > max)
+		return shape_fail(c, path, "has %zu statements; at most %zu are allowed", n, max);
+	if (n > 0) {
+		*ret = calloc(n, sizeof(**ret));
+		if (!*ret)
+			return -ENOMEM;
+	}
+	json_array_foreach(stmts, i, item) {
+		struct wi_statement *v = *ret;
+		char p[MAX_PATH];
 
-			shape_path(p, sizeof(p), "%s[%zu]", path, i);
-			s->n_statements++; /* so that wi_spec_free releases a partial one */
-			r = parse_statement(c, item, p, &s->statements[i]);
-			if (r < 0)
-				return r;
-			for (size_t j = 0; s->statements[i].sid && j < i; j++) {
-				if (s->statements[j].sid && streq(s->statements[j].sid, s->statements[i].sid)) {
-					shape_path(p, sizeof(p), "%s[%zu].sid", path, i);
-					return shape_fail(c, p, "'%s' is already the sid of statements[%zu]",
-							  s->statements[i].sid, j);
-				}
+		shape_path(p, sizeof(p), "%s[%zu]", path, i);
+		(*ret_n)++; /* so that wi_spec_free releases a partial one */
+		r = parse_statement(c, item, p, &v[i]);
+		if (r < 0)
+			return r;
+		for (size_t j = 0; v[i].sid && j < i; j++) {
+			if (v[j].sid && streq(v[j].sid, v[i].sid)) {
+				shape_path(p, sizeof(p), "%s[%zu].sid", path, i);
+				return shape_fail(c, p, "'%s' is already the sid of statements[%zu]", v[i].sid, j);
 			}
 		}
 	}
+	return 0;
+}
+
+static int parse_permissions(const struct shape_ctx *c, json_t *perms, struct wi_spec *s)
+{
+	int r;
+
+	r = parse_statements(c, perms ? json_object_get(perms, "statements") : NULL, "spec.permissions.statements",
+			     MAX_STATEMENTS, &s->statements, &s->n_statements);
+	if (r < 0)
+		return r;
 	r = parse_list(c, perms ? json_object_get(perms, "managedPolicyArns") : NULL,
 		       "spec.permissions.managedPolicyArns", 0, MAX_MANAGED_POLICIES, check_policy_arn,
 		       &s->managed_policy_arns, &s->n_managed_policy_arns);
@@ -428,6 +456,69 @@ static int parse_metadata(const struct shape_ctx *c, json_t *obj, struct wi_spec
 	return 0;
 }
 
+/* spec.mode and the fields only Pod Identity uses. Whether they apply is
+ * decided with the settings and the cluster (identity/mode.h); an explicit
+ * IRSA mode refuses them here. */
+static int parse_pod_identity(const struct shape_ctx *c, json_t *spec, struct wi_spec *s)
+{
+	const char *str, *only = NULL;
+	json_t *sp;
+	int r;
+
+	r = get_string(c, spec, "mode", "spec.mode", &str);
+	if (r < 0)
+		return r;
+	if (!str)
+		s->mode = WI_MODE_DEFAULT;
+	else if (streq(str, "IRSA"))
+		s->mode = WI_MODE_IRSA;
+	else if (streq(str, "PodIdentity"))
+		s->mode = WI_MODE_POD_IDENTITY;
+	else if (streq(str, "Auto"))
+		s->mode = WI_MODE_AUTO;
+	else
+		return shape_fail(c, "spec.mode", "'%s' is not IRSA, PodIdentity or Auto", shape_quote(str).s);
+
+	r = get_object(c, spec, "sessionPolicy", "spec.sessionPolicy", &sp);
+	if (r < 0)
+		return r;
+	if (sp) {
+		r = parse_statements(c, json_object_get(sp, "statements"), "spec.sessionPolicy.statements",
+				     MAX_SESSION_STATEMENTS, &s->session_statements, &s->n_session_statements);
+		if (r < 0)
+			return r;
+		if (s->n_session_statements == 0)
+			return shape_fail(c, "spec.sessionPolicy.statements",
+					  "must not be empty (remove spec.sessionPolicy for no session policy)");
+		only = "spec.sessionPolicy";
+	}
+
+	r = get_string(c, spec, "targetRoleArn", "spec.targetRoleArn", &str);
+	if (r < 0)
+		return r;
+	if (str) {
+		if (!shape_role_arn(str))
+			return shape_fail(c, "spec.targetRoleArn",
+					  "'%s' is not a role ARN (arn:<partition>:iam::<12-digit account>:role/<name>)",
+					  shape_quote(str).s);
+		if (shape_dup(str, &s->target_role_arn) < 0)
+			return -ENOMEM;
+		only = "spec.targetRoleArn";
+	}
+
+	r = get_bool(c, spec, "disableSessionTags", "spec.disableSessionTags", false, &s->disable_session_tags);
+	if (r < 0)
+		return r;
+	if (s->disable_session_tags)
+		only = "spec.disableSessionTags";
+
+	if (only && s->mode == WI_MODE_IRSA)
+		return shape_fail(c, only,
+				  "applies only to EKS Pod Identity, and spec.mode is IRSA: remove it, or set spec.mode "
+				  "to PodIdentity");
+	return 0;
+}
+
 static int parse_spec(const struct shape_ctx *c, json_t *spec, struct wi_spec *s)
 {
 	const char *str;
@@ -509,7 +600,10 @@ static int parse_spec(const struct shape_ctx *c, json_t *spec, struct wi_spec *s
 	else
 		return shape_fail(c, "spec.deletionPolicy", "'%s' is not Delete or Retain", shape_quote(str).s);
 
-	return shape_parse_tags(c, "spec.tags", json_object_get(spec, "tags"), MAX_TAGS, &s->tags, &s->n_tags);
+	r = shape_parse_tags(c, "spec.tags", json_object_get(spec, "tags"), MAX_TAGS, &s->tags, &s->n_tags);
+	if (r < 0)
+		return r;
+	return parse_pod_identity(c, spec, s);
 }
 
 int wi_spec_parse(json_t *obj, struct wi_spec **ret, struct op_err *err)

@@ -22,6 +22,10 @@
 enum wi_effect { WI_ALLOW, WI_DENY };
 enum wi_restart { WI_RESTART_DEFAULT, WI_RESTART_ROLLOUT, WI_RESTART_DELETE_PODS, WI_RESTART_NONE };
 enum wi_deletion { WI_DELETE, WI_RETAIN };
+/* How pods get the role's credentials: WI_MODE_DEFAULT (absent: the
+ * settings' defaultMode decides), IRSA, EKS Pod Identity, or Auto
+ * (identity/mode.h picks one). */
+enum wi_mode { WI_MODE_DEFAULT, WI_MODE_IRSA, WI_MODE_POD_IDENTITY, WI_MODE_AUTO };
 
 /* One condition value list: operator -> key -> values. */
 struct wi_condition {
@@ -70,6 +74,14 @@ struct wi_spec {
 	enum wi_deletion deletion_policy;
 	struct wi_tag *tags;
 	size_t n_tags;
+	/* EKS Pod Identity (identity/mode.h says when they apply). Parsed and
+	 * checked here, but not yet in the CRD (the API server prunes them) and
+	 * not yet acted on by reconcile/: issue 12 adds the steps. */
+	enum wi_mode mode;
+	struct wi_statement *session_statements; /* spec.sessionPolicy.statements -> the association's policy */
+	size_t n_session_statements;
+	char *target_role_arn;    /* spec.targetRoleArn, NULL if unset */
+	bool disable_session_tags;
 };
 
 #define WI_FINALIZER "keyless.dev/cleanup"
@@ -92,5 +104,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct wi_spec *, wi_spec_free)
 /* "RolloutRestart", "DeletePods", "None"; "Default" for WI_RESTART_DEFAULT
  * (the operator's settings decide). */
 const char *wi_restart_name(enum wi_restart r);
+/* "IRSA", "PodIdentity", "Auto"; "Default" for WI_MODE_DEFAULT. */
+const char *wi_mode_name(enum wi_mode m);
 
 #endif

@@ -1,0 +1,80 @@
+/* trust.h: the trust policy of a role, for each way of assuming it (pure).
+ *
+ * A role keyless manages is assumed in one of two ways, or both while an
+ * identity migrates from one to the other (identity/migration.h):
+ *
+ * IRSA, one statement per cluster whose service account may assume it (the
+ * statement identity_trust_policy() in documents.h writes, unchanged):
+ *   {"Effect":"Allow","Principal":{"Federated":"<provider ARN>"},
+ *    "Action":"sts:AssumeRoleWithWebIdentity",
+ *    "Condition":{"StringEquals":{"<host>:sub":"system:serviceaccount:<ns>:<sa>",
+ *                                 "<host>:aud":"<audience>"}}}
+ *
+ * EKS Pod Identity, one statement:
+ *   {"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},
+ *    "Action":["sts:AssumeRole","sts:TagSession"],
+ *    "Condition":{"StringEquals":{"aws:SourceAccount":"<account>",
+ *                                 "aws:RequestTag/eks-cluster-arn":"<ARN>" (or the list of them),
+ *                                 "aws:RequestTag/kubernetes-namespace":"<ns>",
+ *                                 "aws:RequestTag/kubernetes-service-account":"<sa>"}}}
+ * EKS Auth sets those session tags from the association itself (the
+ * cluster, namespace and service account it binds), so the role can be used
+ * only through an association for this namespace and service account, in
+ * the listed clusters, whoever creates the association. With session tags
+ * disabled (spec.disableSessionTags) there is nothing to condition on but
+ * the account: the statement is "sts:AssumeRole" with only
+ * aws:SourceAccount, and any association in the account may name the role;
+ * keyless allows that only when the operator's guardrails do and says so in
+ * the status (identity/mode.h).
+ *
+ * Statements come in a fixed order (IRSA ones, then Pod Identity), without
+ * Sid, so an unchanged identity always gets the same document and an
+ * existing IRSA role's trust policy is byte for byte what it was.
+ */
+#ifndef KEYLESS_IDENTITY_TRUST_H
+#define KEYLESS_IDENTITY_TRUST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define POD_IDENTITY_SERVICE "pods.eks.amazonaws.com"
+#define POD_IDENTITY_AUDIENCE "pods.eks.amazonaws.com"
+
+/* One cluster's IRSA statement (all borrowed). */
+struct trust_irsa {
+	const char *provider_arn; /* arn:aws:iam::<account>:oidc-provider/<host> */
+	const char *issuer;       /* https://<host> */
+	const char *audience;
+};
+
+/* The Pod Identity statement (all borrowed). */
+struct trust_pod_identity {
+	const char *account_id;            /* aws:SourceAccount */
+	const char *const *cluster_arns;   /* clusters whose associations may use the role (>= 1) */
+	size_t n_clusters;
+	bool session_tags;                 /* false: disableSessionTags (no namespace/SA conditions) */
+};
+
+struct trust_want {
+	const char *ns;
+	const char *sa;
+	const struct trust_irsa *irsa;     /* n_irsa statements, in this order */
+	size_t n_irsa;
+	const struct trust_pod_identity *pod_identity; /* NULL: none */
+};
+
+/* The trust policy (compact JSON, malloc'd), or NULL on allocation failure
+ * or when it would have no statement. */
+char *identity_trust_document(const struct trust_want *w);
+
+/* What kinds of statement a trust policy holds (a decoded JSON document). */
+enum trust_kind {
+	TRUST_IRSA = 1,          /* Principal Federated oidc-provider/..., AssumeRoleWithWebIdentity */
+	TRUST_POD_IDENTITY = 2,  /* Principal Service pods.eks.amazonaws.com */
+	TRUST_OTHER = 4,         /* anything else */
+};
+
+/* A mask of enum trust_kind, or -EINVAL if doc is not a policy document. */
+int identity_trust_kinds(const char *doc);
+
+#endif

@@ -159,11 +159,22 @@ CASES = [
       "roleArn": "arn:aws:iam::123456789012:role/keyless/payments-api",
       "clientRequestToken": "0e0c8c3a-5c4b-4c9e-9d0f-3c2b1a0f9e8d",
       "tags": {"keyless.dev/cluster": "prod", "ü & =": "x/y z"}}, None),
+    ("eks", "CreatePodIdentityAssociation",
+     {"clusterName": "prod", "namespace": "payments", "serviceAccount": "api",
+      "roleArn": "arn:aws:iam::123456789012:role/keyless/payments-api",
+      "clientRequestToken": "1e0c8c3a-5c4b-4c9e-9d0f-3c2b1a0f9e8d",
+      "targetRoleArn": "arn:aws:iam::210987654321:role/shared/reader", "disableSessionTags": True,
+      "policy": '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject"],'
+                '"Resource":["arn:aws:s3:::b/*"]}]}'}, None),
     ("eks", "DescribePodIdentityAssociation", {"clusterName": "prod", "associationId": "a-abcdefghijklmnop1"}, None),
     ("eks", "UpdatePodIdentityAssociation",
      {"clusterName": "prod", "associationId": "a-abcdefghijklmnop1",
       "roleArn": "arn:aws:iam::123456789012:role/keyless/payments-api-v2",
       "clientRequestToken": "6f1d2c3b-4a59-4e68-8f7a-9b0c1d2e3f40"}, None),
+    ("eks", "UpdatePodIdentityAssociation",
+     {"clusterName": "prod", "associationId": "a-abcdefghijklmnop1",
+      "clientRequestToken": "7f1d2c3b-4a59-4e68-8f7a-9b0c1d2e3f40", "disableSessionTags": False,
+      "targetRoleArn": "arn:aws:iam::210987654321:role/shared/writer", "policy": '{"Statement":[]}'}, None),
     ("eks", "DeletePodIdentityAssociation", {"clusterName": "prod", "associationId": "a-abcdefghijklmnop1"}, None),
     ("eks", "DescribeCluster", {"name": "keyless local/ü"}, None),
     ("iam", "AddClientIDToOpenIDConnectProvider",
@@ -289,7 +300,8 @@ def test_c_client_reads_canned_association_as_botocore_does(recorder):
         shape)["association"]
     with AwsCall(set_={"AWS_ENDPOINT_URL": recorder.url}) as c:
         got = c.ok("DescribePodIdentityAssociation", clusterName="prod", associationId=want["associationId"])
-    for k in ("clusterName", "namespace", "serviceAccount", "roleArn", "associationArn", "associationId", "tags"):
+    for k in ("clusterName", "namespace", "serviceAccount", "roleArn", "associationArn", "associationId", "tags",
+              "disableSessionTags", "targetRoleArn", "externalId", "policy"):
         assert got[k] == want[k], k
     assert got["ownerArn"] is None and "ownerArn" not in want
     assert got["createdAtNs"] == int(round(want["createdAt"].timestamp() * 1e6)) * 1000

@@ -242,6 +242,7 @@ void eks_pod_identity_association_free(struct eks_pod_identity_association *x)
 	free(x->owner_arn);
 	free(x->target_role_arn);
 	free(x->external_id);
+	free(x->policy);
 	aws_tag_list_release(&x->tags);
 	free(x);
 }
@@ -267,6 +268,7 @@ static int parse_association(const char *op, json_t *j, struct eks_pod_identity_
 	x->owner_arn = jstr(a, "ownerArn", &o);
 	x->target_role_arn = jstr(a, "targetRoleArn", &o);
 	x->external_id = jstr(a, "externalId", &o);
+	x->policy = jstr(a, "policy", &o);
 	x->disable_session_tags = json_is_true(json_object_get(a, "disableSessionTags"));
 	x->created_at_ns = jtime(a, "createdAt");
 	x->modified_at_ns = jtime(a, "modifiedAt");
@@ -291,6 +293,12 @@ static int association_call(struct aws_client *c, enum aws_op op, const char *me
 		r = parse_association(aws_op_info(op)->name, j, ret, err);
 	json_decref(j);
 	return r;
+}
+
+/* body[key] = v unless v is NULL. */
+static int set_opt_string(json_t *body, const char *key, const char *v)
+{
+	return v ? json_object_set_new(body, key, json_string(v)) : 0;
 }
 
 int eks_create_pod_identity_association(struct aws_client *c,
@@ -323,6 +331,12 @@ int eks_create_pod_identity_association(struct aws_client *c,
 			json_decref(body);
 			return oom(err);
 		}
+	}
+	if (body && (set_opt_string(body, "targetRoleArn", in->target_role_arn) < 0 ||
+		     set_opt_string(body, "policy", in->policy) < 0 ||
+		     (in->disable_session_tags && json_object_set_new(body, "disableSessionTags", json_true()) < 0))) {
+		json_decref(body);
+		body = NULL;
 	}
 	if (!body)
 		return oom(err);
@@ -372,7 +386,12 @@ int eks_update_pod_identity_association(struct aws_client *c,
 	if (!in->client_request_token)
 		eks_uuid4(token);
 	body = json_pack("{s:s}", "clientRequestToken", in->client_request_token ? in->client_request_token : token);
-	if (body && in->role_arn && json_object_set_new(body, "roleArn", json_string(in->role_arn)) < 0) {
+	if (body && (set_opt_string(body, "roleArn", in->role_arn) < 0 ||
+		     set_opt_string(body, "targetRoleArn", in->target_role_arn) < 0 ||
+		     set_opt_string(body, "policy", in->policy) < 0 ||
+		     (in->disable_session_tags != EKS_BOOL_UNCHANGED &&
+		      json_object_set_new(body, "disableSessionTags",
+					  json_boolean(in->disable_session_tags == EKS_BOOL_TRUE)) < 0))) {
 		json_decref(body);
 		body = NULL;
 	}

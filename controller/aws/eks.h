@@ -47,6 +47,7 @@ struct eks_pod_identity_association {
 	char *owner_arn;       /* NULL unless created by an EKS add-on */
 	char *target_role_arn; /* NULL if none */
 	char *external_id;
+	char *policy;          /* the session policy (JSON text), NULL if none */
 	bool disable_session_tags;
 	int64_t created_at_ns;
 	int64_t modified_at_ns;
@@ -63,13 +64,22 @@ struct eks_create_pod_identity_association_input {
 	const char *client_request_token; /* idempotency token; NULL = a new UUID */
 	const struct aws_tag_in *tags;
 	size_t n_tags;
+	const char *target_role_arn; /* NULL: none */
+	const char *policy;          /* session policy JSON; NULL: none (EKS requires disable_session_tags with it) */
+	bool disable_session_tags;   /* sent only when true */
 };
+
+/* An optional boolean of an update: left out, or sent. */
+enum eks_bool { EKS_BOOL_UNCHANGED = 0, EKS_BOOL_FALSE, EKS_BOOL_TRUE };
 
 struct eks_update_pod_identity_association_input {
 	const char *cluster_name;   /* required */
 	const char *association_id; /* required */
 	const char *role_arn;       /* NULL = unchanged */
 	const char *client_request_token; /* NULL = a new UUID */
+	const char *target_role_arn; /* NULL = unchanged */
+	const char *policy;          /* NULL = unchanged */
+	enum eks_bool disable_session_tags;
 };
 
 /* One entry of ListPodIdentityAssociations. */

@@ -516,6 +516,11 @@ static int parse_pod_identity(const struct shape_ctx *c, json_t *spec, struct wi
 		return shape_fail(c, only,
 				  "applies only to EKS Pod Identity, and spec.mode is IRSA: remove it, or set spec.mode "
 				  "to PodIdentity");
+	if (s->n_session_statements && !s->disable_session_tags)
+		return shape_fail(c, "spec.sessionPolicy",
+				  "EKS applies an association's session policy only with session tags disabled: set "
+				  "spec.disableSessionTags to true as well (allowed only by the operator's "
+				  "guardrails.allowDisableSessionTags), or remove spec.sessionPolicy");
 	return 0;
 }
 

@@ -146,11 +146,11 @@ static json_t *role_json(const struct iam_role *r)
 
 static json_t *assoc_json(const struct eks_pod_identity_association *a)
 {
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:I, s:I, s:o}", "clusterName",
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:I, s:I, s:o}", "clusterName",
 			 js(a->cluster_name), "namespace", js(a->namespace_name), "serviceAccount",
 			 js(a->service_account), "roleArn", js(a->role_arn), "associationArn", js(a->association_arn),
 			 "associationId", js(a->association_id), "ownerArn", js(a->owner_arn), "targetRoleArn",
-			 js(a->target_role_arn), "externalId", js(a->external_id), "disableSessionTags",
+			 js(a->target_role_arn), "externalId", js(a->external_id), "policy", js(a->policy), "disableSessionTags",
 			 a->disable_session_tags, "createdAtNs", (json_int_t)a->created_at_ns, "modifiedAtNs",
 			 (json_int_t)a->modified_at_ns, "tags", tags_json(&a->tags));
 }
@@ -365,6 +365,9 @@ static int run(struct aws_client *c, const char *op, json_t *a, json_t **result,
 			.client_request_token = S(a, "clientRequestToken"),
 			.tags = t,
 			.n_tags = nt,
+			.target_role_arn = S(a, "targetRoleArn"),
+			.policy = S(a, "policy"),
+			.disable_session_tags = json_is_true(json_object_get(a, "disableSessionTags")),
 		};
 
 		r = api->eks_create_pod_identity_association(c, &in, &x, e);
@@ -390,6 +393,11 @@ static int run(struct aws_client *c, const char *op, json_t *a, json_t **result,
 			.association_id = S(a, "associationId"),
 			.role_arn = S(a, "roleArn"),
 			.client_request_token = S(a, "clientRequestToken"),
+			.target_role_arn = S(a, "targetRoleArn"),
+			.policy = S(a, "policy"),
+			.disable_session_tags = !json_object_get(a, "disableSessionTags") ? EKS_BOOL_UNCHANGED
+						: json_is_true(json_object_get(a, "disableSessionTags")) ? EKS_BOOL_TRUE
+						: EKS_BOOL_FALSE,
 		};
 
 		r = api->eks_update_pod_identity_association(c, &in, &x, e);

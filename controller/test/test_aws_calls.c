@@ -549,6 +549,10 @@ static void test_eks__pod_identity_associations(void **state)
 	assert_int_equal(eks_describe_pod_identity_association(c, "prod", "a-abcdefghijklmnop1", &a, &e), 0);
 	assert_string_equal(f.seen[1].method, "GET");
 	assert_string_equal(f.seen[1].url, "https://eks.us-east-1.amazonaws.com/clusters/prod/pod-identity-associations/a-abcdefghijklmnop1");
+	assert_true(a->disable_session_tags);
+	assert_string_equal(a->target_role_arn, "arn:aws:iam::210987654321:role/shared/reader");
+	assert_string_equal(a->policy, "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":"
+				       "[\"s3:GetObject\"],\"Resource\":[\"arn:aws:s3:::b/*\"]}]}");
 	eks_pod_identity_association_free(a);
 
 	assert_int_equal(eks_update_pod_identity_association(c, &uin, &a, &e), 0);
@@ -561,6 +565,10 @@ static void test_eks__pod_identity_associations(void **state)
 	json_decref(body);
 	assert_string_equal(a->role_arn, uin.role_arn);
 	eks_pod_identity_association_free(a);
+	/* left out unless asked: no targetRoleArn, policy or disableSessionTags above */
+	body = json_loads(f.seen[2].body, 0, NULL);
+	assert_int_equal(json_object_size(body), 2);
+	json_decref(body);
 
 	assert_int_equal(eks_delete_pod_identity_association(c, "prod", "a-abcdefghijklmnop1", NULL, &e), 0);
 	assert_string_equal(f.seen[3].method, "DELETE");
@@ -577,12 +585,36 @@ static void test_eks__pod_identity_associations(void **state)
 	assert_string_equal(l.items[2].owner_arn, "arn:aws:eks:us-east-1:123456789012:addon/prod/vpc-cni/abc");
 	eks_pod_identity_association_list_release(&l);
 
+	/* the Pod Identity fields: sent when set; an update can turn disableSessionTags off */
+	fake_push_file(&f, 200, "aws-responses/aws-eks-create-pod-identity-association.json");
+	fake_push_file(&f, 200, "aws-responses/aws-eks-update-pod-identity-association.json");
+	cin.target_role_arn = "arn:aws:iam::210987654321:role/shared/reader";
+	cin.policy = "{\"Version\":\"2012-10-17\",\"Statement\":[]}";
+	cin.disable_session_tags = true;
+	assert_int_equal(eks_create_pod_identity_association(c, &cin, NULL, &e), 0);
+	body = json_loads(f.seen[6].body, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(body, "targetRoleArn")), cin.target_role_arn);
+	assert_string_equal(json_string_value(json_object_get(body, "policy")), cin.policy);
+	assert_true(json_is_true(json_object_get(body, "disableSessionTags")));
+	assert_int_equal(json_object_size(body), 8);
+	json_decref(body);
+	uin.role_arn = NULL;
+	uin.disable_session_tags = EKS_BOOL_FALSE;
+	uin.target_role_arn = "arn:aws:iam::210987654321:role/shared/writer";
+	assert_int_equal(eks_update_pod_identity_association(c, &uin, NULL, &e), 0);
+	body = json_loads(f.seen[7].body, 0, NULL);
+	assert_true(json_is_false(json_object_get(body, "disableSessionTags")));
+	assert_string_equal(json_string_value(json_object_get(body, "targetRoleArn")), uin.target_role_arn);
+	assert_null(json_object_get(body, "roleArn"));
+	assert_null(json_object_get(body, "policy"));
+	json_decref(body);
+
 	/* missing inputs never reach the network */
 	cin.role_arn = NULL;
 	op_err_clear(&e);
 	assert_int_equal(eks_create_pod_identity_association(c, &cin, &a, &e), -EINVAL);
 	assert_string_equal(e.message, "CreatePodIdentityAssociation: roleArn is required");
-	assert_int_equal(f.n_seen, 6);
+	assert_int_equal(f.n_seen, 8);
 	aws_client_free(c);
 	fake_release(&f);
 }

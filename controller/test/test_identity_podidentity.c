@@ -269,9 +269,14 @@ static void test_spec__pod_identity_fields_invalid(void **state)
 	expect_invalid("{'serviceAccountName':'sa'," PERMS ",'targetRoleArn':'arn:aws:iam::aws:policy/x'}",
 		       "spec.targetRoleArn: 'arn:aws:iam::aws:policy/x' is not a role ARN (arn:<partition>:iam::"
 		       "<12-digit account>:role/<name>)");
+	expect_invalid("{'serviceAccountName':'sa'," PERMS ",'sessionPolicy':{'statements':[{'actions':['s3:GetObject'],"
+		       "'resources':['arn:aws:s3:::b/*']}]}}",
+		       "spec.sessionPolicy: EKS applies an association's session policy only with session tags disabled: "
+		       "set spec.disableSessionTags to true as well (allowed only by the operator's "
+		       "guardrails.allowDisableSessionTags), or remove spec.sessionPolicy");
 	expect_invalid("{'serviceAccountName':'sa'," PERMS ",'sessionPolicy':{'statements':[]}}",
 		       "spec.sessionPolicy.statements: must not be empty (remove spec.sessionPolicy for no session policy)");
-	expect_invalid("{'serviceAccountName':'sa'," PERMS ",'sessionPolicy':{'statements':[{'actions':['s3:Get Object'],"
+	expect_invalid("{'serviceAccountName':'sa'," PERMS ",'disableSessionTags':true,'sessionPolicy':{'statements':[{'actions':['s3:Get Object'],"
 		       "'resources':['*']}]}}",
 		       "spec.sessionPolicy.statements[0].actions[0]: 's3:Get Object' is not an action (service:Action, or "
 		       "\"*\")");
@@ -306,7 +311,7 @@ static void test_guardrails__session_policy_held_to_the_same_rules(void **state)
 {
 	static const char *const denied[] = { "iam:*" };
 	struct guardrails g = { .denied_actions = { (char **)denied, 1 } };
-	struct wi_spec *s = parse_ok("{'serviceAccountName':'sa','mode':'PodIdentity'," PERMS ",'sessionPolicy':{"
+	struct wi_spec *s = parse_ok("{'serviceAccountName':'sa','mode':'PodIdentity'," PERMS ",'disableSessionTags':true,'sessionPolicy':{"
 				     "'statements':[{'actions':['s3:GetObject'],'resources':['arn:aws:s3:::b/*']},"
 				     "{'actions':['iam:PassRole'],'resources':['arn:aws:iam::123456789012:role/x']}]}}");
 	struct op_err err;
@@ -346,10 +351,12 @@ static void test_mode__choice_table(void **state)
 		/* Pod Identity fields where IRSA is in effect: refused, never applied without them */
 		{ ",'targetRoleArn':'arn:aws:iam::210987654321:role/r'", WI_MODE_IRSA, false, { 0 }, WI_MODE_IRSA, true,
 		  "PodIdentityFieldsInIRSAMode" },
-		{ ",'mode':'Auto','sessionPolicy':{'statements':[{'actions':['s3:GetObject'],'resources':['*']}]}",
-		  WI_MODE_IRSA, false, { true, 0, 3 }, WI_MODE_IRSA, true, "PodIdentityFieldsInIRSAMode" },
-		{ ",'mode':'Auto','sessionPolicy':{'statements':[{'actions':['s3:GetObject'],'resources':['*']}]}",
-		  WI_MODE_IRSA, false, { true, 0, 0 }, WI_MODE_POD_IDENTITY, false, "AutoPodIdentity" },
+		{ ",'mode':'Auto','disableSessionTags':true,'sessionPolicy':{'statements':[{'actions':['s3:GetObject'],"
+		  "'resources':['*']}]}",
+		  WI_MODE_IRSA, true, { true, 0, 3 }, WI_MODE_IRSA, true, "PodIdentityFieldsInIRSAMode" },
+		{ ",'mode':'Auto','disableSessionTags':true,'sessionPolicy':{'statements':[{'actions':['s3:GetObject'],"
+		  "'resources':['*']}]}",
+		  WI_MODE_IRSA, true, { true, 0, 0 }, WI_MODE_POD_IDENTITY, false, "AutoPodIdentity" },
 		/* untagged sessions only with the operator's consent */
 		{ ",'mode':'PodIdentity','disableSessionTags':true", WI_MODE_IRSA, false, { 0 }, WI_MODE_POD_IDENTITY,
 		  true, "SessionTagsDisableNotAllowed" },

@@ -681,6 +681,7 @@ static int setup_reconciler(struct ctl *c)
 		.issuer = c->issuer,
 		.account_id = c->account_id,
 		.partition = part ? part->name : "aws",
+		.region = aws_client_region(c->aws),
 		.controller_namespace = controller_namespace(c),
 		.aws = &aws_api_real,
 		.awsc = c->aws,

@@ -18,6 +18,9 @@
 #define COND_ROLE "RoleReady"
 #define COND_SA "ServiceAccountReady"
 #define COND_WORKLOADS "WorkloadsReady"
+/* Not summarized into Ready: a migration between IRSA and EKS Pod Identity
+ * keeps every pod's credentials working (identity/migration.h). */
+#define COND_MIGRATING "Migrating"
 #define COND_MAX 8
 
 struct condition {

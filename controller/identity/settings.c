@@ -26,7 +26,7 @@ static const char *const top_keys[] = {
 	"clusterName", "region", "accountId", "oidcIssuer", "manageOidcProvider", "roleNamePrefix",
 	"rolePath", "permissionsBoundaryArn", "permissionsBoundaryWaived", "defaultMaxSessionDuration",
 	"defaultRestart", "resyncPeriod", "extraTags", "oidcIssuerCA", "guardrailEnforcement", "iamRateLimit",
-	"driftDetection", "guardrails",
+	"driftDetection", "defaultMode", "guardrails",
 };
 
 static const char *const iam_rate_keys[] = { "mode", "maxPerSecond", "initialPerSecond" };
@@ -34,7 +34,7 @@ static const char *const iam_rate_keys[] = { "mode", "maxPerSecond", "initialPer
 static const char *const guardrail_keys[] = {
 	"allowedActions", "deniedActions", "resourceWildcardActions", "managedPolicyArns",
 	"includeNamespaces", "excludeNamespaces", "allowControllerNamespace", "allowedTagKeys", "allowedAudiences",
-	"resourceAccounts",
+	"resourceAccounts", "allowDisableSessionTags",
 };
 
 static const char *const default_denied[] = { "iam:*", "sts:*", "organizations:*", "*" };
@@ -525,6 +525,11 @@ static int parse_guardrails(const struct shape_ctx *c, json_t *doc, struct guard
 			return shape_fail(&gc, "guardrails.allowControllerNamespace", "must be true or false, not %s",
 					  shape_json_type(v));
 		g->allow_controller_namespace = json_is_true(v);
+		v = json_object_get(obj, "allowDisableSessionTags");
+		if (v && !json_is_null(v) && !json_is_boolean(v))
+			return shape_fail(&gc, "guardrails.allowDisableSessionTags", "must be true or false, not %s",
+					  shape_json_type(v));
+		g->allow_disable_session_tags = json_is_true(v);
 	}
 	return 0;
 }
@@ -558,6 +563,24 @@ static int parse_drift_detection(const struct shape_ctx *c, json_t *doc, struct 
 		s->drift_detection = DRIFT_BULK;
 	else
 		return shape_fail(c, "driftDetection", "'%s' is not roles or bulk", shape_quote(v).s);
+	return 0;
+}
+
+static int parse_default_mode(const struct shape_ctx *c, json_t *doc, struct settings *s)
+{
+	const char *v;
+	int r = get_string(c, doc, "defaultMode", &v);
+
+	if (r < 0)
+		return r;
+	if (!v || streq(v, "IRSA"))
+		s->default_mode = WI_MODE_IRSA;
+	else if (streq(v, "PodIdentity"))
+		s->default_mode = WI_MODE_POD_IDENTITY;
+	else if (streq(v, "Auto"))
+		s->default_mode = WI_MODE_AUTO;
+	else
+		return shape_fail(c, "defaultMode", "'%s' is not IRSA, PodIdentity or Auto", shape_quote(v).s);
 	return 0;
 }
 
@@ -656,7 +679,7 @@ int settings_parse(json_t *doc, const char *source, struct settings **ret, struc
 	    (r = parse_role_naming(&c, doc, s)) < 0 || (r = parse_boundary(&c, doc, s)) < 0 ||
 	    (r = parse_defaults(&c, doc, s)) < 0 || (r = parse_enforcement(&c, doc, s)) < 0 ||
 	    (r = parse_issuer_ca(&c, doc, s)) < 0 || (r = parse_iam_rate(&c, doc, &s->iam_rate)) < 0 ||
-	    (r = parse_drift_detection(&c, doc, s)) < 0 ||
+	    (r = parse_drift_detection(&c, doc, s)) < 0 || (r = parse_default_mode(&c, doc, s)) < 0 ||
 	    (r = shape_parse_tags(&c, "extraTags", json_object_get(doc, "extraTags"), MAX_EXTRA_TAGS, &s->extra_tags,
 				  &s->n_extra_tags)) < 0 ||
 	    (r = parse_guardrails(&c, doc, &s->guardrails)) < 0)

@@ -27,6 +27,7 @@
  *     initialPerSecond: 10             # adaptive: where it starts (default 10, at most maxPerSecond)
  *   driftDetection: roles              # roles | bulk: how each resyncPeriod's sweep reads the roles
  *                                      # (reconcile/sweep.h; bulk needs an account-wide IAM read)
+ *   defaultMode: IRSA                  # IRSA | PodIdentity | Auto: for identities without spec.mode
  *   guardrails:
  *     allowedActions: []               # empty: anything not denied
  *     deniedActions: ["iam:*", "sts:*", "organizations:*", "*"]
@@ -38,6 +39,7 @@
  *     allowedTagKeys: []               # spec.tags keys tenants may set (patterns); empty: none
  *     allowedAudiences: [sts.amazonaws.com]  # spec.audience values (added to the OIDC provider)
  *     resourceAccounts: []             # accounts a Resource ARN may name; empty: any
+ *     allowDisableSessionTags: false   # spec.disableSessionTags (identity/mode.h)
  */
 #ifndef KEYLESS_IDENTITY_SETTINGS_H
 #define KEYLESS_IDENTITY_SETTINGS_H
@@ -66,6 +68,7 @@ struct guardrails {
 	struct str_array allowed_tag_keys;   /* patterns; empty: tenants may set no tags */
 	struct str_array allowed_audiences;  /* exact; default sts.amazonaws.com */
 	struct str_array resource_accounts;  /* 12-digit ids or "aws"; empty: any account */
+	bool allow_disable_session_tags;     /* spec.disableSessionTags may be true */
 };
 
 /* What happens to the role of an identity that the guardrails (or the spec's
@@ -106,6 +109,7 @@ struct settings {
 	enum guardrail_enforcement enforcement;
 	struct iam_rate_limit iam_rate;
 	enum drift_detection drift_detection;
+	enum wi_mode default_mode;  /* IRSA unless set */
 	struct guardrails guardrails;
 };
 

@@ -48,6 +48,7 @@ enum {
 	P_FARGATE,
 	P_COMPUTE,
 	P_RESTARTED_AT,
+	P_OS,
 	P_COUNT,
 };
 
@@ -66,6 +67,7 @@ static const struct sax_field pod_fields[P_COUNT] = {
 	[P_FARGATE] = { { "metadata", "labels", "eks.amazonaws.com/fargate-profile" } },
 	[P_COMPUTE] = { { "spec", "nodeSelector", "eks.amazonaws.com/compute-type" } },
 	[P_RESTARTED_AT] = { { "metadata", "annotations", "keyless.dev/restartedAt" } },
+	[P_OS] = { { "spec", "nodeSelector", "kubernetes.io/os" } },
 };
 
 static enum pod_phase parse_phase(const char *p)
@@ -139,6 +141,8 @@ static int pod_project(struct kube_cache *c, const struct sax_capture *cap, stru
 	}
 	if (sax_get(cap, F(P_DELETION), NULL))
 		pod->flags |= POD_TERMINATING;
+	if (sax_get(cap, F(P_OS), NULL) && streq(sax_get(cap, F(P_OS), NULL), "windows"))
+		pod->flags |= POD_WINDOWS;
 	pod->phase = (uint8_t)parse_phase(sax_get(cap, F(P_PHASE), NULL));
 	pod->created = timestamp_s(sax_get(cap, F(P_CREATED), NULL));
 	pod->compute = (uint8_t)(sax_get(cap, F(P_FARGATE), NULL) ? COMPUTE_FARGATE

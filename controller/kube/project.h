@@ -4,8 +4,9 @@
  * namespace, name, uid, serviceAccountName (the index), owner kind/name,
  * creation time, phase, whether a container carries AWS_ROLE_ARN (and its
  * value) or the EKS Pod Identity container-credentials variables, whether it
- * is terminating, and its compute type when the pod says it (the Fargate
- * profile label, or a nodeSelector on eks.amazonaws.com/compute-type).
+ * is terminating, its compute type when the pod says it (the Fargate
+ * profile label, or a nodeSelector on eks.amazonaws.com/compute-type), and
+ * whether it selects Windows nodes (nodeSelector kubernetes.io/os).
  * ServiceAccounts: the eks.amazonaws.com annotations keyless manages.
  * WorkloadIdentities: service account (the index), audience, generation,
  * creation time, deletion and finalizer count - so a status-only update is no
@@ -26,6 +27,7 @@ enum pod_flags {
 	POD_HAS_ROLE_ARN = 1 << 0,        /* some container has AWS_ROLE_ARN */
 	POD_HAS_CONTAINER_CREDS = 1 << 1, /* some container has AWS_CONTAINER_CREDENTIALS_FULL_URI */
 	POD_TERMINATING = 1 << 2,         /* metadata.deletionTimestamp set */
+	POD_WINDOWS = 1 << 3,             /* spec.nodeSelector kubernetes.io/os: windows */
 };
 
 struct pod_proj {

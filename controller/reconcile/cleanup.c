@@ -20,7 +20,7 @@ static bool has_finalizer(json_t *obj)
 /* Exactly what keyless created goes: the roles recorded in the status (the
  * current one unless deletionPolicy is Retain, and every retired one), the
  * annotations it set on the service accounts it recorded, and a service
- * account it created. The role name of today's settings is the fallback
+ * account it created, and its pod identity association. The role name of today's settings is the fallback
  * when nothing is recorded; every role is checked for keyless' ownership
  * tags of this object before anything is deleted. */
 struct reconcile_result wi_finalize(struct rctx *x)
@@ -29,12 +29,26 @@ struct reconcile_result wi_finalize(struct rctx *x)
 	const char *policy = json_string_value(json_object_get(spec, "deletionPolicy"));
 	const char *spec_sa = json_string_value(json_object_get(spec, "serviceAccountName"));
 	const char *audience = json_string_value(json_object_get(spec, "audience"));
+	const char *mode = json_string_value(json_object_get(spec, "mode"));
 	const char *current = x->recorded_role[0] ? x->recorded_role : x->role_name;
 	bool retain = policy && streq(policy, "Retain"), deleted, failed = false;
 	int rc;
 
 	if (!has_finalizer(x->obj))
 		return (struct reconcile_result){ .outcome = RECONCILE_OK };
+	/* the pod identity association goes first (it names the role); only
+	 * looked for when Pod Identity was or may have been used, so an
+	 * IRSA-only identity costs no EKS call */
+	if (x->status_mode == WI_MODE_POD_IDENTITY || x->association_id[0] ||
+	    (mode && (streq(mode, "PodIdentity") || streq(mode, "Auto"))) ||
+	    (!mode && x->r->settings->default_mode != WI_MODE_IRSA)) {
+		if (x->recorded_sa[0] && wi_delete_association(x, x->recorded_sa) < 0)
+			failed = true;
+		if (spec_sa && !streq(spec_sa, x->recorded_sa) && wi_delete_association(x, spec_sa) < 0)
+			failed = true;
+		if (!failed)
+			x->association_id[0] = '\0';
+	}
 	if (!retain) {
 		if (wi_delete_role(x, current, COND_ROLE, &deleted) < 0)
 			failed = true;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/str.h"
+#include "identity/trust.h"
 #include "kube/project.h"
 #include "reconcile/steps.h"
 
@@ -21,6 +22,7 @@ struct wi_memo {
 	uint64_t role_hash;            /* the role ARN verified */
 	uint64_t wired_hash;           /* the service account and the annotations left on it; 0 = none */
 	uint64_t role_fp, role_list_fp; /* the role as verified (identity/fingerprint.h); 0 = unknown */
+	int8_t trust_kinds;            /* enum trust_kind the verified trust policy holds; -1 = unknown */
 };
 
 /* FNV-1a, 64-bit, over the strings and their terminators */
@@ -126,8 +128,25 @@ void wi_memo_verified(struct rctx *x, int64_t at_ns, bool ok)
 		m->role_hash = ok ? hash_strs((const char *[]){ x->role_arn }, 1) : 0;
 		m->role_fp = ok ? x->role_fp : 0;
 		m->role_list_fp = ok ? x->role_list_fp : 0;
+		m->trust_kinds = ok && x->planned ? (int8_t)((x->plan.trust_irsa ? TRUST_IRSA : 0) |
+							   (x->plan.trust_pod_identity ? TRUST_POD_IDENTITY : 0))
+						  : -1;
 	}
 	pthread_mutex_unlock(&x->r->memo_lock);
+}
+
+int wi_memo_trust_kinds(struct rctx *x)
+{
+	char key[600];
+	const struct wi_memo *m;
+	int kinds;
+
+	key_of(key, sizeof(key), x->ns, x->name);
+	pthread_mutex_lock(&x->r->memo_lock);
+	m = strmap_get(&x->r->memo, key);
+	kinds = m && streq(m->uid, x->uid) && m->verified_ns ? m->trust_kinds : -1;
+	pthread_mutex_unlock(&x->r->memo_lock);
+	return kinds;
 }
 
 void wi_memo_wired(struct rctx *x, const char *role, const char *regional, const char *audience)

@@ -142,6 +142,12 @@ static json_t *build_status(struct rctx *x)
 	if (x->provider_arn[0])
 		json_object_set_new(st, "oidcProviderArn", json_string(x->provider_arn));
 	json_object_set_new(st, "serviceAccount", str_or_null(x->recorded_sa));
+	{
+		enum wi_mode m = x->planned ? x->plan.in_effect : x->status_mode;
+
+		json_object_set_new(st, "mode", m == WI_MODE_DEFAULT ? json_null() : json_string(wi_mode_name(m)));
+	}
+	json_object_set_new(st, "associationId", str_or_null(x->association_id));
 	json_object_set_new(st, "observedGeneration", json_integer(x->generation));
 	json_object_set_new(st, "stalePods", json_integer(x->stale_pods));
 	if (x->wired_at[0])

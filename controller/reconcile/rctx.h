@@ -13,6 +13,8 @@
 
 #include "base/err.h"
 #include "identity/conditions.h"
+#include "identity/migration.h"
+#include "identity/mode.h"
 #include "identity/naming.h"
 #include "identity/spec.h"
 #include "kube/events.h"
@@ -44,6 +46,8 @@
 #define MAX_RETIRED 16
 /* "arn:aws-us-gov:iam::123456789012:role" + a 512-character path + a name */
 #define ROLE_ARN_MAX 640
+
+struct eks_pod_identity_association;
 
 /* One reconcile's working state. */
 struct rctx {
@@ -80,6 +84,20 @@ struct rctx {
 	int64_t requeue_after_ns; /* != 0: look again then (an eviction was blocked) */
 	bool workloads_wait;     /* WorkloadsReady is False for something only pod
 				  * changes or people fix: no polling */
+	/* how pods reach the role (reconcile/ways.c): the mode chosen, the
+	 * mode in effect before (status.mode), and this reconcile's migration
+	 * plan (identity/migration.h), computed once the role's trust is known */
+	struct mode_choice mode;
+	enum wi_mode status_mode;
+	struct mig_plan plan;
+	bool planned;
+	char cluster_arn[320];
+	/* keyless' pod identity association for this object ("" if none known),
+	 * as recorded in status.associationId or found by wi_find_association */
+	char association_id[96];
+	bool association_known;   /* wi_find_association looked (this reconcile) */
+	int64_t association_created_ns;
+	struct eks_pod_identity_association *assoc; /* as EKS last answered (owned), or NULL */
 };
 
 /* Events (type Normal/Warning); also logs. */

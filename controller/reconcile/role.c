@@ -8,6 +8,7 @@
 #include "identity/documents.h"
 #include "identity/fingerprint.h"
 #include "identity/plan.h"
+#include "identity/trust.h"
 #include "kube/project.h"
 #include "reconcile/steps.h"
 
@@ -431,9 +432,9 @@ static int build_desired(struct rctx *x, struct desired *ds)
 	int none;
 
 	memset(ds, 0, sizeof(*ds));
-	ds->trust = identity_trust_policy(x->provider_arn, x->r->issuer, x->ns, sp->service_account, sp->audience);
+	/* the trust policy follows the role's current one (wi_set_trust) */
 	ds->permissions = identity_permission_policy(sp, &none);
-	if (!ds->trust || (!ds->permissions && !none))
+	if (!ds->permissions && !none)
 		return -ENOMEM;
 	/* ownership first, then the operator's, then the tenant's: a tag a
 	 * tenant sets can never override keyless' or the operator's (they may be
@@ -727,13 +728,7 @@ bool wi_ensure_role(struct rctx *x)
 		x->transient = true;
 		return false;
 	}
-	/* sizes, as IAM counts them, before sending anything */
-	if ((long)identity_policy_size(ds.trust) > quota) {
-		str_format(msg, sizeof(msg), "the trust policy would be %zu characters; the account allows %ld "
-			 "(AssumeRolePolicySizeQuota)", identity_policy_size(ds.trust), quota);
-		conditions_set(&x->conds, COND_ROLE, "False", "PolicyTooLarge", msg, x->generation, x->now);
-		goto out;
-	}
+	/* sizes, as IAM counts them, before sending anything (the trust's below) */
 	if (ds.permissions && identity_policy_size(ds.permissions) > IAM_INLINE_POLICY_SIZE_MAX) {
 		str_format(msg, sizeof(msg), "spec.permissions.statements: the inline policy would be %zu characters; IAM "
 			 "allows %d per role (without whitespace); use fewer statements or managedPolicyArns",
@@ -786,6 +781,26 @@ observe:
 			   "adopted IAM role %s left by an earlier WorkloadIdentity of this name (keyless.dev/adopt-role)",
 			   x->role_name);
 
+	/* the trust policy: how pods reach the role now (IRSA, Pod Identity, or
+	 * both while migrating), from what the role trusts today */
+	free(ds.trust);
+	wi_plan_ways(x, ob.o.exists && ob.o.trust_policy ? identity_trust_kinds(ob.o.trust_policy) : 0);
+	ds.trust = wi_trust_document(x);
+	ds.d.trust_policy = ds.trust;
+	if (!ds.trust) {
+		observed_release(&ob);
+		x->transient = true;
+		goto out;
+	}
+	if ((long)identity_policy_size(ds.trust) > quota) {
+		str_format(msg, sizeof(msg), "the trust policy would be %zu characters; the account allows %ld "
+			 "(AssumeRolePolicySizeQuota: 2048 by default, up to 8192 on request); nothing was sent. EKS "
+			 "Pod Identity (spec.mode: PodIdentity) needs one short statement however many clusters use "
+			 "the role", identity_policy_size(ds.trust), quota);
+		conditions_set(&x->conds, COND_ROLE, "False", "TrustPolicyTooLarge", msg, x->generation, x->now);
+		observed_release(&ob);
+		goto out;
+	}
 	p = calloc(1, sizeof(*p));
 	if (!p || plan_role(&ds.d, &ob.o, p) < 0) {
 		observed_release(&ob);

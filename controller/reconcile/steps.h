@@ -65,6 +65,9 @@ bool wi_arn_is_ours(struct rctx *x, const char *arn);
  * settings are fixed for the process's life. */
 void wi_memo_seen(struct rctx *x);
 bool wi_memo_fresh(struct rctx *x);
+/* The trust kinds (enum trust_kind) the role had when last verified, -1
+ * when not known. */
+int wi_memo_trust_kinds(struct rctx *x);
 /* ok: verified at at_ns (monotonic); !ok: not verified (an AWS step failed). */
 void wi_memo_verified(struct rctx *x, int64_t at_ns, bool ok);
 /* audience NULL: the default audience. */
@@ -96,6 +99,31 @@ void wi_memo_vouch(struct wi_reconciler *r, const char *key, uint64_t arn_hash, 
  * reconcile reads it in full. False when a reconcile verified it after
  * at_ns (nothing to do). */
 bool wi_memo_invalidate(struct wi_reconciler *r, const char *key, int64_t at_ns);
+
+/* ways.c: how pods reach the role (identity/mode.h, identity/migration.h) */
+/* status.mode's value ("IRSA", "PodIdentity"; else WI_MODE_DEFAULT). */
+enum wi_mode wi_mode_of(const char *s);
+/* Choose the mode for this reconcile (x->mode). false: the spec asks for what the mode in
+ * effect cannot do (err: reason and message). */
+bool wi_choose_mode(struct rctx *x, struct op_err *err);
+/* Is the OIDC provider needed (IRSA in effect, chosen, or still used by pods)? */
+bool wi_needs_provider(struct rctx *x);
+/* The migration plan from the facts (trust_kinds: enum trust_kind of the
+ * role's trust policy, -1 or 0 if no role); sets the Migrating condition. */
+void wi_plan_ways(struct rctx *x, int trust_kinds);
+/* The trust policy the plan asks for (malloc'd JSON), NULL without memory. */
+char *wi_trust_document(struct rctx *x);
+
+/* association.c: the EKS pod identity association (Pod Identity mode) */
+/* Find keyless' association of this object (x->association_id, x->assoc);
+ * false on an AWS failure or when someone else's association binds the
+ * service account (AssociationNotOwned). */
+bool wi_find_association(struct rctx *x);
+/* Create, update or delete it as x->plan says (after wi_find_association). */
+bool wi_ensure_association(struct rctx *x);
+/* Deletion: delete keyless' associations of this object for service
+ * account sa. 0 or a negative errno. */
+int wi_delete_association(struct rctx *x, const char *sa);
 
 /* cleanup.c */
 struct reconcile_result wi_finalize(struct rctx *x);

@@ -216,6 +216,85 @@ static bool cache_says_wired(struct rctx *x)
 	return wired;
 }
 
+/* Pod Identity: the association binds the service account, which carries
+ * none of keyless' role annotations (the webhook would prefer the
+ * association anyway, but an annotation left behind would keep IRSA
+ * credentials in the pods of a later move back). */
+static bool sa_bound(struct rctx *x)
+{
+	const struct wi_spec *sp = x->spec;
+	struct kube_cache *c = x->r->sas;
+	const struct sa_proj *cached;
+	json_auto_t *sa = NULL, *body = NULL;
+	_cleanup_free_ char *text = NULL;
+	bool clean, created_by_us;
+	struct op_err err;
+	char msg[900];
+	int rc;
+
+	if (!x->association_id[0]) {
+		conditions_set(&x->conds, COND_SA, "False", "AssociationMissing",
+			       "the pod identity association is not there yet", x->generation, x->now);
+		return false;
+	}
+	kube_cache_rdlock(c);
+	cached = (const struct sa_proj *)kube_cache_get(c, x->ns, sp->service_account);
+	clean = cached && !(cached->role_arn && wi_arn_is_ours(x, cached->role_arn->s));
+	kube_cache_rdunlock(c);
+	if (!clean) {
+		op_err_clear(&err);
+		rc = x->r->kube->get(x->r->kube->ctx, &KUBE_SERVICEACCOUNTS, x->ns, sp->service_account, &sa, &err);
+		if (rc == -ENOENT && !sp->create_service_account) {
+			str_format(msg, sizeof(msg),
+				   "service account %s/%s does not exist; create it, or set spec.createServiceAccount: true",
+				   x->ns, sp->service_account);
+			conditions_set(&x->conds, COND_SA, "False", "ServiceAccountNotFound", msg, x->generation, x->now);
+			conditions_set(&x->conds, COND_WORKLOADS, "Unknown", "ServiceAccountNotFound", msg, x->generation,
+				       x->now);
+			return false;
+		}
+		if (rc < 0 && rc != -ENOENT)
+			return rctx_kube_failed(x, COND_SA, "reading the ServiceAccount", rc, &err);
+		created_by_us = rc == -ENOENT || kube_has_owner_uid(sa, x->uid);
+		if (rc == 0 && !created_by_us) {
+			/* someone else's service account: only keyless' own annotations go */
+			if (wi_release_service_account(x, sp->service_account) < 0)
+				return false;
+		} else {
+			/* keyless' (or to be created): applied with no annotations */
+			body = json_pack("{s:s, s:s, s:{s:s, s:s, s:[{s:s, s:s, s:s, s:s, s:b, s:b}]}}", "apiVersion", "v1",
+					 "kind", "ServiceAccount", "metadata", "name", sp->service_account, "namespace", x->ns,
+					 "ownerReferences", "apiVersion", API_VERSION, "kind", KIND, "name", x->name, "uid",
+					 x->uid, "controller", 1, "blockOwnerDeletion", 0);
+			text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+			if (!text) {
+				x->transient = true;
+				return false;
+			}
+			wi_memo_wired(x, NULL, NULL, NULL);
+			op_err_clear(&err);
+			rc = x->r->kube->apply(x->r->kube->ctx, &KUBE_SERVICEACCOUNTS, x->ns, sp->service_account, text, NULL,
+					       &err);
+			if (rc < 0)
+				return rctx_kube_failed(x, COND_SA, "server-side apply of the ServiceAccount", rc, &err);
+			wi_count_kube_write(x);
+			if (!sa)
+				rctx_event(x, "Normal", "ServiceAccountCreated", "ApplyServiceAccount",
+					   "created service account %s (EKS Pod Identity: no annotations)", sp->service_account);
+		}
+	}
+	wi_memo_wired(x, NULL, NULL, NULL);
+	if (x->association_created_ns)
+		rfc3339_format(x->association_created_ns, 0, x->wired_at, sizeof(x->wired_at));
+	else if (!x->wired_at[0])
+		str_copy(x->wired_at, sizeof(x->wired_at), x->now);
+	str_format(msg, sizeof(msg), "service account %s is bound to %s by EKS pod identity association %s",
+		   sp->service_account, x->role_arn, x->association_id);
+	conditions_set(&x->conds, COND_SA, "True", "Reconciled", msg, x->generation, x->now);
+	x->sa_ready = true;
+	return true;
+}
+
 bool wi_ensure_service_account(struct rctx *x)
 {
 	const struct wi_spec *sp = x->spec;
@@ -227,6 +306,8 @@ bool wi_ensure_service_account(struct rctx *x)
 	char msg[900];
 	int rc;
 
+	if (x->planned && !x->plan.annotation)
+		return sa_bound(x);
 	if (cache_says_wired(x) && x->wired_at[0]) {
 		sa_wired(x);
 		return true;
@@ -425,6 +506,16 @@ struct tally {
 	char bare_example[254];
 };
 
+/* Does the pod have the credentials of the way in effect? IRSA: this
+ * role's ARN in AWS_ROLE_ARN; Pod Identity: the container-credentials
+ * variables (the association decides the role). */
+static bool pod_has_credentials(const struct rctx *x, const struct pod_proj *p)
+{
+	if (x->planned && !x->plan.annotation)
+		return (p->flags & POD_HAS_CONTAINER_CREDS) != 0;
+	return p->role_arn && streq(p->role_arn->s, x->role_arn) && !(p->flags & POD_HAS_CONTAINER_CREDS);
+}
+
 static int collect_pods(struct rctx *x, int64_t wired, struct stale_pod *stale, size_t max_stale, size_t *n_stale,
 			char *missing_example, size_t ex_size, size_t *n_missing)
 {
@@ -438,8 +529,8 @@ static int collect_pods(struct rctx *x, int64_t wired, struct stale_pod *stale, 
 
 		if ((p->flags & POD_TERMINATING) || (p->phase != POD_PENDING && p->phase != POD_RUNNING))
 			continue;
-		if (p->role_arn && streq(p->role_arn->s, x->role_arn))
-			continue; /* has the credentials */
+		if (pod_has_credentials(x, p))
+			continue;
 		/* both times are the API server's (creationTimestamp, wiredAt); a
 		 * pod from a keyless restart goes to the restart logic, which knows
 		 * whether the webhook missed it */
@@ -530,6 +621,11 @@ static void restart_marker(const struct rctx *x, char *out, size_t size)
 	const char *want[A_COUNT];
 
 	wanted_annotations(x, want);
+	if (x->planned && !x->plan.annotation) {
+		str_format(out, size, "%s podIdentityAssociation=%s wiredAt=%s", x->role_arn, x->association_id,
+			   x->wired_at);
+		return;
+	}
 	str_format(out, size, "%s audience=%s sts-regional-endpoints=%s wiredAt=%s", x->role_arn,
 		   want[A_AUDIENCE] ? want[A_AUDIENCE] : WI_DEFAULT_AUDIENCE, want[A_REGIONAL], x->wired_at);
 }
@@ -829,6 +925,14 @@ void wi_ensure_workloads(struct rctx *x)
 		free(stale);
 		free(targets);
 		x->transient = true;
+		return;
+	}
+	if (x->planned && (x->plan.phase == MIG_ADD_TRUST || x->plan.phase == MIG_SWITCH)) {
+		/* a restart now could land the new pods on the old way again */
+		/* the pods keep the credentials they have: both ways are trusted */
+		conditions_set(&x->conds, COND_WORKLOADS, "True", "Migrating", x->plan.message, x->generation, x->now);
+		free(stale);
+		free(targets);
 		return;
 	}
 	n.manual = (struct strfmt)STRFMT_INIT(n.manual_buf, sizeof(n.manual_buf));

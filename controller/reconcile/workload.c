@@ -5,11 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aws/eks.h"
 #include "aws/redact.h"
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/str.h"
 #include "identity/guardrails.h"
+#include "identity/trust.h"
 #include "kube/project.h"
 #include "reconcile/rctx.h"
 #include "reconcile/steps.h"
@@ -180,6 +182,39 @@ static void rctx_free(struct rctx *x)
 {
 	wi_spec_free(x->spec);
 	json_decref(x->obj);
+	eks_pod_identity_association_free(x->assoc);
+}
+
+/* Does this reconcile need to look at pod identity associations? Only when
+ * Pod Identity is chosen, was in effect or left an association: an
+ * IRSA-only identity costs no EKS call (and needs no EKS permission). */
+static bool association_relevant(const struct rctx *x)
+{
+	return x->mode.mode == WI_MODE_POD_IDENTITY || x->status_mode == WI_MODE_POD_IDENTITY || x->association_id[0];
+}
+
+/* The OIDC provider when nothing uses IRSA: not needed, not touched. */
+static bool provider_not_needed(struct rctx *x)
+{
+	conditions_set(&x->conds, COND_OIDC, "True", "NotNeeded",
+		       "EKS Pod Identity does not use the cluster's IAM OIDC provider", x->generation, x->now);
+	return true;
+}
+
+/* A fresh reconcile (AWS verified for this generation) applies the plan
+ * from what was verified; a plan that wants another trust or association
+ * (a migration moving on, pods gone), or a migration under way, is not
+ * fresh: AWS is read again. */
+static bool plan_from_memo(struct rctx *x)
+{
+	int kinds = wi_memo_trust_kinds(x);
+
+	if (kinds < 0)
+		return false;
+	wi_plan_ways(x, kinds);
+	/* a migration reads AWS every time: each phase moves on what it finds */
+	return x->plan.phase == MIG_STEADY && kinds == ((x->plan.trust_irsa ? TRUST_IRSA : 0) | (x->plan.trust_pod_identity ? TRUST_POD_IDENTITY : 0)) &&
+	       x->plan.association == (x->association_id[0] != '\0');
 }
 
 static int split_key(const char *key, struct rctx *x)
@@ -205,6 +240,10 @@ static void load_object(struct rctx *x)
 	x->adopt = adopt && streq(adopt, "true");
 	conditions_from_json(json_object_get(status, "conditions"), &x->conds);
 	str_copy(x->wired_at, sizeof(x->wired_at), json_string_value(json_object_get(status, "wiredAt")) ?: "");
+	x->status_mode = wi_mode_of(json_string_value(json_object_get(status, "mode")));
+	if (str_copy(x->association_id, sizeof(x->association_id),
+		     json_string_value(json_object_get(status, "associationId")) ?: "") < 0)
+		x->association_id[0] = '\0';
 	/* what keyless recorded; a name that is not a role name is ignored */
 	if (str_copy(x->recorded_role, sizeof(x->recorded_role),
 		     json_string_value(json_object_get(status, "roleName")) ?: "") < 0)
@@ -391,12 +430,20 @@ static struct reconcile_result reconcile_one(struct wi_reconciler *r, const char
 	 * writes) changed nothing in AWS, so nothing there is read again */
 	fresh = wi_memo_fresh(&x) && cond_is(&x, COND_OIDC, "True", NULL) && cond_is(&x, COND_ROLE, "True", NULL);
 
-	/* 1. validate: spec, namespace, guardrails */
+	/* 1. validate: spec, namespace, guardrails, and the mode */
 	res = validate(&x, fresh, &ok);
 	if (!ok) {
 		wi_memo_verified(&x, t0, false);
 		goto out;
 	}
+	op_err_clear(&err);
+	if (!wi_choose_mode(&x, &err)) {
+		wi_memo_verified(&x, t0, false);
+		res = reject(&x, err.reason, &err);
+		goto out;
+	}
+	if (fresh)
+		fresh = plan_from_memo(&x);
 
 	/* 2. the finalizer first, so nothing created below can be orphaned */
 	if (!x.spec->has_finalizer) {
@@ -415,7 +462,9 @@ static struct reconcile_result reconcile_one(struct wi_reconciler *r, const char
 	}
 	aws_ok = fresh;
 	if (!fresh) {
-		aws_ok = wi_ensure_provider(&x) && record_role(&x) == 0 && wi_ensure_role(&x);
+		aws_ok = (wi_needs_provider(&x) ? wi_ensure_provider(&x) : provider_not_needed(&x)) &&
+			 record_role(&x) == 0 && (!association_relevant(&x) || wi_find_association(&x)) &&
+			 wi_ensure_role(&x) && wi_ensure_association(&x);
 		wi_memo_verified(&x, t0, aws_ok);
 	}
 	if (aws_ok && wi_ensure_service_account(&x)) {

@@ -45,6 +45,7 @@ struct wi_reconciler {
 	const char *issuer;     /* https://..., resolved at start */
 	const char *account_id; /* resolved at start */
 	const char *partition;  /* "aws", "aws-cn", "aws-us-gov" */
+	const char *region;     /* the cluster's (EKS) region */
 	const char *controller_namespace; /* keyless' own namespace (NULL: unknown): excluded
 					   * unless guardrails.allowControllerNamespace */
 	long trust_policy_quota; /* AssumeRolePolicySizeQuota; 0 = 2048 */

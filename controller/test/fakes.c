@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "aws/eks.h"
 #include "aws/policy.h"
 #include "base/clock.h"
 #include "base/macros.h"
@@ -30,8 +31,26 @@ void fake_aws_role_drop(struct fake_role *r)
 	memset(r, 0, sizeof(*r));
 }
 
+static void association_drop(struct fake_association *a)
+{
+	free(a->policy);
+	aws_tag_list_release(&a->tags);
+	memset(a, 0, sizeof(*a));
+}
+
+struct fake_association *fake_aws_association(struct fake_aws *f, const char *ns, const char *sa)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(f->assocs); i++) {
+		if (f->assocs[i].used && streq(f->assocs[i].ns, ns) && streq(f->assocs[i].sa, sa))
+			return &f->assocs[i];
+	}
+	return NULL;
+}
+
 void fake_aws_reset(struct fake_aws *f)
 {
+	for (size_t i = 0; i < ARRAY_SIZE(f->assocs); i++)
+		association_drop(&f->assocs[i]);
 	for (int i = 0; i < FAKE_MAX; i++)
 		fake_aws_role_drop(&f->roles[i]);
 	for (int i = 0; i < f->n_client_ids; i++)
@@ -539,7 +558,163 @@ static int f_delete_boundary(struct aws_client *c, const char *name, struct op_e
 	return 0;
 }
 
+/* --- EKS pod identity associations ---------------------------------------------- */
+
+static struct fake_association *assoc_by_id(const char *cluster, const char *id)
+{
+	struct fake_aws *f = fake_aws_current;
+
+	for (size_t i = 0; i < ARRAY_SIZE(f->assocs); i++) {
+		if (f->assocs[i].used && streq(f->assocs[i].id, id) && streq(f->assocs[i].cluster, cluster))
+			return &f->assocs[i];
+	}
+	return NULL;
+}
+
+static int assoc_out(const struct fake_association *a, struct eks_pod_identity_association **ret)
+{
+	struct eks_pod_identity_association *x;
+
+	if (!ret)
+		return 0;
+	x = calloc(1, sizeof(*x));
+	assert_non_null(x);
+	x->cluster_name = strdup(a->cluster);
+	x->namespace_name = strdup(a->ns);
+	x->service_account = strdup(a->sa);
+	x->role_arn = strdup(a->role_arn);
+	x->association_id = strdup(a->id);
+	x->association_arn = strdup(a->id);
+	x->target_role_arn = a->target_role_arn[0] ? strdup(a->target_role_arn) : NULL;
+	x->policy = a->policy ? strdup(a->policy) : NULL;
+	x->disable_session_tags = a->disable_session_tags;
+	x->created_at_ns = a->created_ns;
+	for (size_t i = 0; i < a->tags.n; i++)
+		aws_tag_list_add(&x->tags, a->tags.items[i].key, a->tags.items[i].value);
+	*ret = x;
+	return 0;
+}
+
+static int f_create_assoc(struct aws_client *c, const struct eks_create_pod_identity_association_input *in,
+			  struct eks_pod_identity_association **ret, struct op_err *err)
+{
+	struct fake_aws *f = fake_aws_current;
+	struct fake_association *a = NULL;
+	int rc = call("CreatePodIdentityAssociation", true, err);
+
+	if (rc < 0)
+		return rc;
+	if (fake_aws_association(f, in->namespace_name, in->service_account))
+		return op_err_setr(err, -EEXIST, "ResourceInUseException", "Association already exists");
+	if (in->policy && !in->disable_session_tags)
+		return op_err_setr(err, -EINVAL, "InvalidParameterException",
+				   "disableSessionTags must be true when a policy is given");
+	for (size_t i = 0; i < ARRAY_SIZE(f->assocs) && !a; i++) {
+		if (!f->assocs[i].used)
+			a = &f->assocs[i];
+	}
+	assert_non_null(a);
+	a->used = true;
+	str_format(a->id, sizeof(a->id), "a-fake%012d", ++f->next_assoc);
+	str_copy(a->cluster, sizeof(a->cluster), in->cluster_name);
+	str_copy(a->ns, sizeof(a->ns), in->namespace_name);
+	str_copy(a->sa, sizeof(a->sa), in->service_account);
+	str_copy(a->role_arn, sizeof(a->role_arn), in->role_arn);
+	str_copy(a->target_role_arn, sizeof(a->target_role_arn), in->target_role_arn ? in->target_role_arn : "");
+	a->policy = in->policy ? strdup(in->policy) : NULL;
+	a->disable_session_tags = in->disable_session_tags;
+	a->created_ns = INT64_C(1767225600) * NSEC_PER_SEC + f->next_assoc * NSEC_PER_SEC; /* 2026-01-01 + n s */
+	for (size_t i = 0; i < in->n_tags; i++)
+		aws_tag_list_add(&a->tags, in->tags[i].key, in->tags[i].value);
+	return assoc_out(a, ret);
+}
+
+static int f_describe_assoc(struct aws_client *c, const char *cluster, const char *id,
+			    struct eks_pod_identity_association **ret, struct op_err *err)
+{
+	struct fake_association *a;
+	int rc = call("DescribePodIdentityAssociation", false, err);
+
+	if (rc < 0)
+		return rc;
+	a = assoc_by_id(cluster, id);
+	if (!a)
+		return op_err_setr(err, -ENOENT, "ResourceNotFoundException", "No association %s", id);
+	return assoc_out(a, ret);
+}
+
+static int f_update_assoc(struct aws_client *c, const struct eks_update_pod_identity_association_input *in,
+			  struct eks_pod_identity_association **ret, struct op_err *err)
+{
+	struct fake_association *a;
+	int rc = call("UpdatePodIdentityAssociation", true, err);
+
+	if (rc < 0)
+		return rc;
+	a = assoc_by_id(in->cluster_name, in->association_id);
+	if (!a)
+		return op_err_setr(err, -ENOENT, "ResourceNotFoundException", "No association");
+	if (in->role_arn)
+		str_copy(a->role_arn, sizeof(a->role_arn), in->role_arn);
+	if (in->target_role_arn)
+		str_copy(a->target_role_arn, sizeof(a->target_role_arn), in->target_role_arn);
+	if (in->policy) {
+		free(a->policy);
+		a->policy = strdup(in->policy);
+	}
+	if (in->disable_session_tags != EKS_BOOL_UNCHANGED)
+		a->disable_session_tags = in->disable_session_tags == EKS_BOOL_TRUE;
+	return assoc_out(a, ret);
+}
+
+static int f_delete_assoc(struct aws_client *c, const char *cluster, const char *id,
+			  struct eks_pod_identity_association **ret, struct op_err *err)
+{
+	struct fake_association *a;
+	int rc = call("DeletePodIdentityAssociation", true, err);
+
+	if (rc < 0)
+		return rc;
+	a = assoc_by_id(cluster, id);
+	if (!a)
+		return op_err_setr(err, -ENOENT, "ResourceNotFoundException", "No association");
+	rc = assoc_out(a, ret);
+	association_drop(a);
+	return rc;
+}
+
+static int f_list_assoc(struct aws_client *c, const char *cluster, const char *ns, const char *sa, int max,
+			struct eks_pod_identity_association_list *ret, struct op_err *err)
+{
+	struct fake_aws *f = fake_aws_current;
+	int rc = call("ListPodIdentityAssociations", false, err);
+
+	if (rc < 0)
+		return rc;
+	memset(ret, 0, sizeof(*ret));
+	ret->items = calloc(ARRAY_SIZE(f->assocs), sizeof(*ret->items));
+	assert_non_null(ret->items);
+	for (size_t i = 0; i < ARRAY_SIZE(f->assocs); i++) {
+		const struct fake_association *a = &f->assocs[i];
+
+		if (!a->used || !streq(a->cluster, cluster) || (ns && !streq(a->ns, ns)) || (sa && !streq(a->sa, sa)))
+			continue;
+		ret->items[ret->n].cluster_name = strdup(a->cluster);
+		ret->items[ret->n].namespace_name = strdup(a->ns);
+		ret->items[ret->n].service_account = strdup(a->sa);
+		ret->items[ret->n].association_id = strdup(a->id);
+		ret->items[ret->n].association_arn = strdup(a->id);
+		ret->n++;
+	}
+	return 0;
+}
+
 const struct aws_api fake_aws_api = {
+	.eks_create_pod_identity_association = f_create_assoc,
+	.eks_describe_pod_identity_association = f_describe_assoc,
+	.eks_update_pod_identity_association = f_update_assoc,
+	.eks_delete_pod_identity_association = f_delete_assoc,
+	.eks_list_pod_identity_associations = f_list_assoc,
 	.iam_list_oidc_providers = f_list_oidc,
 	.iam_get_oidc_provider = f_get_oidc,
 	.iam_create_oidc_provider = f_create_oidc,

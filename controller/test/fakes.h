@@ -28,7 +28,18 @@ struct fake_role {
 	int n_attached;
 };
 
+struct fake_association {
+	bool used;
+	char id[32], cluster[128], ns[128], sa[256], role_arn[640], target_role_arn[640];
+	char *policy;
+	bool disable_session_tags;
+	struct aws_tag_list tags;
+	int64_t created_ns;
+};
+
 struct fake_aws {
+	struct fake_association assocs[8];
+	int next_assoc;
 	struct fake_role roles[FAKE_MAX];
 	char provider_arn[512];
 	char provider_url[512];
@@ -55,6 +66,8 @@ struct fake_role *fake_aws_role(struct fake_aws *f, const char *name);
 /* Delete a role behind keyless' back (frees it; the slot is free again). */
 void fake_aws_role_drop(struct fake_role *r);
 void fake_aws_clear_calls(struct fake_aws *f);
+/* The association binding (ns, sa), or NULL. */
+struct fake_association *fake_aws_association(struct fake_aws *f, const char *ns, const char *sa);
 /* The calls made since the last clear, comma-separated. */
 const char *fake_aws_call_list(struct fake_aws *f, char *buf, size_t size);
 

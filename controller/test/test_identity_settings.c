@@ -70,6 +70,8 @@ static void test_settings__defaults(void **state)
 	assert_int_equal(s->default_restart, WI_RESTART_ROLLOUT);
 	assert_int_equal(s->resync_ns, 10 * 60 * NSEC_PER_SEC);
 	assert_int_equal(s->n_extra_tags, 0);
+	assert_int_equal(s->default_mode, WI_MODE_IRSA);
+	assert_false(s->guardrails.allow_disable_session_tags);
 	assert_list(&s->guardrails.allowed_actions, NULL, 0);
 	assert_list(&s->guardrails.denied_actions, denied, ARRAY_SIZE(denied));
 	assert_list(&s->guardrails.resource_wildcard_actions, wildcard, ARRAY_SIZE(wildcard));
@@ -294,6 +296,9 @@ static const struct {
 	{ BASE "guardrailEnforcement: Revoke\n", "guardrailEnforcement: 'Revoke' is not revoke or keep" },
 	{ BASE "driftDetection: GetAccountAuthorizationDetails\n",
 	  "driftDetection: 'GetAccountAuthorizationDetails' is not roles or bulk" },
+	{ BASE "defaultMode: PodIdentityAgent\n", "defaultMode: 'PodIdentityAgent' is not IRSA, PodIdentity or Auto" },
+	{ BASE "guardrails: {allowDisableSessionTags: 'yes'}\n",
+	  "guardrails.allowDisableSessionTags: must be true or false, not a string" },
 	{ BASE "iamRateLimit: 20\n",
 	  "iamRateLimit: must be a map (mode, maxPerSecond, initialPerSecond), not an integer" },
 	{ BASE "iamRateLimit: {mode: cubic}\n", "iamRateLimit.mode: 'cubic' is not adaptive or fixed" },

@@ -44,7 +44,7 @@ static struct world *make(const char *settings_yaml, const char *issuer, struct 
 	w->clock = (struct clock){ .monotonic_ns = world_monotonic, .realtime_ns = world_realtime, .ctx = w };
 	w->r = (struct wi_reconciler){ .settings = w->settings, .issuer = issuer, .account_id = WORLD_ACCOUNT,
 				       .clock = &w->clock,
-				       .partition = "aws", .aws = &fake_aws_api, .awsc = NULL, .kube = &w->ops,
+				       .partition = "aws", .region = "us-east-1", .aws = &fake_aws_api, .awsc = NULL, .kube = &w->ops,
 				       .pods = w->kube.pods, .sas = w->kube.sas, .wis = w->kube.wis };
 	wi_reconciler_init(&w->r);
 	return w;

@@ -194,6 +194,37 @@ static void deny_statements(struct pb *b)
 	add(b, "DenyRetaggingOwnership", "Deny", tag, 1, json_string("*"), c);
 }
 
+/* EKS Pod Identity: keyless' associations in this cluster, and passing its
+ * own roles (by name) to the Pod Identity service only. */
+static void pod_identity_statements(struct pb *b, const char *create_arn)
+{
+	static const char *const read[] = { "eks:ListPodIdentityAssociations", "eks:DescribePodIdentityAssociation" };
+	static const char *const create[] = { "eks:CreatePodIdentityAssociation", "eks:TagResource" };
+	static const char *const manage[] = { "eks:UpdatePodIdentityAssociation", "eks:DeletePodIdentityAssociation" };
+	static const char *const pass[] = { "iam:PassRole" };
+	const struct iam_policy_input *in = b->in;
+	const char *region = in->region ? in->region : "*", *cluster = in->settings->cluster_name;
+	char cluster_arn[ARN_MAX], assoc_arn[ARN_MAX];
+	json_t *c;
+
+	str_format(cluster_arn, sizeof(cluster_arn), "arn:%s:eks:%s:%s:cluster/%s", in->partition, region,
+		   in->account_id, cluster);
+	str_format(assoc_arn, sizeof(assoc_arn), "arn:%s:eks:%s:%s:podidentityassociation/%s/*", in->partition, region,
+		   in->account_id, cluster);
+	add(b, "ReadPodIdentityAssociations", "Allow", read, ARRAY_SIZE(read),
+	    json_pack("[s,s]", cluster_arn, assoc_arn), NULL);
+	c = json_object();
+	cond(c, "StringEquals", "aws:RequestTag/" TAG_CLUSTER, json_string(cluster));
+	add(b, "CreateTaggedPodIdentityAssociations", "Allow", create, ARRAY_SIZE(create),
+	    json_pack("[s,s]", cluster_arn, assoc_arn), c);
+	c = json_object();
+	cond(c, "StringEquals", "aws:ResourceTag/" TAG_CLUSTER, json_string(cluster));
+	add(b, "ManageOwnedPodIdentityAssociations", "Allow", manage, ARRAY_SIZE(manage), json_string(assoc_arn), c);
+	c = json_object();
+	cond(c, "StringEquals", "iam:PassedToService", json_string("pods.eks.amazonaws.com"));
+	add(b, "PassOwnedRolesToPodIdentity", "Allow", pass, 1, json_string(create_arn), c);
+}
+
 int iam_policy_build(const struct iam_policy_input *in, json_t **ret, struct op_err *err)
 {
 	static const char *const describe[] = { "eks:DescribeCluster" };
@@ -239,6 +270,7 @@ int iam_policy_build(const struct iam_policy_input *in, json_t **ret, struct op_
 	json_object_set_new(doc, "Statement", b.statements);
 	oidc_statements(&b);
 	role_statements(&b, create_arn);
+	pod_identity_statements(&b, create_arn);
 	deny_statements(&b);
 	if (!s->oidc_issuer) { /* keyless reads the issuer from EKS at start */
 		str_format(arn, sizeof(arn), "arn:%s:eks:%s:%s:cluster/%s", in->partition, in->region ? in->region : "*",

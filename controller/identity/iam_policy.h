@@ -28,6 +28,14 @@
  *                         whose (new) boundary is the configured one.
  *   AttachAllowedPolicies (guardrails.managedPolicyArns) iam:AttachRolePolicy of
  *                         those policies only, same fence.
+ *   ReadPodIdentityAssociations  eks:List/DescribePodIdentityAssociation in
+ *                         this cluster (EKS Pod Identity mode).
+ *   CreateTaggedPodIdentityAssociations  eks:CreatePodIdentityAssociation (and
+ *                         eks:TagResource) only with keyless.dev/cluster=<cluster>.
+ *   ManageOwnedPodIdentityAssociations  Update/Delete only on associations
+ *                         tagged keyless.dev/cluster=<cluster>.
+ *   PassOwnedRolesToPodIdentity  iam:PassRole of keyless' role names only,
+ *                         only to pods.eks.amazonaws.com.
  *   DenyBoundaryRemoval, DenyOtherBoundaries, DenyReleasingOwnership,
  *   DenyRetaggingOwnership   explicit denies (win over any other policy the
  *                         principal holds); the first two only with a boundary.

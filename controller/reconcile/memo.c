@@ -10,7 +10,7 @@
 #include "kube/project.h"
 #include "reconcile/steps.h"
 
-/* 96 bytes per object; with malloc's overhead, the map's copy of the key and
+/* 104 bytes per object; with malloc's overhead, the map's copy of the key and
  * its slot about 180 bytes per identity (bench_kube: 182 at 10,000). Strings
  * are kept as hashes; a collision can only make keyless skip an event, which
  * the next resync makes up for. */

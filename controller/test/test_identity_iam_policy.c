@@ -80,6 +80,8 @@ static void test_iam_policy__defaults(void **state)
 	json_t *st;
 	const char *sids[] = { "ReadAccount", "ReadOIDCProvider", "ManageOIDCProvider", "ReadRoles", "ReadOwnedRoles",
 			       "CreateFencedRoles", "ManageOwnedRoles", "TagOwnedRoles", "GrantOnOwnedRoles",
+			       "ReadPodIdentityAssociations", "CreateTaggedPodIdentityAssociations",
+			       "ManageOwnedPodIdentityAssociations", "PassOwnedRolesToPodIdentity",
 			       "DenyBoundaryRemoval", "DenyOtherBoundaries", "DenyReleasingOwnership",
 			       "DenyRetaggingOwnership", "DescribeCluster", "CallerIdentity" };
 
@@ -142,6 +144,19 @@ static void test_iam_policy__defaults(void **state)
 	assert_string_equal(resource(statement(p, "ReadOIDCProvider")), resource(st));
 	assert_string_equal(resource(statement(p, "DescribeCluster")), "arn:aws:eks:eu-west-1:" ACCT ":cluster/prod");
 	assert_actions(statement(p, "CallerIdentity"), "sts:GetCallerIdentity");
+
+	/* EKS Pod Identity: associations of this cluster, fenced by keyless' cluster tag */
+	st = statement(p, "CreateTaggedPodIdentityAssociations");
+	assert_actions(st, "eks:CreatePodIdentityAssociation eks:TagResource");
+	assert_string_equal(cond_str(st, "StringEquals", "aws:RequestTag/keyless.dev/cluster"), "prod");
+	st = statement(p, "ManageOwnedPodIdentityAssociations");
+	assert_actions(st, "eks:UpdatePodIdentityAssociation eks:DeletePodIdentityAssociation");
+	assert_string_equal(resource(st), "arn:aws:eks:eu-west-1:" ACCT ":podidentityassociation/prod/*");
+	assert_string_equal(cond_str(st, "StringEquals", "aws:ResourceTag/keyless.dev/cluster"), "prod");
+	st = statement(p, "PassOwnedRolesToPodIdentity");
+	assert_actions(st, "iam:PassRole");
+	assert_string_equal(resource(st), "arn:aws:iam::" ACCT ":role/keyless/prod+*");
+	assert_string_equal(cond_str(st, "StringEquals", "iam:PassedToService"), "pods.eks.amazonaws.com");
 }
 
 static void test_iam_policy__settings_shape_statements(void **state)

@@ -1,0 +1,207 @@
+"""EKS Pod Identity mode end to end (issue 12): the real `keyless controller` against the local
+kube-apiserver and moto (with the pod identity association API of hack/cluster/moto_eks_pod_identity.py).
+The role's trust, the association and its tags, the service account, the status; the migration from
+IRSA to Pod Identity and back with a Deployment running, phase by phase; the CRD's rules; deletion.
+AWS calls per reconcile are printed at the end."""
+
+import json
+import os
+import uuid
+
+import pytest
+from kubernetes import client
+
+from conftest import aws_client, wait_until
+from controller_env import Controller, install_crd, write_settings
+from test_controller import (crd_api, events_of, get_wi, make_sa, make_wi, reconcile_costs, sa_annotations,
+                             wait_cond, wait_cost, wait_quiet_resync, GROUP, PLURAL, VERSION)
+
+CLUSTER = os.environ.get("KEYLESS_CLUSTER_NAME", "keyless-local")
+CALLS = {}
+
+
+@pytest.fixture(scope="module")
+def controller(tmp_path_factory):
+    install_crd()
+    d = tmp_path_factory.mktemp("controller-pi")
+    c = Controller(write_settings(str(d / "settings.yaml")), str(d / "controller.log"))
+    yield c
+    rc = c.stop()
+    print("\n" + "\n".join(f"AWS calls per reconcile (Pod Identity), {k}: {v}" for k, v in CALLS.items()))
+    assert rc == 0, c.text()[-4000:]
+
+
+def trust_of(role_name):
+    d = aws_client("iam").get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
+    return json.loads(d) if isinstance(d, str) else d
+
+
+def principals(doc):
+    return [next(iter(s["Principal"].items())) for s in doc["Statement"]]
+
+
+def associations(ns, sa):
+    eks = aws_client("eks")
+    out = []
+    for s in eks.list_pod_identity_associations(clusterName=CLUSTER, namespace=ns, serviceAccount=sa)["associations"]:
+        out.append(eks.describe_pod_identity_association(clusterName=CLUSTER,
+                                                         associationId=s["associationId"])["association"])
+    return out
+
+
+def patch_spec(ns, name, **spec):
+    crd_api().patch_namespaced_custom_object(GROUP, VERSION, ns, PLURAL, name, {"spec": spec})
+
+
+def test_pod_identity_identity(controller, core, namespace):
+    make_sa(core, namespace, "s3-reader-sa")
+    make_wi(namespace, "s3-reader", "s3-reader-sa", mode="PodIdentity")
+    o = wait_cond(namespace, "s3-reader", "Ready", "True", timeout=90)
+    st = o["status"]
+    assert st["mode"] == "PodIdentity" and st["associationId"].startswith("a-")
+    assert [c for c in st["conditions"] if c["type"] == "OIDCProviderReady"][0]["reason"] == "NotNeeded"
+
+    # the role trusts the Pod Identity service, bound by session tags to this namespace and service account
+    (stmt,) = trust_of(st["roleName"])["Statement"]
+    assert stmt["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+    assert stmt["Action"] == ["sts:AssumeRole", "sts:TagSession"]
+    eq = stmt["Condition"]["StringEquals"]
+    assert eq["aws:RequestTag/kubernetes-namespace"] == namespace
+    assert eq["aws:RequestTag/kubernetes-service-account"] == "s3-reader-sa"
+    assert eq["aws:RequestTag/eks-cluster-arn"].endswith(f":cluster/{CLUSTER}")
+    assert eq["aws:SourceAccount"] == st["roleArn"].split(":")[4]
+
+    # the association in EKS, keyless' own by its tags; no IRSA annotation
+    (a,) = associations(namespace, "s3-reader-sa")
+    assert a["associationId"] == st["associationId"] and a["roleArn"] == st["roleArn"]
+    assert a["tags"]["keyless.dev/cluster"] == CLUSTER and a["tags"]["keyless.dev/uid"] == o["metadata"]["uid"]
+    assert "eks.amazonaws.com/role-arn" not in sa_annotations(core, namespace, "s3-reader-sa")
+    assert "AssociationCreated" in events_of(namespace, "s3-reader")
+
+    key = f"{namespace}/s3-reader"
+    first = wait_cost(controller, key, 0, lambda c: True, "the first reconcile's summary")
+    CALLS["new identity"] = f"{first[0]} ({first[1]} writes)"
+    assert first[1] == 3  # CreateRole, PutRolePolicy, CreatePodIdentityAssociation
+    noop = wait_quiet_resync(controller, key)
+    CALLS["no-op resync"] = f"{noop[0]} ({noop[1]} writes), {noop[2]} Kubernetes writes"
+    assert noop[1] == 0 and noop[2] == 0
+
+    # drift: someone points the association at another role; the resync points it back
+    n = len(controller.reconcile_lines(key))
+    aws_client("eks").update_pod_identity_association(clusterName=CLUSTER, associationId=a["associationId"],
+                                                      roleArn=st["roleArn"] + "-other")
+    wait_until(lambda: associations(namespace, "s3-reader-sa")[0]["roleArn"] == st["roleArn"], 40,
+               "the association repaired")
+    fix = wait_cost(controller, key, n, lambda c: c[1] > 0, "the repairing reconcile")
+    CALLS["drift: association role"] = f"{fix[0]} ({fix[1]} writes)"
+    assert fix[1] == 1
+
+    # deletion: the association, then the role
+    crd_api().delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "s3-reader")
+    wait_until(lambda: not associations(namespace, "s3-reader-sa"), 40, "the association deleted")
+    iam = aws_client("iam")
+    wait_until(lambda: st["roleName"] not in {r["RoleName"] for r in iam.list_roles(PathPrefix="/keyless/")["Roles"]},
+               40, "the role deleted")
+
+
+def test_association_someone_else_made_is_never_touched(controller, core, namespace):
+    make_sa(core, namespace, "theirs-sa")
+    eks = aws_client("eks")
+    theirs = eks.create_pod_identity_association(clusterName=CLUSTER, namespace=namespace, serviceAccount="theirs-sa",
+                                                 roleArn="arn:aws:iam::123456789012:role/someone-else",
+                                                 tags={"team": "x"})["association"]
+    make_wi(namespace, "mine", "theirs-sa", mode="PodIdentity")
+    o = wait_cond(namespace, "mine", "Ready", "False", reason="AssociationNotOwned")
+    assert theirs["associationId"] in [c for c in o["status"]["conditions"] if c["type"] == "ServiceAccountReady"][0]["message"]
+    crd_api().delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "mine")
+    wait_until(lambda: not any(i["metadata"]["name"] == "mine" for i in
+                               crd_api().list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL)["items"]),
+               40, "the identity gone")
+    (a,) = associations(namespace, "theirs-sa")
+    assert a["associationId"] == theirs["associationId"] and a["roleArn"].endswith("role/someone-else")
+
+
+def test_crd_refuses_pod_identity_fields_under_irsa(controller, namespace):
+    body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "WorkloadIdentity", "metadata": {"name": "bad"},
+            "spec": {"serviceAccountName": "sa", "mode": "IRSA",
+                     "targetRoleArn": "arn:aws:iam::210987654321:role/reader",
+                     "permissions": {"managedPolicyArns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"]}}}
+    with pytest.raises(client.exceptions.ApiException) as e:
+        crd_api().create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, body)
+    assert e.value.status == 422 and "apply only to EKS Pod Identity" in e.value.body
+    body["spec"] = {"serviceAccountName": "sa", "mode": "PodIdentity",
+                    "sessionPolicy": {"statements": [{"actions": ["s3:GetObject"], "resources": ["*"]}]},
+                    "permissions": {"managedPolicyArns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"]}}
+    with pytest.raises(client.exceptions.ApiException) as e:
+        crd_api().create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, body)
+    assert e.value.status == 422 and "session tags disabled" in e.value.body
+
+
+def _pods(core, ns):
+    return [p for p in core.list_namespaced_pod(ns, label_selector="app=mig").items if not p.metadata.deletion_timestamp]
+
+
+def _env(p):
+    return {e.name: e.value for e in (p.spec.containers[0].env or [])}
+
+
+def test_migration_irsa_to_pod_identity_and_back(controller, core, apps, namespace):
+    make_sa(core, namespace, "mig-sa")
+    labels = {"app": "mig"}
+    apps.create_namespaced_deployment(namespace, client.V1Deployment(
+        metadata=client.V1ObjectMeta(name="mig"),
+        spec=client.V1DeploymentSpec(replicas=2, selector=client.V1LabelSelector(match_labels=labels),
+                                     template=client.V1PodTemplateSpec(
+                                         metadata=client.V1ObjectMeta(labels=labels),
+                                         spec=client.V1PodSpec(service_account_name="mig-sa", containers=[
+                                             client.V1Container(name="c", image="example.invalid/mig:1")])))))
+    make_wi(namespace, "mig", "mig-sa")
+    st = wait_cond(namespace, "mig", "Ready", "True", timeout=90)["status"]
+    assert st["mode"] == "IRSA"
+    arn, key = st["roleArn"], f"{namespace}/mig"
+    wait_until(lambda: (lambda ps: len(ps) == 2 and all(_env(p).get("AWS_ROLE_ARN") == arn for p in ps))(
+        _pods(core, namespace)), 90, "IRSA pods")
+
+    def phases_seen():
+        return [c.get("reason") for c in [next((c for c in get_wi(namespace, "mig")["status"]["conditions"]
+                                                if c["type"] == "Migrating"), {})]]
+
+    seen, trusts = [], []
+
+    def watch(done):
+        o = get_wi(namespace, "mig")
+        m = next((c for c in o["status"]["conditions"] if c["type"] == "Migrating"), {})
+        if m.get("status") == "True" and (not seen or seen[-1] != m["reason"]):
+            seen.append(m["reason"])
+        kinds = {k for k, _ in principals(trust_of(st["roleName"]))}
+        # every running pod's way is trusted at every moment
+        for p in _pods(core, namespace):
+            if p.status.phase == "Running" and "AWS_ROLE_ARN" in _env(p):
+                assert "Federated" in kinds, (seen, kinds)
+            if p.status.phase == "Running" and "AWS_CONTAINER_CREDENTIALS_FULL_URI" in _env(p):
+                assert "Service" in kinds, (seen, kinds)
+        trusts.append(kinds)
+        return o if done(o) else None
+
+    patch_spec(namespace, "mig", mode="PodIdentity")
+    o = wait_until(lambda: watch(lambda o: o["status"].get("mode") == "PodIdentity"), 180,
+                   "the migration to Pod Identity")
+    CALLS["migration IRSA -> PodIdentity, phases seen"] = ", ".join(seen)
+    assert o["status"]["roleArn"] == arn  # the same role throughout
+    assert "eks.amazonaws.com/role-arn" not in sa_annotations(core, namespace, "mig-sa")
+    assert [k for k, _ in principals(trust_of(st["roleName"]))] == ["Service"]
+    assert associations(namespace, "mig-sa")
+    assert not any("AWS_ROLE_ARN" in _env(p) for p in _pods(core, namespace) if p.status.phase == "Running")
+
+    seen.clear()
+    patch_spec(namespace, "mig", mode="IRSA")
+    o = wait_until(lambda: watch(lambda o: o["status"].get("mode") == "IRSA" and
+                                 not any(c["type"] == "Migrating" and c["status"] == "True"
+                                         for c in o["status"]["conditions"])), 180, "the migration back to IRSA")
+    CALLS["migration PodIdentity -> IRSA, phases seen"] = ", ".join(seen)
+    assert o["status"]["roleArn"] == arn
+    assert sa_annotations(core, namespace, "mig-sa")["eks.amazonaws.com/role-arn"] == arn
+    assert [k for k, _ in principals(trust_of(st["roleName"]))] == ["Federated"]
+    assert not associations(namespace, "mig-sa")
+    wait_until(lambda: (lambda ps: len(ps) == 2 and all(_env(p).get("AWS_ROLE_ARN") == arn for p in ps))(
+        _pods(core, namespace)), 90, "IRSA pods again")

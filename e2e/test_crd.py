@@ -132,9 +132,12 @@ def test_schema_has_no_way_to_name_another_subject(crd):
     spec = schema(crd)["properties"]["spec"]
     assert set(spec["properties"]) == {
         "serviceAccountName", "createServiceAccount", "audience", "stsRegionalEndpoints", "permissions",
-        "maxSessionDuration", "restart", "deletionPolicy", "tags"}
+        "maxSessionDuration", "restart", "deletionPolicy", "tags",
+        "mode", "sessionPolicy", "targetRoleArn", "disableSessionTags"}  # EKS Pod Identity (issue 12)
     assert "x-kubernetes-preserve-unknown-fields" not in json.dumps(schema(crd))
     stmt = spec["properties"]["permissions"]["properties"]["statements"]["items"]
+    assert set(stmt["properties"]) == {"sid", "effect", "actions", "resources", "conditions"}  # no principal
+    stmt = spec["properties"]["sessionPolicy"]["properties"]["statements"]["items"]
     assert set(stmt["properties"]) == {"sid", "effect", "actions", "resources", "conditions"}  # no principal
 
 
@@ -318,6 +321,19 @@ INVALID = [
      "spec.deletionPolicy: 'Orphan' is not Delete or Retain"),
     ("audience-with-space", with_("audience", "sts amazonaws"), "spec.audience", "should match",
      "spec.audience: 'sts amazonaws' is not an audience"),
+    # EKS Pod Identity (issue 12)
+    ("mode-unknown", with_("mode", "irsa"), "spec.mode", "Unsupported value",
+     "spec.mode: 'irsa' is not IRSA, PodIdentity or Auto"),
+    ("target-role-not-a-role", with_("targetRoleArn", "arn:aws:iam::aws:policy/x"), "spec.targetRoleArn",
+     "should match", "spec.targetRoleArn: 'arn:aws:iam::aws:policy/x' is not a role ARN"),
+    ("pod-identity-field-under-irsa", dict(base_spec(), mode="IRSA", disableSessionTags=True), "spec",
+     "apply only to EKS Pod Identity", "spec.disableSessionTags: applies only to EKS Pod Identity"),
+    ("session-policy-with-session-tags", dict(base_spec(), mode="PodIdentity", sessionPolicy={"statements": [STMT]}),
+     "spec", "session tags disabled", "spec.sessionPolicy: EKS applies an association's session policy only"),
+    ("session-policy-statement-bad-action", dict(base_spec(), mode="PodIdentity", disableSessionTags=True,
+                                                 sessionPolicy={"statements": [dict(STMT, actions=["iam"])]}),
+     "spec.sessionPolicy.statements[0].actions[0]", "should match",
+     "spec.sessionPolicy.statements[0].actions[0]: 'iam' is not an action"),
 ]
 
 
@@ -360,6 +376,10 @@ VALID = [
                     tags={f"k {i}_.:/=+-@": "" for i in range(40)}, maxSessionDuration=3600,
                     serviceAccountName="a" * 253)),
     ("dotted-sa-name", with_("serviceAccountName", "app.v2-sa")),
+    ("pod-identity-all-fields", dict(base_spec(), mode="PodIdentity", disableSessionTags=True,
+                                     targetRoleArn="arn:aws:iam::210987654321:role/shared/reader",
+                                     sessionPolicy={"statements": [STMT]})),
+    ("auto-mode", dict(base_spec(), mode="Auto")),
 ]
 
 
@@ -401,13 +421,13 @@ def test_unknown_fields_are_pruned(custom, namespace):
 def test_printer_columns_short_name_and_category(custom, namespace):
     create(custom, namespace, wi("cols", base_spec(), namespace))
     out = kubectl("get", "wi", "-n", namespace).stdout.splitlines()
-    assert out[0].split() == ["NAME", "SA", "ROLE", "READY", "AGE"]
+    assert out[0].split() == ["NAME", "SA", "ROLE", "MODE", "READY", "AGE"]
     assert out[1].split()[:2] == ["cols", "app-sa"]
-    patch_status(custom, namespace, "cols", {"roleName": "dev-ns-cols", "conditions": [
+    patch_status(custom, namespace, "cols", {"roleName": "dev-ns-cols", "mode": "PodIdentity", "conditions": [
         condition("Ready", "True", "Reconciled"), condition("RoleReady", "False", "RoleNotOwned")]})
     row = kubectl("get", "workloadidentities", "-n", namespace, "cols", "--no-headers").stdout.split()
-    assert row[:4] == ["cols", "app-sa", "dev-ns-cols", "True"]
-    assert re.fullmatch(r"\d+[smhd]", row[4])
+    assert row[:5] == ["cols", "app-sa", "dev-ns-cols", "PodIdentity", "True"]
+    assert re.fullmatch(r"\d+[smhd]", row[5])
     # by category, by singular name
     assert "workloadidentity.keyless.dev/cols" in kubectl("get", "keyless", "-n", namespace, "-o", "name").stdout
     assert kubectl("get", "workloadidentity", "cols", "-n", namespace, "-o", "name").stdout.strip() == \

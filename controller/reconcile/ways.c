@@ -41,7 +41,9 @@ static void count_pods(struct rctx *x, struct pod_facts *f)
 	     o = kube_cache_index_next(o)) {
 		const struct pod_proj *p = (const struct pod_proj *)o;
 
-		if ((p->flags & POD_TERMINATING) || (p->phase != POD_PENDING && p->phase != POD_RUNNING))
+		/* a terminating pod still runs (its grace period) and may still
+		 * fetch credentials: it counts until it is gone */
+		if (p->phase != POD_PENDING && p->phase != POD_RUNNING)
 			continue;
 		f->fargate += p->compute == COMPUTE_FARGATE;
 		f->windows += (p->flags & POD_WINDOWS) != 0;

@@ -415,6 +415,26 @@ static void test_podidentity__irsa_only_makes_no_eks_call(void **state)
 	assert_null(fake_aws_role(w->aws, ROLE));
 }
 
+/* The trust policy is measured as IAM counts it, against the account's
+ * quota, before the role is written: a migration's two statements can
+ * outgrow a small quota. */
+static void test_podidentity__trust_policy_too_large_refused_before_writing(void **state)
+{
+	struct world *w = *state;
+
+	put_identity(w, "");
+	world_run(w, KEY);
+	assert_string_equal(cond(w, "Ready", "status"), "True");
+	w->r.trust_policy_quota = 600; /* one statement fits (about 330), two do not */
+	set_spec(w, "mode", json_string("PodIdentity"));
+	world_run(w, KEY);
+	assert_string_equal(cond(w, "RoleReady", "reason"), "TrustPolicyTooLarge");
+	assert_non_null(strstr(cond(w, "RoleReady", "message"), "the account allows 600"));
+	assert_null(strstr(world_calls(w), "UpdateAssumeRolePolicy"));
+	assert_null(strstr(world_calls(w), "CreatePodIdentityAssociation"));
+	assert_null(strstr(trust(w), "pods.eks.amazonaws.com"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -430,6 +450,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_podidentity__auto_follows_the_agent_and_the_pods, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_podidentity__deletion_removes_the_association_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_podidentity__irsa_only_makes_no_eks_call, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_podidentity__trust_policy_too_large_refused_before_writing, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -205,3 +205,34 @@ def test_migration_irsa_to_pod_identity_and_back(controller, core, apps, namespa
     assert not associations(namespace, "mig-sa")
     wait_until(lambda: (lambda ps: len(ps) == 2 and all(_env(p).get("AWS_ROLE_ARN") == arn for p in ps))(
         _pods(core, namespace)), 90, "IRSA pods again")
+
+
+def test_auto_follows_the_agent_and_windows_pods(controller, core, apps, namespace):
+    """Auto: IRSA without the Pod Identity Agent DaemonSet; Pod Identity once it exists; IRSA again while a
+    pod of the identity selects Windows nodes (where the agent cannot run)."""
+    make_sa(core, namespace, "auto-sa")
+    make_wi(namespace, "auto", "auto-sa", mode="Auto")
+    o = wait_cond(namespace, "auto", "Ready", "True", timeout=90)
+    assert o["status"]["mode"] == "IRSA"
+    labels = {"app": "agent"}
+    agent = client.V1DaemonSet(metadata=client.V1ObjectMeta(name="eks-pod-identity-agent"), spec=client.V1DaemonSetSpec(
+        selector=client.V1LabelSelector(match_labels=labels),
+        template=client.V1PodTemplateSpec(metadata=client.V1ObjectMeta(labels=labels), spec=client.V1PodSpec(
+            containers=[client.V1Container(name="agent", image="example.invalid/eks-pod-identity-agent:1")]))))
+    apps.create_namespaced_daemon_set("kube-system", agent)
+    try:
+        # the DaemonSet is not watched: the periodic resync (10 s here) notices it
+        wait_until(lambda: get_wi(namespace, "auto")["status"].get("mode") == "PodIdentity", 90,
+                   "Auto moving to Pod Identity")
+        assert associations(namespace, "auto-sa")
+        win = client.V1Pod(metadata=client.V1ObjectMeta(name="win"), spec=client.V1PodSpec(
+            service_account_name="auto-sa", node_selector={"kubernetes.io/os": "windows"},
+            containers=[client.V1Container(name="c", image="example.invalid/win:1")]))
+        core.create_namespaced_pod(namespace, win)
+        wait_until(lambda: get_wi(namespace, "auto")["status"].get("mode") == "IRSA", 90,
+                   "Auto back on IRSA for a Windows pod")
+        assert not associations(namespace, "auto-sa")
+        mode = [c for c in get_wi(namespace, "auto")["status"]["conditions"] if c["type"] == "ModeSelected"][0]
+        assert mode["reason"] == "AutoWindows" and "Windows nodes" in mode["message"], mode
+    finally:
+        apps.delete_namespaced_daemon_set("eks-pod-identity-agent", "kube-system")

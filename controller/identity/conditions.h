@@ -21,6 +21,8 @@
 /* Not summarized into Ready: a migration between IRSA and EKS Pod Identity
  * keeps every pod's credentials working (identity/migration.h). */
 #define COND_MIGRATING "Migrating"
+/* Not summarized either: which mode is chosen and why (identity/mode.h). */
+#define COND_MODE "ModeSelected"
 #define COND_MAX 8
 
 struct condition {

@@ -87,6 +87,10 @@ bool wi_choose_mode(struct rctx *x, struct op_err *err)
 	mode_choose(x->spec, &pol, &facts, &x->mode);
 	if (x->mode.refused)
 		return op_err_setr(err, -EINVAL, x->mode.reason, "%s", x->mode.message), false;
+	/* why this mode (not for a plain IRSA identity under the default settings) */
+	if (!streq(x->mode.reason, "ModeDefault") || s->default_mode != WI_MODE_IRSA ||
+	    conditions_get(&x->conds, COND_MODE))
+		conditions_set(&x->conds, COND_MODE, "True", x->mode.reason, x->mode.message, x->generation, x->now);
 	return true;
 }
 

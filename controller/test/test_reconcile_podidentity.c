@@ -379,6 +379,8 @@ static void test_podidentity__auto_follows_the_agent_and_the_pods(void **state)
 	world_resync(w, KEY);
 	world_resync(w, KEY);
 	assert_string_equal(world_status(w, "logging", "s3-reader", "mode"), "IRSA");
+	assert_string_equal(cond(w, "ModeSelected", "reason"), "AutoWindows");
+	assert_non_null(strstr(cond(w, "ModeSelected", "message"), "1 of the identity's pods run on Windows nodes"));
 	assert_null(fake_aws_association(w->aws, "logging", "s3-reader-sa"));
 	assert_string_equal(role_annotation(w), ROLE_ARN);
 	assert_null(strstr(trust(w), "pods.eks.amazonaws.com"));

@@ -253,7 +253,11 @@ long wi_memo_snapshot(struct wi_reconciler *r, int64_t before_ns, struct wi_memo
 	while (v && strmap_next(&r->memo, &iter, &key, &val)) {
 		const struct wi_memo *m = val;
 
-		if (!m->verified_ns || m->verified_ns > before_ns || !m->role_hash || !m->role_fp)
+		/* the sweep reads roles, not pod identity associations: an identity
+		 * with one is not vouched for, and is read in full (its association
+		 * too) when its verification expires, two periods after the last */
+		if (!m->verified_ns || m->verified_ns > before_ns || !m->role_hash || !m->role_fp ||
+		    (m->trust_kinds > 0 && (m->trust_kinds & TRUST_POD_IDENTITY)))
 			continue;
 		v[n] = (struct wi_memo_snap){ .key = strdup(key), .arn_hash = m->role_hash, .role_fp = m->role_fp,
 					      .role_list_fp = m->role_list_fp };

@@ -124,6 +124,10 @@ static void lose_service_account(struct rctx *x, const char *winner)
 	conditions_set(&x->conds, COND_ROLE, "False", "ServiceAccountConflict", msg, x->generation, x->now);
 	conditions_set(&x->conds, COND_SA, "False", "ServiceAccountConflict", msg, x->generation, x->now);
 	conditions_set(&x->conds, COND_WORKLOADS, "False", "ServiceAccountConflict", msg, x->generation, x->now);
+	/* an association it made would bind the winner's service account to its role */
+	if ((x->association_id[0] || x->status_mode == WI_MODE_POD_IDENTITY) &&
+	    wi_delete_association(x, x->spec->service_account) == 0)
+		x->association_id[0] = '\0';
 	if (x->recorded_role[0] && wi_delete_role(x, x->recorded_role, COND_ROLE, &deleted) == 0) {
 		x->recorded_role[0] = '\0';
 		x->role_arn[0] = '\0';

@@ -409,6 +409,32 @@ static void test_sweep__bulk_no_op_is_one_page_and_the_provider(void **state)
 	assert_string_equal(world_calls(e->w), "");
 }
 
+/* An identity with a pod identity association is not vouched for by the
+ * sweep (which sees roles, not associations): once its verification expires
+ * it is read in full, association included, and a deleted one comes back. */
+static void test_sweep__pod_identity_is_not_vouched_for(void **state)
+{
+	struct env *e = *state;
+	struct drift_sweep_stats st;
+	char **spread = NULL;
+	size_t n = 0;
+
+	fake_kube_put(&e->w->kube, &KUBE_SERVICEACCOUNTS, world_sa("logging", "s3-reader-sa"));
+	fake_kube_put(&e->w->kube, &KUBE_WORKLOADIDENTITIES,
+		      world_wi("logging", "s3-reader", "s3-reader-sa", "2026-01-01T00:00:00Z", 9, ",\"mode\":\"PodIdentity\""));
+	drain(e);
+	assert_string_equal(world_cond(e->w, "logging", "s3-reader", "Ready", "status"), "True");
+	st = sweep(e, &spread, &n);
+	assert_int_equal(st.vouched, 0);
+	free_spread(spread, n);
+	fake_aws_association(e->w->aws, "logging", "s3-reader-sa")->used = false; /* deleted behind keyless' back */
+	e->w->mono_offset_ns += 1300 * NSEC_PER_SEC; /* past two periods of 600 s */
+	wq_add(e->q, KEY);
+	drain(e);
+	assert_non_null(strstr(world_calls(e->w), "CreatePodIdentityAssociation"));
+	assert_non_null(fake_aws_association(e->w->aws, "logging", "s3-reader-sa"));
+}
+
 /* bulk: a managed policy attached in the console is found by the sweep and
  * only that identity is reconciled (and repaired); a tag key whose case
  * changed is no drift (IAM compares keys without case) */
@@ -529,6 +555,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cost__provider_lock_not_held_across_io, setup, teardown),
 		cmocka_unit_test(test_cost__event_recorder_not_locked_across_io),
 		cmocka_unit_test_setup_teardown(test_sweep__bulk_no_op_is_one_page_and_the_provider, setup_bulk, teardown),
+		cmocka_unit_test_setup_teardown(test_sweep__pod_identity_is_not_vouched_for, setup_bulk, teardown),
 		cmocka_unit_test_setup_teardown(test_sweep__bulk_drift_enqueues_and_repairs, setup_bulk, teardown),
 		cmocka_unit_test_setup_teardown(test_sweep__missing_role_is_recreated, setup_bulk, teardown),
 		cmocka_unit_test_setup_teardown(test_sweep__roles_lists_compares_trust_and_spreads_the_rest, setup,

@@ -7,6 +7,8 @@ is unlimited until we lower it), create:
   * IAM user `sts-front` with only what the STS front needs, and a key;
   * IAM user `iam-front` (iam:*: it reads callers' policies and replays the
     calls it allowed) and a key;
+  * IAM user `pod-identity-agent` (eks-auth:AssumeRoleForPodIdentity, as an
+    EKS node role has for the agent) and a key;
   * the EKS cluster <name> (its issuer is the local kube-apiserver's, see
     moto_server.py).
 Then POST /moto-api/reset-auth with 0: from now on every request must carry a
@@ -37,11 +39,19 @@ FRONT_POLICY = {
                 "iam:ListOpenIDConnectProviders",
                 "iam:GetOpenIDConnectProvider",
                 "sts:AssumeRoleWithWebIdentity",
+                # EKS Auth AssumeRoleForPodIdentity (the front's stand-in)
+                "eks:DescribeCluster",
+                "eks:ListPodIdentityAssociations",
+                "eks:DescribePodIdentityAssociation",
             ],
             "Resource": "*",
         }
     ],
 }
+
+# the node role of the Pod Identity Agent stand-in (what EKS's node role needs for the agent)
+AGENT_POLICY = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": "eks-auth:AssumeRoleForPodIdentity", "Resource": "*"}]}
 
 IAM_FRONT_POLICY = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Action": ["iam:*", "sts:GetCallerIdentity"], "Resource": "*"}]}
@@ -69,6 +79,7 @@ def main():
         "admin": user_with_key(iam, "keyless-test-admin", ADMIN_POLICY),
         "sts_front": user_with_key(iam, "sts-front", FRONT_POLICY),
         "iam_front": user_with_key(iam, "iam-front", IAM_FRONT_POLICY),
+        "pod_identity_agent": user_with_key(iam, "pod-identity-agent", AGENT_POLICY),
     }
     eks = boto3.client("eks", **anon)
     cluster = eks.create_cluster(

@@ -63,6 +63,17 @@ Assumptions where EKS documents nothing (the wording of messages is ours):
 - the role's existence and trust policy are not checked (EKS Auth checks
   the trust when credentials are requested).
 
+The pod identity webhook's association file, as the EKS control plane keeps
+it: with KEYLESS_POD_IDENTITY_CONFIG=<path> and
+KEYLESS_POD_IDENTITY_CLUSTER=<region>/<cluster name> in the environment, every
+create or delete of an association of that cluster (and the cluster's
+deletion) rewrites <path> (a new file renamed over it) as
+{"identities": [{"namespace": ..., "serviceAccount": ...}, ...]} (sorted), the
+format amazon-eks-pod-identity-webhook's --watch-container-credentials-config
+reads (pkg/containercredentials), so pods of an associated service account get
+the container-credentials injection. moto's /moto-api/reset does not rewrite
+it; a same-named cluster in another account of that region would.
+
 Not modelled: ownerArn (add-on owned associations), ResourceLimitExceeded
 (associations per cluster), InvalidRequestException (cluster not ACTIVE:
 moto's clusters always are), TagResource/UntagResource/ListTagsForResource
@@ -72,6 +83,7 @@ on an association ARN, eventual consistency (a change is visible at once).
 import base64
 import datetime
 import json
+import os
 import re
 import string
 import uuid
@@ -93,6 +105,22 @@ DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$")
 ID_CHARS = string.ascii_lowercase + string.digits
+
+
+def write_webhook_config(backend, changed):
+    """Rewrite the webhook's association file if cluster `changed` is the configured one."""
+    path, where = os.environ.get("KEYLESS_POD_IDENTITY_CONFIG"), os.environ.get("KEYLESS_POD_IDENTITY_CLUSTER")
+    if not path or not where:
+        return
+    region, _, cluster = where.partition("/")
+    if (backend.region_name, changed) != (region, cluster):
+        return
+    assocs = _state(backend)["by_cluster"].get(cluster, {}).values()
+    identities = sorted({(a["namespace"], a["serviceAccount"]) for a in assocs})
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        json.dump({"identities": [{"namespace": n, "serviceAccount": sa} for n, sa in identities]}, f)
+    os.replace(tmp, path)
 
 
 def _invalid(message):
@@ -221,6 +249,7 @@ def create_pod_identity_association(self, cluster_name, namespace, service_accou
     assocs[association_id] = assoc
     if client_request_token:
         state["tokens"][(cluster_name, "create", client_request_token)] = (association_id, params)
+    write_webhook_config(self, cluster_name)
     return assoc
 
 
@@ -263,7 +292,9 @@ def describe_pod_identity_association(self, cluster_name, association_id):
 
 def delete_pod_identity_association(self, cluster_name, association_id):
     _association(self, cluster_name, association_id)
-    return _state(self)["by_cluster"][cluster_name].pop(association_id)
+    gone = _state(self)["by_cluster"][cluster_name].pop(association_id)
+    write_webhook_config(self, cluster_name)
+    return gone
 
 
 def list_pod_identity_associations(self, cluster_name, namespace=None, service_account=None, max_results=None,
@@ -293,7 +324,8 @@ def list_pod_identity_associations(self, cluster_name, namespace=None, service_a
 def _delete_cluster(delete_cluster):
     def wrapped(self, name):
         cluster = delete_cluster(self, name)
-        _state(self)["by_cluster"].pop(name, None)
+        if _state(self)["by_cluster"].pop(name, None):
+            write_webhook_config(self, name)
         return cluster
     wrapped.__wrapped__ = delete_cluster
     return wrapped

@@ -39,11 +39,32 @@ and the validation errors, conflicts and clientRequestToken idempotency EKS
 documents; its docstring says what is modelled, what is assumed, and what is
 not; hack/cluster/test_moto_eks_pod_identity.py tests it with boto3.
 
+Two gaps of moto 5.2.5's access control matter to EKS Pod Identity's
+targetRoleArn chaining and session policies (hack/standins/sts_front.py's EKS
+Auth stand-in has moto issue the credentials):
+- for sts:AssumeRole moto checks the target role's trust policy with a
+  principal test that knows only the exact caller ARN: a trust naming the
+  role arn:...:role/R (as AWS documents for role chaining) never matches
+  that role's session arn:...:sts::A:assumed-role/R/S, and a statement
+  whose Principal has no "AWS" key (e.g. {"Service": ...}) raises a
+  TypeError (HTTP 500). The corrected test follows IAM's rules for an AWS
+  principal: "*", the caller's ARN, its account id or arn:...:iam::A:root,
+  and for a role session the role's ARN (any path); any other principal
+  (Service, Federated) does not match an IAM caller. moto's other trust
+  simplifications stay (a statement whose principal or condition does not
+  match counts as a Deny; conditions know only sts:ExternalId);
+- moto stores an AssumeRole `Policy` (session policy) and never applies it:
+  the session's permissions stay the role's. The corrected check also
+  requires the session policy, when there is one, to allow the action (the
+  intersection AWS documents).
+hack/cluster/test_moto_server.py shows each on plain moto and the fix.
+
 Everything else is moto as released (signature checking is switched on after
 bootstrap through moto's /moto-api/reset-auth; see hack/cluster/bootstrap_aws.py).
 """
 
 import os
+import re
 import sys
 
 import moto.eks.models as eks_models
@@ -51,6 +72,7 @@ import moto.iam.access_control as access_control
 import moto.iam.exceptions as iam_exceptions
 import moto.iam.models as iam_models
 import moto.iam.responses as iam_responses
+import moto.sts.models as sts_models
 from moto.server import main
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -122,6 +144,54 @@ def add_oidc_client_id_actions():
 
 
 add_oidc_client_id_actions()
+
+ASSUMED_ROLE_ARN = re.compile(r"^arn:([^:]+):sts::(\d{12}):assumed-role/([^/]+)/")
+
+
+def _check_principal(self, principal):
+    expected = self._statement.get("Principal")
+    if not expected or expected == "*":
+        return True
+    if not isinstance(expected, dict) or expected.get("AWS") is None:
+        return False
+    parts = principal.split(":")
+    partition, account = (parts[1], parts[4]) if len(parts) > 5 else (None, None)
+    session = ASSUMED_ROLE_ARN.match(principal)
+    for p in expected["AWS"] if isinstance(expected["AWS"], list) else [expected["AWS"]]:
+        if p in ("*", principal, account, f"arn:{partition}:iam::{account}:root"):
+            return True
+        if session and re.fullmatch(
+                rf"arn:{re.escape(session[1])}:iam::{session[2]}:role/(?:[^\s]*/)?{re.escape(session[3])}", str(p)):
+            return True
+    return False
+
+
+def _session_policy(access_key):
+    for role in sts_models.sts_backends[access_key.account_id][access_key.partition].assumed_roles:
+        if role.access_key_id == access_key._access_key_id:
+            return role.policy
+    return None
+
+
+_check_action_permitted = access_control.IAMRequestBase.check_action_permitted
+
+
+def _check_action_permitted_with_session_policy(self, resource):
+    _check_action_permitted(self, resource)
+    key = self._access_key
+    if isinstance(key, access_control.AssumedRoleAccessKey) and self._action != "sts:GetCallerIdentity":
+        policy = _session_policy(key)
+        if policy and access_control.IAMPolicy(policy).is_action_permitted(
+                self._action, resource) != access_control.PermissionResult.PERMITTED:
+            self._raise_access_denied()
+
+
+def fix_assume_role_checks():
+    access_control.IAMPolicyStatement._check_principal = _check_principal
+    access_control.IAMRequestBase.check_action_permitted = _check_action_permitted_with_session_policy
+
+
+fix_assume_role_checks()
 moto_eks_pod_identity.install()
 
 if __name__ == "__main__":

@@ -29,8 +29,14 @@ RAW = botocore.config.Config(parameter_validation=False, retries={"total_max_att
 
 
 @pytest.fixture(scope="module")
-def server():
-    p, url = start([os.path.join(HERE, "moto_server.py")], {})
+def webhook_file(tmp_path_factory):
+    return tmp_path_factory.mktemp("webhook") / "pod-identity-associations.json"
+
+
+@pytest.fixture(scope="module")
+def server(webhook_file):
+    p, url = start([os.path.join(HERE, "moto_server.py")], {
+        "KEYLESS_POD_IDENTITY_CONFIG": str(webhook_file), "KEYLESS_POD_IDENTITY_CLUSTER": "us-east-1/c1"})
     creds = bootstrap(url)
     yield url, creds
     p.terminate()
@@ -303,3 +309,24 @@ def test_unpatched_moto_has_no_pod_identity_routes(plain_moto):  # noqa: F811
     with pytest.raises(botocore.exceptions.ClientError) as e:
         eks.list_pod_identity_associations(clusterName="c1")
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+def test_webhook_association_file_follows_the_cluster(eks, cluster, webhook_file):
+    """c1 (bootstrap's cluster) is the configured one: its associations are in
+    the webhook's file, as the EKS control plane keeps the webhook's; other
+    clusters' are not."""
+    def listed():
+        return json.loads(webhook_file.read_text())["identities"] if webhook_file.exists() else None
+    assert listed() is None  # untouched until a change
+    a = eks.create_pod_identity_association(clusterName="c1", namespace="prod", serviceAccount="web",
+                                            roleArn=ROLE)["association"]
+    b = eks.create_pod_identity_association(clusterName="c1", namespace="dev", serviceAccount="web",
+                                            roleArn=ROLE)["association"]
+    eks.create_pod_identity_association(clusterName=cluster, namespace="other", serviceAccount="x", roleArn=ROLE)
+    assert listed() == [{"namespace": "dev", "serviceAccount": "web"}, {"namespace": "prod", "serviceAccount": "web"}]
+    eks.update_pod_identity_association(clusterName="c1", associationId=a["associationId"], roleArn=ROLE2)
+    eks.delete_pod_identity_association(clusterName="c1", associationId=b["associationId"])
+    assert listed() == [{"namespace": "prod", "serviceAccount": "web"}]
+    eks.delete_pod_identity_association(clusterName="c1", associationId=a["associationId"])
+    assert listed() == []
+    assert not [p for p in os.listdir(webhook_file.parent) if p.endswith(".tmp")]

@@ -132,3 +132,66 @@ def test_unpatched_moto_lacks_oidc_client_id_actions(plain_moto):
     # moto answers an HTML 500 page for an action it does not implement
     with pytest.raises(botocore.parsers.ResponseParserError, match="500 Internal Server Error"):
         iam.add_client_id_to_open_id_connect_provider(OpenIDConnectProviderArn=arn, ClientID="b")
+
+
+def _assume_role_world(url):
+    """admin -> role `first` (path /team/) -> role `target` that trusts `first`
+    by its role ARN, as AWS documents role chaining; `service` trusts only an
+    AWS service. Returns (admin creds, sts client maker)."""
+    creds = bootstrap(url)
+    iam = boto3.client("iam", **creds)
+    admin_arn = boto3.client("sts", **creds).get_caller_identity()["Arn"]
+
+    def role(name, principal, path="/"):
+        doc = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}]}
+        return iam.create_role(RoleName=name, Path=path, AssumeRolePolicyDocument=json.dumps(doc))["Role"]["Arn"]
+
+    first = role("first", {"AWS": admin_arn}, "/team/")
+    iam.put_role_policy(RoleName="first", PolicyName="p", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["sts:AssumeRole", "iam:ListRoles", "iam:ListUsers"], "Resource": "*"}]}))
+    role("target", {"AWS": first})
+    role("service", {"Service": "pods.eks.amazonaws.com"})
+    return creds, first
+
+
+def _session(creds, role_arn, **kw):
+    c = boto3.client("sts", **creds, config=botocore.config.Config(retries={"total_max_attempts": 1})).assume_role(
+        RoleArn=role_arn, RoleSessionName="s1", **kw)["Credentials"]
+    return dict(creds, aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
+                aws_session_token=c["SessionToken"])
+
+
+def _code(call, **kw):
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        call(**kw)
+    return e.value.response["Error"]["Code"], e.value.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+ONLY_LIST_ROLES = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": "iam:ListRoles", "Resource": "*"}]})
+
+
+def test_role_chaining_trust_and_session_policy(launched):
+    creds, first = _assume_role_world(launched)
+    first_session = _session(creds, first)
+    target = _session(first_session, "arn:aws:iam::123456789012:role/target")  # trusted by role ARN
+    assert boto3.client("sts", **target).get_caller_identity()["Arn"] == \
+        "arn:aws:sts::123456789012:assumed-role/target/s1"
+    # a service principal never matches an IAM caller (plain moto: a 500)
+    assert _code(_session, creds=creds, role_arn="arn:aws:iam::123456789012:role/service")[0] == "AccessDenied"
+    # a session policy narrows the role's permissions
+    limited = boto3.client("iam", **_session(creds, first, Policy=ONLY_LIST_ROLES))
+    limited.list_roles()
+    assert _code(limited.list_users) == ("AccessDenied", 403)
+    boto3.client("iam", **first_session).list_users()
+
+
+def test_unpatched_moto_role_chaining_and_session_policy(plain_moto):
+    """If this starts failing, moto fixed it and fix_assume_role_checks() can go."""
+    creds, first = _assume_role_world(plain_moto)
+    first_session = _session(creds, first)
+    assert _code(_session, creds=first_session, role_arn="arn:aws:iam::123456789012:role/target")[0] == \
+        "AccessDenied"
+    boto3.client("iam", **_session(creds, first, Policy=ONLY_LIST_ROLES)).list_users()  # not applied

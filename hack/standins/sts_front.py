@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """sts_front: an HTTP front for moto that checks sts:AssumeRoleWithWebIdentity
-the way AWS does.
+the way AWS does, and serves EKS Auth AssumeRoleForPodIdentity.
 
 A small threaded HTTP server for keyless's tests, on 127.0.0.1.  It relays
 every request to a moto server ("upstream") unchanged, except
@@ -67,16 +67,70 @@ What it deliberately does not do
     limits beyond MaxSessionDuration and the credentials themselves are
     moto's business.
 
+EKS Auth AssumeRoleForPodIdentity (REST-JSON, botocore's `eks-auth` model)
+    POST /clusters/{clusterName}/assume-role-for-pod-identity {"token": JWT},
+    what the EKS Pod Identity Agent calls (hack/standins/pod_identity_agent.py
+    here). moto 5.2.5 has no EKS Auth. The front:
+    1. requires a SigV4 Authorization header scoped to service eks-auth
+       (AccessDeniedException otherwise); the signature itself is NOT
+       verified (the front cannot read moto's secret keys), nor is the
+       caller's eks-auth:AssumeRoleForPodIdentity permission;
+    2. finds the cluster in moto's EKS (DescribeCluster; unknown:
+       ResourceNotFoundException) and checks the token as for web identity
+       (step 2 above) against the cluster's issuer: `iss` must be that issuer,
+       `aud` must include pods.eks.amazonaws.com, `sub` a service account and
+       the token bound to a pod (kubernetes.io claims with pod name and uid,
+       as every projected token is; an assumption: EKS documents nothing for
+       unbound tokens): InvalidTokenException or ExpiredTokenException;
+    3. finds the association of (cluster, namespace, service account) through
+       moto's EKS (ListPodIdentityAssociations, DescribePodIdentityAssociation,
+       hack/cluster/moto_eks_pod_identity.py): none is ResourceNotFoundException;
+    4. evaluates the role's trust policy (the evaluator above) for the
+       principal {"Service": "pods.eks.amazonaws.com"}, for sts:AssumeRole
+       and, unless the association has disableSessionTags, sts:TagSession, each
+       allowed on its own, with the six session tags EKS sets
+       (eks-cluster-arn, eks-cluster-name, kubernetes-namespace,
+       kubernetes-service-account, kubernetes-pod-name, kubernetes-pod-uid) as
+       aws:RequestTag/<key> and aws:TagKeys; refused, or no such role:
+       AccessDeniedException;
+    5. has moto issue the role's credentials (moto's AssumeRoleWithWebIdentity,
+       signed by the front: it checks nothing, the checks were ours; moto's
+       AssumeRole would check the trust itself and knows no Service
+       principal), session name eks-<cluster>-<pod>-<uuid> (cut to 64), with
+       the association's `policy` as session policy when there is no target;
+    6. with a targetRoleArn, chains as EKS does: evaluates the target role's
+       trust for the AWS principal of the first role (its ARN, its session,
+       its account), sts:AssumeRole (+ sts:TagSession), sts:ExternalId = the
+       association's externalId and the same tags (only when the target is in
+       the front's account: another account's roles are out of its reach),
+       then calls moto's AssumeRole with the first role's credentials
+       (moto checks that role's permission to assume the target, and the
+       target's trust: hack/cluster/moto_server.py corrects moto's principal
+       match), ExternalId, the session tags, and the `policy`, which then
+       applies to the target's session only;
+    7. answers botocore's output shape (subject, audience, podIdentityAssociation,
+       assumedRoleUser {arn, assumeRoleId = role id:session}, credentials with
+       expiration in epoch seconds); errors as {"message"} with
+       x-amzn-ErrorType and the model's HTTP codes (400 for AccessDenied,
+       InvalidToken, ExpiredToken, InvalidParameter; 404 ResourceNotFound;
+       500 InternalServer).
+    Not modelled: ThrottlingException, the credentials' lifetime (moto's one
+    hour), eksNodeName/instanceId/zone, workloadIdentityProviderArn, EKS's
+    own messages (ours are descriptive), eventual consistency.
+
 Usage
     python sts_front.py --listen 127.0.0.1:PORT --upstream http://127.0.0.1:MOTOPORT \
         --region us-east-1 [--ca-file ca.crt ...] [--log-file path]
     with STS_FRONT_AWS_ACCESS_KEY_ID / STS_FRONT_AWS_SECRET_ACCESS_KEY set to
     an IAM user (in moto) allowed iam:GetRole, iam:ListOpenIDConnectProviders,
-    iam:GetOpenIDConnectProvider and sts:AssumeRoleWithWebIdentity.
+    iam:GetOpenIDConnectProvider and sts:AssumeRoleWithWebIdentity, and for
+    EKS Auth eks:DescribeCluster, eks:ListPodIdentityAssociations and
+    eks:DescribePodIdentityAssociation.
     Tokens, secrets and Authorization headers are never logged.
 """
 
 import argparse
+import datetime
 import http.client
 import json
 import logging
@@ -89,6 +143,7 @@ import threading
 import time
 import urllib.request
 import uuid
+import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 from xml.sax.saxutils import escape
@@ -186,20 +241,27 @@ def condition_holds(operator, key, policy_values, ctx):
     return any(passes) if set_op == "ForAnyValue" else all(passes)
 
 
-def statement_matches(st, provider_arn, ctx):
+def _principal_federated(provider_arn):
+    """Principal test for AssumeRoleWithWebIdentity: the OIDC provider under Federated."""
+    return lambda principal: provider_arn in _as_list(principal.get("Federated", []))
+
+
+def statement_matches(st, principal_ok, action, ctx):
+    """Whether one statement applies to a request: Principal ("*", {"AWS": "*"}
+    or principal_ok(Principal dict)), Action/NotAction covering action, and
+    its whole Condition holding."""
     if "NotPrincipal" in st or "Principal" not in st:
         return False
     principal = st["Principal"]
     if principal != "*":
         if not isinstance(principal, dict):
             return False
-        if "*" not in _as_list(principal.get("AWS", [])) and \
-                provider_arn not in _as_list(principal.get("Federated", [])):
+        if "*" not in _as_list(principal.get("AWS", [])) and not principal_ok(principal):
             return False
     if "NotAction" in st:
-        if any(_wildcard(a, ACTION, True) for a in _as_list(st["NotAction"])):
+        if any(_wildcard(a, action, True) for a in _as_list(st["NotAction"])):
             return False
-    elif not any(_wildcard(a, ACTION, True) for a in _as_list(st.get("Action", []))):
+    elif not any(_wildcard(a, action, True) for a in _as_list(st.get("Action", []))):
         return False
     for operator, block in (st.get("Condition") or {}).items():
         if not isinstance(block, dict):
@@ -210,11 +272,12 @@ def statement_matches(st, provider_arn, ctx):
     return True
 
 
-def trust_allows(doc, provider_arn, ctx):
-    """(allowed, reason) for a trust policy document (dict)."""
+def evaluate_trust(doc, principal_ok, action, ctx):
+    """(allowed, reason) for one action under a trust policy document (dict):
+    some Allow statement must match and no Deny statement."""
     allowed = None
     for i, st in enumerate(_as_list(doc.get("Statement", []))):
-        if not isinstance(st, dict) or not statement_matches(st, provider_arn, ctx):
+        if not isinstance(st, dict) or not statement_matches(st, principal_ok, action, ctx):
             continue
         label = st.get("Sid") or f"#{i}"
         if st.get("Effect") == "Deny":
@@ -222,6 +285,11 @@ def trust_allows(doc, provider_arn, ctx):
         if st.get("Effect") == "Allow" and allowed is None:
             allowed = f"allowed by statement {label}"
     return (True, allowed) if allowed else (False, "no Allow statement matches")
+
+
+def trust_allows(doc, provider_arn, ctx):
+    """(allowed, reason) for AssumeRoleWithWebIdentity through provider_arn."""
+    return evaluate_trust(doc, _principal_federated(provider_arn), ACTION, ctx)
 
 
 # ---------------------------------------------------------------- OIDC tokens
@@ -316,6 +384,8 @@ class Front:
             aws_access_key_id=key, aws_secret_access_key=secret,
             config=Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=30))
         self.oidc = Oidc(ca_files)
+        self.upstream_url = f"{self.upstream.scheme}://{self.upstream.netloc}"
+        self.eks_auth = EksAuth(self)
 
     def send(self, method, target, headers, body):
         """One request to moto; returns (status, reason, headers, body)."""
@@ -421,6 +491,251 @@ class Front:
                          if isinstance(p.body, str) else p.body)
 
 
+# ---------------------------------------------------------------- EKS Auth
+
+EKS_AUTH_PATH = re.compile(r"^/clusters/([^/?]*)/assume-role-for-pod-identity$")
+EKS_AUDIENCE = "pods.eks.amazonaws.com"
+EKS_SERVICE = "pods.eks.amazonaws.com"
+CLUSTER_NAME_RE = re.compile(r"^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$")
+JWT_SHAPE_RE = re.compile(r"^[A-Za-z0-9\-_=]+\.[A-Za-z0-9\-_=]+\.[A-Za-z0-9\-_=]+$")
+SA_SUBJECT_RE = re.compile(r"^system:serviceaccount:([^:]+):([^:]+)$")
+# the eks-auth model's error shapes and their HTTP codes
+EKS_ERROR_STATUS = {"AccessDeniedException": 400, "ExpiredTokenException": 400, "InvalidParameterException": 400,
+                    "InvalidRequestException": 400, "InvalidTokenException": 400, "ResourceNotFoundException": 404,
+                    "ThrottlingException": 429, "InternalServerException": 500, "ServiceUnavailableException": 503}
+# STS errors of the token checks shared with AssumeRoleWithWebIdentity -> eks-auth's
+STS_TO_EKS = {"InvalidIdentityToken": "InvalidTokenException", "ExpiredTokenException": "ExpiredTokenException",
+              "IDPCommunicationError": "InternalServerException"}
+
+
+class EksAuthError(Exception):
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code, self.message = code, message
+        self.status = EKS_ERROR_STATUS[code]
+
+
+def session_tag_context(tags):
+    """The request context of an AssumeRole with these session tags."""
+    ctx = {f"aws:requesttag/{k}".lower(): [v] for k, v in tags.items()}
+    if tags:
+        ctx["aws:tagkeys"] = list(tags)
+    return ctx
+
+
+def _principal_service(service):
+    return lambda principal: service in _as_list(principal.get("Service", []))
+
+
+def _principal_role(role_arn):
+    """An AWS principal that names the role, one of its sessions, or its account."""
+    partition, account, name = ROLE_ARN_RE.match(role_arn).groups()
+
+    def ok(principal):
+        for p in _as_list(principal.get("AWS", [])):
+            p = str(p)
+            if p in (role_arn, account, f"arn:{partition}:iam::{account}:root"):
+                return True
+            if p.startswith(f"arn:{partition}:sts::{account}:assumed-role/{name}/"):
+                return True
+        return False
+    return ok
+
+
+def trust_allows_actions(doc, principal_ok, actions, ctx):
+    """(allowed, reason): every action must be allowed on its own."""
+    for action in actions:
+        allowed, reason = evaluate_trust(doc, principal_ok, action, ctx)
+        if not allowed:
+            return False, f"{action}: {reason}"
+    return True, "allowed"
+
+
+class EksAuth:
+    """AssumeRoleForPodIdentity (eks-auth, REST-JSON) on top of moto's EKS,
+    IAM and STS. Uses the front's Oidc (JWKS) and trust policy evaluator."""
+
+    def __init__(self, front):
+        self.front = front
+        kw = dict(endpoint_url=front.upstream_url, region_name=front.region,
+                  aws_access_key_id=front.creds.access_key, aws_secret_access_key=front.creds.secret_key,
+                  config=Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=30))
+        self.eks = boto3.session.Session().client("eks", **kw)
+
+    def _call(self, client, op, missing=None, **kw):
+        try:
+            return getattr(client, op)(**kw)
+        except ClientError as e:
+            code = e.response.get("Error", {}).get("Code")
+            if missing and code in missing:
+                return None
+            raise EksAuthError("InternalServerException", f"eks-auth stand-in: {op} failed: {code}")
+        except BotoCoreError as e:
+            raise EksAuthError("InternalServerException", f"eks-auth stand-in: {op} failed: {e}")
+
+    def _token(self, token, cluster):
+        """The verified claims of a pod's service account token."""
+        if not isinstance(token, str) or not token:
+            raise EksAuthError("InvalidParameterException", "token is required")
+        if not JWT_SHAPE_RE.match(token):
+            raise EksAuthError("InvalidTokenException", "The token is not a well-formed JWT")
+        try:
+            header = jwt.get_unverified_header(token)
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            raise EksAuthError("InvalidTokenException", "The token is not a well-formed JWT")
+        alg = header.get("alg")
+        if alg not in ALLOWED_ALGS:
+            raise EksAuthError("InvalidTokenException", f"Unsupported token signing algorithm: {alg}")
+        issuer = ((cluster.get("identity") or {}).get("oidc") or {}).get("issuer")
+        if not issuer or unverified.get("iss") != issuer:
+            raise EksAuthError("InvalidTokenException", "The token was not issued by this cluster")
+        try:
+            claims = self.front.oidc.verify(token, issuer, alg, header.get("kid"))
+        except StsError as e:
+            raise EksAuthError(STS_TO_EKS.get(e.code, "InvalidTokenException"), e.message)
+        if EKS_AUDIENCE not in [a for a in _as_list(claims.get("aud")) if isinstance(a, str)]:
+            raise EksAuthError("InvalidTokenException", f"The token's audience must be {EKS_AUDIENCE}")
+        m = SA_SUBJECT_RE.match(str(claims.get("sub", "")))
+        k8s = claims.get("kubernetes.io") if isinstance(claims.get("kubernetes.io"), dict) else {}
+        pod = k8s.get("pod") if isinstance(k8s.get("pod"), dict) else {}
+        if not m or not pod.get("name") or not pod.get("uid"):
+            raise EksAuthError("InvalidTokenException",
+                               "The token is not a service account token bound to a pod")
+        return {"namespace": m.group(1), "serviceAccount": m.group(2), "pod": pod["name"], "podUid": pod["uid"]}
+
+    def _moto_web_identity(self, role_arn, session, policy):
+        """moto issues credentials for role_arn (its AssumeRoleWithWebIdentity
+        checks nothing: the checks were ours), signed by the front."""
+        params = {"Action": "AssumeRoleWithWebIdentity", "Version": "2011-06-15", "RoleArn": role_arn,
+                  "RoleSessionName": session, "WebIdentityToken": "checked-by-eks-auth-stand-in"}
+        if policy:
+            params["Policy"] = policy
+        url = f"{self.front.upstream_url}/"
+        req = AWSRequest(method="POST", url=url, data=urlencode(params), headers={
+            "Host": self.front.upstream.netloc,
+            "Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+        SigV4Auth(self.front.creds, "sts", self.front.region).add_auth(req)
+        p = req.prepare()
+        status, _, _, body = self.front.send("POST", "/", list(p.headers.items()),
+                                             p.body.encode() if isinstance(p.body, str) else p.body)
+        if status != 200:
+            raise EksAuthError("InternalServerException", f"eks-auth stand-in: moto answered {status}")
+        doc = ET.fromstring(body)
+        ns = {"s": STS_NS}
+        res = doc.find("s:AssumeRoleWithWebIdentityResult", ns)
+        c = res.find("s:Credentials", ns)
+        return {"AccessKeyId": c.findtext("s:AccessKeyId", namespaces=ns),
+                "SecretAccessKey": c.findtext("s:SecretAccessKey", namespaces=ns),
+                "SessionToken": c.findtext("s:SessionToken", namespaces=ns),
+                "Expiration": c.findtext("s:Expiration", namespaces=ns),
+                "Arn": res.findtext("s:AssumedRoleUser/s:Arn", namespaces=ns)}
+
+    def _role(self, arn):
+        m = ROLE_ARN_RE.match(arn or "")
+        role = m and (self.front._iam("get_role", RoleName=m.group(3)) or {}).get("Role")
+        if not role or role.get("Arn") != arn:
+            return None
+        doc = role.get("AssumeRolePolicyDocument") or {}
+        if isinstance(doc, str):
+            doc = json.loads(unquote(doc) if doc.startswith("%7B") else doc)
+        role["AssumeRolePolicyDocument"] = doc
+        return role
+
+    def assume_role_for_pod_identity(self, cluster_name, body, info):
+        if not CLUSTER_NAME_RE.match(cluster_name):
+            raise EksAuthError("InvalidParameterException", f"clusterName {cluster_name!r} is not valid")
+        try:
+            req = json.loads(body or b"{}")
+        except ValueError:
+            req = None
+        if not isinstance(req, dict):
+            raise EksAuthError("InvalidParameterException", "the request body is not a JSON object")
+        cluster = self._call(self.eks, "describe_cluster", missing=("ResourceNotFoundException",), name=cluster_name)
+        if cluster is None:
+            raise EksAuthError("ResourceNotFoundException", f"No cluster found for name: {cluster_name}.")
+        cluster = cluster["cluster"]
+        sub = self._token(req.get("token"), cluster)
+        info.update(namespace=sub["namespace"], sa=sub["serviceAccount"])
+
+        listed = self._call(self.eks, "list_pod_identity_associations", clusterName=cluster_name,
+                            namespace=sub["namespace"], serviceAccount=sub["serviceAccount"])
+        if not listed.get("associations"):
+            raise EksAuthError("ResourceNotFoundException",
+                               f"No Pod Identity Association found for service account {sub['serviceAccount']} "
+                               f"in namespace {sub['namespace']}")
+        assoc = self._call(self.eks, "describe_pod_identity_association", clusterName=cluster_name,
+                           associationId=listed["associations"][0]["associationId"])["association"]
+        role_arn, target_arn = assoc["roleArn"], assoc.get("targetRoleArn")
+        info.update(association=assoc["associationId"], role=role_arn, target=target_arn)
+        tags = {} if assoc.get("disableSessionTags") else {
+            "eks-cluster-arn": cluster["arn"], "eks-cluster-name": cluster_name,
+            "kubernetes-namespace": sub["namespace"], "kubernetes-service-account": sub["serviceAccount"],
+            "kubernetes-pod-name": sub["pod"], "kubernetes-pod-uid": sub["podUid"]}
+        actions = ["sts:AssumeRole"] + (["sts:TagSession"] if tags else [])
+        denied = f"Unable to assume role {{}} for the Pod Identity association {assoc['associationId']}"
+
+        role = self._role(role_arn)
+        if role is None:
+            info["reason"] = "role not found"
+            raise EksAuthError("AccessDeniedException", denied.format(role_arn))
+        allowed, reason = trust_allows_actions(role["AssumeRolePolicyDocument"], _principal_service(EKS_SERVICE),
+                                               actions, session_tag_context(tags))
+        info["reason"] = reason
+        if not allowed:
+            raise EksAuthError("AccessDeniedException", denied.format(role_arn))
+        session = re.sub(r"[^\w+=,.@-]", "-", f"eks-{cluster_name}-{sub['pod']}")[:27] + "-" + str(uuid.uuid4())
+        first = self._moto_web_identity(role_arn, session, None if target_arn else assoc.get("policy"))
+        creds, arn, role_id = first, first["Arn"], f"{role['RoleId']}:{session}"
+        if target_arn:
+            creds, arn, role_id = self._chain(role_arn, target_arn, session, assoc, tags, actions, first, denied)
+        exp = creds["Expiration"]
+        if isinstance(exp, str):
+            exp = datetime.datetime.fromisoformat(exp.replace("Z", "+00:00"))
+        return {
+            "subject": {"namespace": sub["namespace"], "serviceAccount": sub["serviceAccount"]},
+            "audience": EKS_AUDIENCE,
+            "podIdentityAssociation": {"associationArn": assoc["associationArn"],
+                                       "associationId": assoc["associationId"]},
+            "assumedRoleUser": {"arn": arn, "assumeRoleId": role_id},
+            "credentials": {"sessionToken": creds["SessionToken"], "secretAccessKey": creds["SecretAccessKey"],
+                            "accessKeyId": creds["AccessKeyId"], "expiration": int(exp.timestamp())},
+        }
+
+    def _chain(self, role_arn, target_arn, session, assoc, tags, actions, first, denied):
+        """targetRoleArn: the first role's credentials assume the target role."""
+        if not ROLE_ARN_RE.match(target_arn):
+            raise EksAuthError("AccessDeniedException", denied.format(target_arn))
+        if ROLE_ARN_RE.match(target_arn).group(2) == ROLE_ARN_RE.match(role_arn).group(2):
+            target = self._role(target_arn)  # another account's roles are out of the front's reach
+            ctx = session_tag_context(tags)
+            if assoc.get("externalId"):
+                ctx["sts:externalid"] = [assoc["externalId"]]
+            allowed, reason = (False, "target role not found") if target is None else trust_allows_actions(
+                target["AssumeRolePolicyDocument"], _principal_role(role_arn), actions, ctx)
+            if not allowed:
+                raise EksAuthError("AccessDeniedException", denied.format(target_arn) + f" ({reason})")
+        sts = boto3.session.Session().client(
+            "sts", endpoint_url=self.front.upstream_url, region_name=self.front.region,
+            aws_access_key_id=first["AccessKeyId"], aws_secret_access_key=first["SecretAccessKey"],
+            aws_session_token=first["SessionToken"], config=Config(retries={"max_attempts": 1}))
+        kw = {"RoleArn": target_arn, "RoleSessionName": session}
+        if assoc.get("externalId"):
+            kw["ExternalId"] = assoc["externalId"]
+        if assoc.get("policy"):
+            kw["Policy"] = assoc["policy"]
+        if tags:
+            kw["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
+        try:
+            out = sts.assume_role(**kw)
+        except ClientError as e:
+            err = e.response.get("Error", {})
+            if err.get("Code") == "AccessDenied":
+                raise EksAuthError("AccessDeniedException", denied.format(target_arn) + f": {err.get('Message')}")
+            raise EksAuthError("InternalServerException", f"eks-auth stand-in: AssumeRole failed: {err.get('Code')}")
+        return out["Credentials"], out["AssumedRoleUser"]["Arn"], out["AssumedRoleUser"]["AssumedRoleId"]
+
+
 def error_body(code, message, kind, request_id):
     return (f'<ErrorResponse xmlns="{STS_NS}">\n  <Error>\n    <Type>{kind}</Type>\n'
             f"    <Code>{escape(code)}</Code>\n    <Message>{escape(message)}</Message>\n"
@@ -445,6 +760,9 @@ class Handler(BaseHTTPRequestHandler):
             params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         if params.get("Action") == "AssumeRoleWithWebIdentity":
             return self.web_identity(params)
+        m = EKS_AUTH_PATH.match(urlsplit(self.path).path)
+        if m and self.command == "POST":
+            return self.pod_identity(unquote(m.group(1)), body)
         headers = [(k, v) for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP]
         try:
             status, reason, rheaders, rbody = self.front.send(self.command, self.path, headers, body)
@@ -472,6 +790,36 @@ class Handler(BaseHTTPRequestHandler):
         log.info("AssumeRoleWithWebIdentity role=%s iss=%s sub=%s aud=%s -> %s", info.get("role"),
                  info.get("iss"), info.get("sub"), info.get("aud"), decision)
         self.reply(status, reason, headers, body)
+
+    def pod_identity(self, cluster_name, body):
+        info = {}
+        rid = str(uuid.uuid4())
+        try:
+            auth = self.headers.get("Authorization", "")
+            scope = re.search(r"Credential=[^/,\s]+/\d{8}/([^/,\s]+)/([^/,\s]+)/aws4_request", auth)
+            if not auth.startswith("AWS4-HMAC-SHA256 ") or not scope:
+                raise EksAuthError("AccessDeniedException", "Missing Authentication Token")
+            if scope.group(2) != "eks-auth":
+                raise EksAuthError("AccessDeniedException",
+                                   "Credential should be scoped to correct service: 'eks-auth'")
+            out = self.front.eks_auth.assume_role_for_pod_identity(cluster_name, body, info)
+            status, payload = 200, out
+            headers = [("Content-Type", "application/json"), ("x-amzn-RequestId", rid)]
+            decision = f"allowed ({info.get('reason')}) as {out['assumedRoleUser']['arn']}"
+        except Exception as e:
+            if isinstance(e, StsError):
+                e = EksAuthError("InternalServerException", e.message)
+            elif not isinstance(e, EksAuthError):  # no traceback: it could hold the token
+                log.error("AssumeRoleForPodIdentity: internal error of type %s", type(e).__name__)
+                e = EksAuthError("InternalServerException", "eks-auth stand-in internal error")
+            status, payload = e.status, {"message": e.message}
+            headers = [("Content-Type", "application/json"), ("x-amzn-RequestId", rid),
+                       ("x-amzn-ErrorType", e.code)]
+            decision = f"{e.code}: {e.message}" + (f" ({info['reason']})" if info.get("reason") else "")
+        log.info("AssumeRoleForPodIdentity cluster=%s namespace=%s sa=%s association=%s role=%s target=%s -> %s",
+                 cluster_name, info.get("namespace"), info.get("sa"), info.get("association"), info.get("role"),
+                 info.get("target"), decision)
+        self.reply(status, None, headers, json.dumps(payload).encode())
 
     def reply(self, status, reason, headers, body):
         self.send_response_only(status, reason)

@@ -7,11 +7,14 @@ AWS calls per reconcile are printed at the end."""
 import json
 import os
 import uuid
+from urllib.parse import urlsplit
 
 import pytest
+import requests
 from kubernetes import client
 
-from conftest import aws_client, wait_until
+from conftest import aws_client, token_for, wait_until
+from test_pod_identity_standins import container_env, pod_body, pod_token
 from controller_env import Controller, install_crd, write_settings
 from test_controller import (crd_api, events_of, get_wi, make_sa, make_wi, reconcile_costs, sa_annotations,
                              wait_cond, wait_cost, wait_quiet_resync, GROUP, PLURAL, VERSION)
@@ -53,6 +56,35 @@ def patch_spec(ns, name, **spec):
     crd_api().patch_namespaced_custom_object(GROUP, VERSION, ns, PLURAL, name, {"spec": spec})
 
 
+def agent_get(core, ns, sa, pod):
+    """What the SDK in the pod's container does: GET the injected URI (the agent's loopback port stands at
+    the link-local address) with a token bound to the pod."""
+    uri = os.environ["KEYLESS_POD_IDENTITY_AGENT"] + urlsplit(
+        container_env(pod)["AWS_CONTAINER_CREDENTIALS_FULL_URI"]).path
+    return requests.get(uri, headers={"Authorization": pod_token(core, ns, sa, pod)}, timeout=30)
+
+
+def caller(creds):
+    return aws_client("sts", aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                      aws_session_token=creds["Token"] if "Token" in creds else creds["SessionToken"]
+                      ).get_caller_identity()["Arn"]
+
+
+def pod_credentials_work(core, ns, sa, pod, role_name):
+    """The pod's credentials, the way it gets them (IRSA: its AWS_ROLE_ARN and a token of its service
+    account through the STS front; Pod Identity: the agent and EKS Auth), name role_name."""
+    env = container_env(pod)
+    if "AWS_CONTAINER_CREDENTIALS_FULL_URI" in env:
+        r = agent_get(core, ns, sa, pod)
+        assert r.status_code == 200, r.text
+        arn = caller(r.json())
+    else:
+        creds = aws_client("sts").assume_role_with_web_identity(
+            RoleArn=env["AWS_ROLE_ARN"], RoleSessionName="e2e", WebIdentityToken=token_for(core, ns, sa))["Credentials"]
+        arn = caller(creds)
+    assert f":assumed-role/{role_name}/" in arn, arn
+
+
 def test_pod_identity_identity(controller, core, namespace):
     make_sa(core, namespace, "s3-reader-sa")
     make_wi(namespace, "s3-reader", "s3-reader-sa", mode="PodIdentity")
@@ -69,7 +101,8 @@ def test_pod_identity_identity(controller, core, namespace):
     assert eq["aws:RequestTag/kubernetes-namespace"] == namespace
     assert eq["aws:RequestTag/kubernetes-service-account"] == "s3-reader-sa"
     assert eq["aws:RequestTag/eks-cluster-arn"].endswith(f":cluster/{CLUSTER}")
-    assert eq["aws:SourceAccount"] == st["roleArn"].split(":")[4]
+    assert set(eq) == {"aws:RequestTag/kubernetes-namespace", "aws:RequestTag/kubernetes-service-account",
+                       "aws:RequestTag/eks-cluster-arn"}
 
     # the association in EKS, keyless' own by its tags; no IRSA annotation
     (a,) = associations(namespace, "s3-reader-sa")
@@ -77,6 +110,32 @@ def test_pod_identity_identity(controller, core, namespace):
     assert a["tags"]["keyless.dev/cluster"] == CLUSTER and a["tags"]["keyless.dev/uid"] == o["metadata"]["uid"]
     assert "eks.amazonaws.com/role-arn" not in sa_annotations(core, namespace, "s3-reader-sa")
     assert "AssociationCreated" in events_of(namespace, "s3-reader")
+
+    # a pod of the service account gets the container-credentials injection (AWS's webhook, the association
+    # file kept by the local EKS), and the agent hands it the role's credentials for its token
+    wait_until(lambda: "AWS_CONTAINER_CREDENTIALS_FULL_URI" in container_env(
+        core.create_namespaced_pod(namespace, pod_body("probe", "s3-reader-sa"), dry_run="All")), 30,
+        "the webhook to load the association")
+    pod = core.create_namespaced_pod(namespace, pod_body("app-0", "s3-reader-sa"))
+    assert "AWS_ROLE_ARN" not in container_env(pod)
+    pod_credentials_work(core, namespace, "s3-reader-sa", pod, st["roleName"])
+
+    # another namespace's association naming this role: EKS Auth refuses, the trust binds the namespace
+    other = f"other-{uuid.uuid4().hex[:6]}"
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=other)))
+    try:
+        make_sa(core, other, "s3-reader-sa")
+        stolen = aws_client("eks").create_pod_identity_association(
+            clusterName=CLUSTER, namespace=other, serviceAccount="s3-reader-sa", roleArn=st["roleArn"])["association"]
+        wait_until(lambda: "AWS_CONTAINER_CREDENTIALS_FULL_URI" in container_env(
+            core.create_namespaced_pod(other, pod_body("probe", "s3-reader-sa"), dry_run="All")), 30,
+            "the webhook to load the other association")
+        thief = core.create_namespaced_pod(other, pod_body("thief", "s3-reader-sa"))
+        r = agent_get(core, other, "s3-reader-sa", thief)
+        assert r.status_code == 400 and "AccessDenied" in r.text, r.text
+        aws_client("eks").delete_pod_identity_association(clusterName=CLUSTER, associationId=stolen["associationId"])
+    finally:
+        core.delete_namespace(other)
 
     key = f"{namespace}/s3-reader"
     first = wait_cost(controller, key, 0, lambda c: True, "the first reconcile's summary")
@@ -166,7 +225,7 @@ def test_migration_irsa_to_pod_identity_and_back(controller, core, apps, namespa
         return [c.get("reason") for c in [next((c for c in get_wi(namespace, "mig")["status"]["conditions"]
                                                 if c["type"] == "Migrating"), {})]]
 
-    seen, trusts = [], []
+    seen, trusts, checked, creds_checked = [], [], [0], [0]
 
     def watch(done):
         o = get_wi(namespace, "mig")
@@ -174,12 +233,19 @@ def test_migration_irsa_to_pod_identity_and_back(controller, core, apps, namespa
         if m.get("status") == "True" and (not seen or seen[-1] != m["reason"]):
             seen.append(m["reason"])
         kinds = {k for k, _ in principals(trust_of(st["roleName"]))}
-        # every running pod's way is trusted at every moment
+        # every running pod's way is trusted at every poll, and its credentials really work at each new
+        # phase and at the end (the STS front for IRSA, the agent and EKS Auth for Pod Identity)
+        check = done(o) or len(seen) != checked[0]
+        checked[0] = len(seen)
         for p in _pods(core, namespace):
             if p.status.phase == "Running" and "AWS_ROLE_ARN" in _env(p):
                 assert "Federated" in kinds, (seen, kinds)
             if p.status.phase == "Running" and "AWS_CONTAINER_CREDENTIALS_FULL_URI" in _env(p):
                 assert "Service" in kinds, (seen, kinds)
+            if check and p.status.phase == "Running" and (
+                    "AWS_ROLE_ARN" in _env(p) or "AWS_CONTAINER_CREDENTIALS_FULL_URI" in _env(p)):
+                pod_credentials_work(core, namespace, "mig-sa", p, st["roleName"])
+                creds_checked[0] += 1
         trusts.append(kinds)
         return o if done(o) else None
 
@@ -192,6 +258,12 @@ def test_migration_irsa_to_pod_identity_and_back(controller, core, apps, namespa
     assert [k for k, _ in principals(trust_of(st["roleName"]))] == ["Service"]
     assert associations(namespace, "mig-sa")
     assert not any("AWS_ROLE_ARN" in _env(p) for p in _pods(core, namespace) if p.status.phase == "Running")
+    # the restarted pods have Pod Identity credentials that work
+    wait_until(lambda: (lambda ps: len(ps) == 2 and all("AWS_CONTAINER_CREDENTIALS_FULL_URI" in _env(p) and
+                                                        p.status.phase == "Running" for p in ps))(
+        _pods(core, namespace)), 90, "Pod Identity pods")
+    for p in _pods(core, namespace):
+        pod_credentials_work(core, namespace, "mig-sa", p, st["roleName"])
 
     seen.clear()
     patch_spec(namespace, "mig", mode="IRSA")
@@ -203,8 +275,12 @@ def test_migration_irsa_to_pod_identity_and_back(controller, core, apps, namespa
     assert sa_annotations(core, namespace, "mig-sa")["eks.amazonaws.com/role-arn"] == arn
     assert [k for k, _ in principals(trust_of(st["roleName"]))] == ["Federated"]
     assert not associations(namespace, "mig-sa")
-    wait_until(lambda: (lambda ps: len(ps) == 2 and all(_env(p).get("AWS_ROLE_ARN") == arn for p in ps))(
+    wait_until(lambda: (lambda ps: len(ps) == 2 and all(_env(p).get("AWS_ROLE_ARN") == arn and
+                                                        p.status.phase == "Running" for p in ps))(
         _pods(core, namespace)), 90, "IRSA pods again")
+    for p in _pods(core, namespace):
+        pod_credentials_work(core, namespace, "mig-sa", p, st["roleName"])
+    CALLS["migration: pod credentials checked along the way"] = str(creds_checked[0])
 
 
 def test_auto_follows_the_agent_and_windows_pods(controller, core, apps, namespace):

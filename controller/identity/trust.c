@@ -36,14 +36,14 @@ out:
 
 static json_t *pod_identity_statement(const struct trust_pod_identity *t, const char *ns, const char *sa)
 {
-	json_t *eq = json_object(), *clusters;
+	json_t *eq, *clusters;
 
+	if (!t->session_tags)
+		return json_pack("{s:s, s:{s:s}, s:s}", "Effect", "Allow", "Principal", "Service", POD_IDENTITY_SERVICE,
+				 "Action", "sts:AssumeRole");
+	eq = json_object();
 	if (!eq)
 		return NULL;
-	json_object_set_new(eq, "aws:SourceAccount", json_string(t->account_id));
-	if (!t->session_tags)
-		return json_pack("{s:s, s:{s:s}, s:s, s:{s:o}}", "Effect", "Allow", "Principal", "Service",
-				 POD_IDENTITY_SERVICE, "Action", "sts:AssumeRole", "Condition", "StringEquals", eq);
 	if (t->n_clusters == 1) {
 		clusters = json_string(t->cluster_arns[0]);
 	} else {
@@ -75,7 +75,7 @@ char *identity_trust_document(const struct trust_want *w)
 	if (w->pod_identity) {
 		json_t *st;
 
-		if (!w->pod_identity->account_id || (w->pod_identity->session_tags && w->pod_identity->n_clusters == 0))
+		if (w->pod_identity->session_tags && w->pod_identity->n_clusters == 0)
 			goto out;
 		st = pod_identity_statement(w->pod_identity, w->ns, w->sa);
 		if (!st || json_array_append_new(stmts, st) < 0)

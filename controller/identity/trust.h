@@ -13,19 +13,18 @@
  * EKS Pod Identity, one statement:
  *   {"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},
  *    "Action":["sts:AssumeRole","sts:TagSession"],
- *    "Condition":{"StringEquals":{"aws:SourceAccount":"<account>",
- *                                 "aws:RequestTag/eks-cluster-arn":"<ARN>" (or the list of them),
+ *    "Condition":{"StringEquals":{"aws:RequestTag/eks-cluster-arn":"<ARN>" (or the list of them),
  *                                 "aws:RequestTag/kubernetes-namespace":"<ns>",
  *                                 "aws:RequestTag/kubernetes-service-account":"<sa>"}}}
  * EKS Auth sets those session tags from the association itself (the
  * cluster, namespace and service account it binds), so the role can be used
  * only through an association for this namespace and service account, in
  * the listed clusters, whoever creates the association. With session tags
- * disabled (spec.disableSessionTags) there is nothing to condition on but
- * the account: the statement is "sts:AssumeRole" with only
- * aws:SourceAccount, and any association in the account may name the role;
- * keyless allows that only when the operator's guardrails do and says so in
- * the status (identity/mode.h).
+ * disabled (spec.disableSessionTags) there is nothing to condition on: the
+ * statement is "sts:AssumeRole" alone (AWS's documented minimum; EKS does
+ * not document setting aws:SourceAccount, so keyless does not require it),
+ * and any association in the account may name the role; keyless allows that
+ * only when the operator's guardrails do (identity/mode.h).
  *
  * Statements come in a fixed order (IRSA ones, then Pod Identity), without
  * Sid, so an unchanged identity always gets the same document and an
@@ -49,7 +48,7 @@ struct trust_irsa {
 
 /* The Pod Identity statement (all borrowed). */
 struct trust_pod_identity {
-	const char *account_id;            /* aws:SourceAccount */
+	const char *account_id;            /* the role's account (informational) */
 	const char *const *cluster_arns;   /* clusters whose associations may use the role (>= 1) */
 	size_t n_clusters;
 	bool session_tags;                 /* false: disableSessionTags (no namespace/SA conditions) */

@@ -107,7 +107,7 @@ static void test_trust__pod_identity_binds_namespace_sa_and_cluster(void **state
 	assert_string_equal(doc,
 			    "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"Service\":"
 			    "\"pods.eks.amazonaws.com\"},\"Action\":[\"sts:AssumeRole\",\"sts:TagSession\"],\"Condition\":"
-			    "{\"StringEquals\":{\"aws:SourceAccount\":\"123456789012\",\"aws:RequestTag/eks-cluster-arn\":\""
+			    "{\"StringEquals\":{\"aws:RequestTag/eks-cluster-arn\":\""
 			    CLUSTER_ARN "\",\"aws:RequestTag/kubernetes-namespace\":\"logging\","
 			    "\"aws:RequestTag/kubernetes-service-account\":\"s3-reader\"}}}]}");
 	assert_int_equal(identity_trust_kinds(doc), TRUST_POD_IDENTITY);
@@ -128,7 +128,7 @@ static void test_trust__shared_role_lists_every_cluster(void **state)
 	free(doc);
 }
 
-static void test_trust__without_session_tags_only_the_account(void **state)
+static void test_trust__without_session_tags_no_condition(void **state)
 {
 	const char *const clusters[] = { CLUSTER_ARN };
 	const struct trust_pod_identity pi = { "123456789012", clusters, 1, false };
@@ -138,8 +138,7 @@ static void test_trust__without_session_tags_only_the_account(void **state)
 	(void)state;
 	assert_non_null(doc);
 	assert_string_equal(doc, "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{"
-				 "\"Service\":\"pods.eks.amazonaws.com\"},\"Action\":\"sts:AssumeRole\",\"Condition\":{"
-				 "\"StringEquals\":{\"aws:SourceAccount\":\"123456789012\"}}}]}");
+				 "\"Service\":\"pods.eks.amazonaws.com\"},\"Action\":\"sts:AssumeRole\"}]}");
 	free(doc);
 }
 
@@ -533,7 +532,7 @@ int main(void)
 		cmocka_unit_test(test_trust__irsa_is_unchanged),
 		cmocka_unit_test(test_trust__pod_identity_binds_namespace_sa_and_cluster),
 		cmocka_unit_test(test_trust__shared_role_lists_every_cluster),
-		cmocka_unit_test(test_trust__without_session_tags_only_the_account),
+		cmocka_unit_test(test_trust__without_session_tags_no_condition),
 		cmocka_unit_test(test_trust__both_ways_while_migrating),
 		cmocka_unit_test(test_trust__nothing_to_trust_is_no_document),
 		cmocka_unit_test(test_trust__kinds_of_observed_documents),

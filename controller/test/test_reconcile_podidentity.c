@@ -133,7 +133,7 @@ static void test_podidentity__new_identity_calls_trust_association_then_noop(voi
 	assert_non_null(strstr(t, "\"aws:RequestTag/kubernetes-namespace\":\"logging\""));
 	assert_non_null(strstr(t, "\"aws:RequestTag/kubernetes-service-account\":\"s3-reader-sa\""));
 	assert_non_null(strstr(t, "\"aws:RequestTag/eks-cluster-arn\":\"arn:aws:eks:us-east-1:123456789012:cluster/prod\""));
-	assert_non_null(strstr(t, "\"aws:SourceAccount\":\"123456789012\""));
+	assert_null(strstr(t, "aws:SourceAccount")); /* EKS does not document setting it */
 	assert_null(strstr(t, "Federated"));
 	/* the association, tagged as keyless' own */
 	a = fake_aws_association(w->aws, "logging", "s3-reader-sa");
@@ -251,7 +251,7 @@ static void test_podidentity__session_policy_and_target_role(void **state)
 	assert_true(a->disable_session_tags);
 	assert_string_equal(a->target_role_arn, "arn:aws:iam::210987654321:role/shared/reader");
 	assert_non_null(strstr(a->policy, "arn:aws:s3:::logs/app/*"));
-	/* without session tags, the trust can only name the account */
+	/* without session tags, the trust can name nothing */
 	assert_null(strstr(trust(w), "kubernetes-namespace"));
 	assert_non_null(strstr(trust(w), "\"Action\":\"sts:AssumeRole\""));
 	/* the target role removed from the spec: EKS cannot clear it in place, the association is made again */

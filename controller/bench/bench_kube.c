@@ -11,11 +11,12 @@
  * Loading goes through the same path as the informers' lists: each body
  * streamed in 64 KiB chunks through the SAX_LIST projector of its kind into
  * kube_cache_upsert. Memory is the heap in use after loading (mallinfo2
- * uordblks) minus before, with all response buffers allocated before the
- * first measurement. Then the reconciler's per-identity memo
- * (reconcile/memo.c) is filled for the K identities through the reconciler's
- * own memo calls (as one verified, wired reconcile of each leaves it), and
- * measured the same way. Then the responses are freed, malloc_trim(0), and
+ * uordblks + hblkhd: mmap'd chunks such as the large hash tables count)
+ * minus before, with all response buffers allocated before the first
+ * measurement. Then the reconciler's per-identity memo (reconcile/memo.c)
+ * is filled for the K identities through the reconciler's own memo calls
+ * (as one verified, wired reconcile of each leaves it), and measured the
+ * same way. Then the responses are freed, malloc_trim(0), and
  * VmRSS/RssAnon read from /proc/self/status: what the caches and the memo
  * hold resident without the input (keyless adds the file pages of its
  * libraries, its threads' stacks and its buffers); the peak, VmHWM, includes
@@ -74,10 +75,15 @@ static int apply_line(const char *line, size_t len, void *ctx)
 	return rc;
 }
 
+/* The heap in use: malloc's arena and its mmap'd chunks (large hash tables
+ * are allocated with mmap: the pods' table of 131,072 slots is 1 MiB). */
 static size_t heap_used(void)
 {
+	struct mallinfo2 mi;
+
 	malloc_trim(0);
-	return mallinfo2().uordblks;
+	mi = mallinfo2();
+	return mi.uordblks + mi.hblkhd;
 }
 
 /* Stream a list response into c as the informer does (64 KiB chunks through

@@ -15,11 +15,13 @@ struct istr_node {
 	struct istr str;
 };
 
+/* 40 bytes: a 48-byte malloc chunk (one per service account in use, and
+ * one per WorkloadIdentity's service account). */
 struct ibucket {
 	struct ibucket *next;
 	const struct istr *ns, *idx;
 	struct kobj *head;
-	size_t count;
+	uint32_t count;
 	uint32_t hash;
 };
 
@@ -261,8 +263,11 @@ static struct kobj *obj_find(struct kube_cache *c, const char *ns, size_t nslen,
 	for (pp = &c->tab[h & (c->ntab - 1)]; *pp; pp = &(*pp)->hnext) {
 		struct kobj *o = *pp;
 
-		if (o->hash == h && o->name_len == namelen && o->ns->len == nslen &&
-		    memcmp(kobj_name(c, o), name, namelen) == 0 && memcmp(o->ns->s, ns, nslen) == 0) {
+		const char *oname = kobj_name(c, o);
+
+		/* the stored name is NUL-terminated: strncmp stops at its end */
+		if (o->hash == h && o->ns->len == nslen && strncmp(oname, name, namelen) == 0 &&
+		    oname[namelen] == '\0' && memcmp(o->ns->s, ns, nslen) == 0) {
 			if (ret_pp)
 				*ret_pp = pp;
 			return o;
@@ -371,7 +376,6 @@ int kube_cache_upsert(struct kube_cache *c, const struct sax_capture *cap, struc
 	if (!o)
 		return -ENOMEM;
 	memcpy((char *)o + c->kind->size, name, namelen + 1);
-	o->name_len = (uint16_t)namelen;
 	o->hash = key_hash(ns, nslen, name, namelen);
 	if (uid)
 		kube_uid_parse(uid, o->uid);

@@ -41,16 +41,16 @@ struct istr {
 	char s[];
 };
 
-/* Common header of every projection. */
+/* Common header of every projection: 64 bytes. The name follows the kind's
+ * struct (kobj_name), NUL-terminated. */
 struct kobj {
 	struct kobj *hnext;         /* hash chain (cache-private) */
 	struct kobj *inext, *iprev; /* index bucket list (cache-private) */
 	const struct istr *ns;      /* "" for cluster-scoped objects */
 	const struct istr *idx;     /* index value within ns, or NULL */
 	uint32_t hash;
-	uint16_t name_len;
-	uint8_t uid[16];            /* metadata.uid as 16 bytes (zeros if not a UUID) */
 	uint32_t mark;              /* relist generation of the last upsert (cache-private) */
+	uint8_t uid[16];            /* metadata.uid as 16 bytes (zeros if not a UUID) */
 };
 
 /* How to project one kind. */

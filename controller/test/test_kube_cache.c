@@ -242,6 +242,31 @@ static void test_cache__many_objects_and_rehash(void **state)
 	kube_cache_free(c);
 }
 
+/* Names are compared in full: one that is a prefix of another, or longer,
+ * is another object. */
+static void test_cache__name_prefixes(void **state)
+{
+	struct kube_cache *c = kube_cache_new(&KUBE_KIND_POD);
+	static const char *const names[] = { "a", "ab", "abc", "b" };
+
+	(void)state;
+	for (size_t i = 0; i < 3; i++)
+		upsert(c, mkpod("prod", names[i], "sa", NULL), KUBE_CHANGE_ADDED);
+	kube_cache_rdlock(c);
+	for (size_t i = 0; i < 3; i++) {
+		const struct kobj *o = kube_cache_get(c, "prod", names[i]);
+
+		assert_non_null(o);
+		assert_string_equal(kobj_name(c, o), names[i]);
+	}
+	assert_null(kube_cache_get(c, "prod", "b"));
+	assert_null(kube_cache_get(c, "prod", "abcd"));
+	assert_null(kube_cache_get(c, "prod", ""));
+	assert_null(kube_cache_get(c, "pro", "da"));
+	kube_cache_rdunlock(c);
+	kube_cache_free(c);
+}
+
 static void test_project__service_account_and_generic(void **state)
 {
 	struct kube_cache *sc = kube_cache_new(&KUBE_KIND_SERVICEACCOUNT);
@@ -354,6 +379,7 @@ int main(void)
 		cmocka_unit_test(test_cache__index_moves_and_sweep),
 		cmocka_unit_test(test_cache__failed_relists_then_success_sweep_all),
 		cmocka_unit_test(test_cache__many_objects_and_rehash),
+		cmocka_unit_test(test_cache__name_prefixes),
 		cmocka_unit_test(test_project__service_account_and_generic),
 		cmocka_unit_test(test_watch__apply_captured_lines),
 		cmocka_unit_test(test_watch__error_events),

@@ -401,7 +401,7 @@ bool wi_role_in_use(struct rctx *x, const char *arn)
 struct stale_pod {
 	char name[254];
 	char uid[37];
-	char owner_kind[32];
+	enum pod_owner owner_kind;
 	char owner_name[254];
 	char restarted_at[40]; /* annotation keyless.dev/restartedAt: the keyless restart that made it, or "" */
 	int64_t created;
@@ -455,8 +455,7 @@ static int collect_pods(struct rctx *x, int64_t wired, struct stale_pod *stale, 
 			memset(s, 0, sizeof(*s));
 			str_copy(s->name, sizeof(s->name), kobj_name(c, o));
 			kube_uid_format(o->uid, s->uid);
-			if (p->owner_kind)
-				str_copy(s->owner_kind, sizeof(s->owner_kind), p->owner_kind->s);
+			s->owner_kind = p->owner_kind;
 			if (p->owner_name)
 				str_copy(s->owner_name, sizeof(s->owner_name), p->owner_name->s);
 			if (p->restarted_at)
@@ -477,7 +476,7 @@ static int collect_pods(struct rctx *x, int64_t wired, struct stale_pod *stale, 
 static int pod_target(struct rctx *x, const struct stale_pod *s, struct target *t, bool *ret_job)
 {
 	*ret_job = false;
-	if (streq(s->owner_kind, "ReplicaSet")) {
+	if (s->owner_kind == POD_OWNER_REPLICASET) {
 		json_auto_t *rs = NULL;
 		json_t *owners, *ow;
 		struct op_err err;
@@ -510,12 +509,12 @@ static int pod_target(struct rctx *x, const struct stale_pod *s, struct target *
 		}
 		return -ENOENT; /* a bare ReplicaSet */
 	}
-	if (streq(s->owner_kind, "StatefulSet") || streq(s->owner_kind, "DaemonSet")) {
-		t->res = streq(s->owner_kind, "StatefulSet") ? &KUBE_STATEFULSETS : &KUBE_DAEMONSETS;
+	if (s->owner_kind == POD_OWNER_STATEFULSET || s->owner_kind == POD_OWNER_DAEMONSET) {
+		t->res = s->owner_kind == POD_OWNER_STATEFULSET ? &KUBE_STATEFULSETS : &KUBE_DAEMONSETS;
 		str_copy(t->name, sizeof(t->name), s->owner_name);
 		return 0;
 	}
-	if (streq(s->owner_kind, "Job") || streq(s->owner_kind, "CronJob"))
+	if (s->owner_kind == POD_OWNER_JOB || s->owner_kind == POD_OWNER_CRONJOB)
 		*ret_job = true;
 	return -ENOENT;
 }
@@ -842,7 +841,7 @@ void wi_ensure_workloads(struct rctx *x)
 		int found;
 
 		/* pods of one ReplicaSet share their workload: look it up once */
-		if (i > 0 && streq(stale[i].owner_kind, stale[i - 1].owner_kind) &&
+		if (i > 0 && stale[i].owner_kind == stale[i - 1].owner_kind &&
 		    streq(stale[i].owner_name, stale[i - 1].owner_name)) {
 			t = prev_t;
 			job = prev_job;

@@ -110,6 +110,13 @@ const char *kobj_name(const struct kube_cache *c, const struct kobj *o)
 	return (const char *)o + c->kind->size;
 }
 
+char *kobj_tail(const struct kube_cache *c, struct kobj *o)
+{
+	char *name = (char *)o + c->kind->size;
+
+	return name + strlen(name) + 1;
+}
+
 /* --- interning ------------------------------------------------------------- */
 
 static struct istr_node *istr_find(struct kube_cache *c, const char *s, size_t len, uint32_t h)
@@ -361,7 +368,7 @@ int kube_cache_upsert(struct kube_cache *c, const struct sax_capture *cap, struc
 	const char *ns = sax_get(cap, SAX_F_NAMESPACE, NULL);
 	const char *uid = sax_get(cap, SAX_F_UID, NULL);
 	struct kobj *o, *old, **pp = NULL;
-	size_t nslen, namelen;
+	size_t nslen, namelen, tail;
 	int r;
 
 	memset(ret_change, 0, sizeof(*ret_change));
@@ -370,9 +377,10 @@ int kube_cache_upsert(struct kube_cache *c, const struct sax_capture *cap, struc
 	ns = ns ? ns : "";
 	nslen = strlen(ns);
 	namelen = strlen(name);
-	if (namelen > UINT16_MAX)
+	tail = c->kind->tail_size ? c->kind->tail_size(cap) : 0;
+	if (namelen > UINT16_MAX || tail > UINT16_MAX)
 		return -EINVAL;
-	o = calloc(1, c->kind->size + namelen + 1);
+	o = calloc(1, c->kind->size + namelen + 1 + tail);
 	if (!o)
 		return -ENOMEM;
 	memcpy((char *)o + c->kind->size, name, namelen + 1);

@@ -60,9 +60,13 @@ struct kube_kind {
 	/* The fields to capture (their ids are SAX_KIND_BASE + index). */
 	const struct sax_field *fields;
 	size_t nfields;
+	/* Optional: how many bytes the kind keeps after the name (kobj_tail), for
+	 * strings of its own that interning would not share: 0 for none. */
+	size_t (*tail_size)(const struct sax_capture *cap);
 	/* Fill the kind fields of p from the capture (the header is already set;
 	 * intern strings with kube_cache_intern, set p->idx if the kind is
-	 * indexed). Return < 0 to reject the object (it is then not stored). */
+	 * indexed; kobj_tail has tail_size bytes). Return < 0 to reject the
+	 * object (it is then not stored). */
 	int (*project)(struct kube_cache *c, const struct sax_capture *cap, struct kobj *p);
 	/* Release the kind fields (unintern); may be NULL if nothing to release. */
 	void (*release)(struct kube_cache *c, struct kobj *p);
@@ -128,6 +132,8 @@ void kube_cache_rdlock(struct kube_cache *c);
 void kube_cache_rdunlock(struct kube_cache *c);
 
 const char *kobj_name(const struct kube_cache *c, const struct kobj *o);
+/* The kind's bytes after the name (kube_kind.tail_size). */
+char *kobj_tail(const struct kube_cache *c, struct kobj *o);
 const struct kobj *kube_cache_get(struct kube_cache *c, const char *ns, const char *name);
 const struct kobj *kube_cache_index_first(struct kube_cache *c, const char *ns, const char *idx);
 const struct kobj *kube_cache_index_next(const struct kobj *o);

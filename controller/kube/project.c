@@ -216,12 +216,25 @@ static const struct sax_field sa_fields[S_COUNT] = {
 	[S_CREATED] = { { "metadata", "creationTimestamp" } },
 };
 
+static size_t sa_tail_size(const struct sax_capture *cap)
+{
+	const char *arn = sax_get(cap, F(S_ROLE_ARN), NULL);
+
+	return arn ? strlen(arn) + 1 : 0;
+}
+
 static int sa_project(struct kube_cache *c, const struct sax_capture *cap, struct kobj *p)
 {
 	struct sa_proj *sa = (struct sa_proj *)p;
+	const char *arn = sax_get(cap, F(S_ROLE_ARN), NULL);
 	bool ok = true;
 
-	sa->role_arn = opt_intern(c, sax_get(cap, F(S_ROLE_ARN), NULL), &ok);
+	if (arn) {
+		char *tail = kobj_tail(c, p);
+
+		memcpy(tail, arn, strlen(arn) + 1);
+		sa->role_arn = tail;
+	}
 	sa->audience = opt_intern(c, sax_get(cap, F(S_AUDIENCE), NULL), &ok);
 	sa->regional = opt_intern(c, sax_get(cap, F(S_REGIONAL), NULL), &ok);
 	sa->created = timestamp_s(sax_get(cap, F(S_CREATED), NULL));
@@ -232,7 +245,6 @@ static void sa_release(struct kube_cache *c, struct kobj *p)
 {
 	struct sa_proj *sa = (struct sa_proj *)p;
 
-	kube_cache_unintern(c, sa->role_arn);
 	kube_cache_unintern(c, sa->audience);
 	kube_cache_unintern(c, sa->regional);
 }
@@ -241,8 +253,8 @@ static bool sa_equal(const struct kobj *a, const struct kobj *b)
 {
 	const struct sa_proj *x = (const struct sa_proj *)a, *y = (const struct sa_proj *)b;
 
-	return x->role_arn == y->role_arn && x->audience == y->audience && x->regional == y->regional &&
-	       x->created == y->created;
+	return (x->role_arn && y->role_arn ? streq(x->role_arn, y->role_arn) : x->role_arn == y->role_arn) &&
+	       x->audience == y->audience && x->regional == y->regional && x->created == y->created;
 }
 
 const struct kube_kind KUBE_KIND_SERVICEACCOUNT = {
@@ -250,6 +262,7 @@ const struct kube_kind KUBE_KIND_SERVICEACCOUNT = {
 	.size = sizeof(struct sa_proj),
 	.fields = sa_fields,
 	.nfields = S_COUNT,
+	.tail_size = sa_tail_size,
 	.project = sa_project,
 	.release = sa_release,
 	.equal = sa_equal,

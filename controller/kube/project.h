@@ -54,9 +54,11 @@ struct pod_proj {
 	uint8_t compute;                  /* enum compute_type */
 };
 
+/* The role ARN is one service account's own (interning it would share
+ * nothing): it is kept after the name. */
 struct sa_proj {
 	struct kobj h;
-	const struct istr *role_arn;      /* eks.amazonaws.com/role-arn */
+	const char *role_arn;             /* eks.amazonaws.com/role-arn, or NULL */
 	const struct istr *audience;      /* eks.amazonaws.com/audience */
 	const struct istr *regional;      /* eks.amazonaws.com/sts-regional-endpoints */
 	int64_t created;

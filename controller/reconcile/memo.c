@@ -194,7 +194,7 @@ bool wi_memo_sa_echo(struct wi_reconciler *r, const char *ns, const char *wi_nam
 	kube_cache_rdlock(c);
 	sa = (const struct sa_proj *)kube_cache_get(c, ns, sa_name);
 	if (sa && sa->role_arn && sa->regional)
-		h = wired_hash(sa_name, sa->role_arn->s, sa->regional->s, sa->audience ? sa->audience->s : NULL);
+		h = wired_hash(sa_name, sa->role_arn, sa->regional->s, sa->audience ? sa->audience->s : NULL);
 	kube_cache_rdunlock(c);
 	if (!h)
 		return false;

@@ -209,7 +209,7 @@ static bool cache_says_wired(struct rctx *x)
 	wanted_annotations(x, want);
 	kube_cache_rdlock(c);
 	sa = (const struct sa_proj *)kube_cache_get(c, x->ns, x->spec->service_account);
-	wired = sa && ann_matches(A_ROLE, sa->role_arn ? sa->role_arn->s : NULL, want[A_ROLE]) &&
+	wired = sa && ann_matches(A_ROLE, sa->role_arn, want[A_ROLE]) &&
 		ann_matches(A_REGIONAL, sa->regional ? sa->regional->s : NULL, want[A_REGIONAL]) &&
 		ann_matches(A_AUDIENCE, sa->audience ? sa->audience->s : NULL, want[A_AUDIENCE]);
 	kube_cache_rdunlock(c);

@@ -382,15 +382,40 @@ static void test_project__service_account_and_generic(void **state)
 	kube_change_release(&ch);
 	kube_cache_rdlock(sc);
 	p = (const struct sa_proj *)kube_cache_get(sc, "prod", "app-sa");
-	assert_string_equal(p->role_arn->s, "arn:aws:iam::1:role/r");
+	assert_string_equal(p->role_arn, "arn:aws:iam::1:role/r");
+	assert_string_equal(kobj_name(sc, &p->h), "app-sa"); /* the ARN is kept after the name */
 	assert_string_equal(p->regional->s, "true");
 	assert_null(p->audience);
+	kube_cache_rdunlock(sc);
+	/* the same ARN (another copy) is no change; another ARN, or an empty one, is */
+	assert_int_equal(kube_cache_upsert_json(sc, sa, &ch), 0);
+	assert_int_equal(ch.type, KUBE_CHANGE_NONE);
+	json_object_set_new(json_object_get(json_object_get(sa, "metadata"), "annotations"), "eks.amazonaws.com/role-arn",
+			    json_string("arn:aws:iam::1:role/r2"));
+	upsert(sc, json_incref(sa), KUBE_CHANGE_UPDATED);
+	kube_cache_rdlock(sc);
+	p = (const struct sa_proj *)kube_cache_get(sc, "prod", "app-sa");
+	assert_string_equal(p->role_arn, "arn:aws:iam::1:role/r2");
+	kube_cache_rdunlock(sc);
+	json_object_set_new(json_object_get(json_object_get(sa, "metadata"), "annotations"), "eks.amazonaws.com/role-arn",
+			    json_string(""));
+	upsert(sc, json_incref(sa), KUBE_CHANGE_UPDATED);
+	kube_cache_rdlock(sc);
+	p = (const struct sa_proj *)kube_cache_get(sc, "prod", "app-sa");
+	assert_non_null(p->role_arn);
+	assert_string_equal(p->role_arn, "");
 	kube_cache_rdunlock(sc);
 	/* removing the annotation is an update */
 	json_object_del(json_object_get(json_object_get(sa, "metadata"), "annotations"), "eks.amazonaws.com/role-arn");
 	assert_int_equal(kube_cache_upsert_json(sc, sa, &ch), 0);
 	assert_int_equal(ch.type, KUBE_CHANGE_UPDATED);
 	kube_change_release(&ch);
+	kube_cache_rdlock(sc);
+	p = (const struct sa_proj *)kube_cache_get(sc, "prod", "app-sa");
+	assert_null(p->role_arn);
+	assert_string_equal(kobj_name(sc, &p->h), "app-sa");
+	kube_cache_rdunlock(sc);
+	upsert(sc, json_incref(sa), KUBE_CHANGE_NONE);
 	json_decref(sa);
 	kube_cache_free(sc);
 }

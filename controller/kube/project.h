@@ -40,8 +40,8 @@ enum pod_owner {
 	POD_OWNER_OTHER,
 };
 
-/* 96 bytes before the name (a pod named like a Deployment's, 20 to 30
- * characters, takes a 128-byte malloc chunk). */
+/* 96 bytes before the name (with a name of up to 23 characters, a 128-byte
+ * malloc chunk). */
 struct pod_proj {
 	struct kobj h;                    /* h.idx = spec.serviceAccountName */
 	const struct istr *owner_name;    /* controller owner's name, or NULL */

@@ -14,26 +14,40 @@ static void set_str(json_t *o, const char *k, const char *v)
 	json_object_set_new(o, k, json_string(v));
 }
 
+static void pod_rs(long i, char *rs, size_t size)
+{
+	snprintf(rs, size, "web-%ld-6cccf4c497", (i / 200) % 50);
+}
+
+void bench_pod_key(long i, struct bench_pod_key *k)
+{
+	char rs[48];
+
+	pod_rs(i, rs, sizeof(rs));
+	snprintf(k->ns, sizeof(k->ns), "team-%03ld", i % 200);
+	snprintf(k->name, sizeof(k->name), "%s-%05lx", rs, i);
+	snprintf(k->sa, sizeof(k->sa), "app-sa-%ld", (i / 200) % 20);
+}
+
 json_t *bench_make_pod(long i, const char *phase)
 {
 	json_t *p = json_deep_copy(bench_tpl_pod), *meta = json_object_get(p, "metadata"), *spec = json_object_get(p, "spec");
 	json_t *owner = json_array_get(json_object_get(meta, "ownerReferences"), 0), *env, *e;
-	char ns[32], name[64], uid[40], sa[32], rs[48], arn[128];
+	struct bench_pod_key k;
+	char uid[40], rs[48], arn[128];
 	size_t j;
 
-	snprintf(ns, sizeof(ns), "team-%03ld", i % 200);
-	snprintf(rs, sizeof(rs), "web-%ld-6cccf4c497", (i / 200) % 50);
-	snprintf(name, sizeof(name), "%s-%05lx", rs, i);
+	bench_pod_key(i, &k);
+	pod_rs(i, rs, sizeof(rs));
 	snprintf(uid, sizeof(uid), "%08lx-1854-4a73-a023-%012lx", i, i * 7919);
-	snprintf(sa, sizeof(sa), "app-sa-%ld", (i / 200) % 20);
-	snprintf(arn, sizeof(arn), "arn:aws:iam::123456789012:role/keyless-bench-%s-%s", ns, sa);
-	set_str(meta, "namespace", ns);
-	set_str(meta, "name", name);
+	snprintf(arn, sizeof(arn), "arn:aws:iam::123456789012:role/keyless-bench-%s-%s", k.ns, k.sa);
+	set_str(meta, "namespace", k.ns);
+	set_str(meta, "name", k.name);
 	set_str(meta, "uid", uid);
 	set_str(meta, "generateName", rs);
 	set_str(owner, "name", rs);
-	set_str(spec, "serviceAccountName", sa);
-	set_str(spec, "serviceAccount", sa);
+	set_str(spec, "serviceAccountName", k.sa);
+	set_str(spec, "serviceAccount", k.sa);
 	set_str(json_object_get(p, "status"), "phase", phase);
 	env = json_object_get(json_array_get(json_object_get(spec, "containers"), 0), "env");
 	json_array_foreach(env, j, e) {

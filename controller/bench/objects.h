@@ -29,6 +29,11 @@ void bench_free_templates(void);
 /* Pod i: 200 namespaces (team-NNN), 20 service accounts (app-sa-N) and 50
  * ReplicaSets per namespace. The caller owns the result. */
 json_t *bench_make_pod(long i, const char *phase);
+/* Pod i's namespace, name and service account. */
+struct bench_pod_key {
+	char ns[32], name[64], sa[32];
+};
+void bench_pod_key(long i, struct bench_pod_key *k);
 json_t *bench_make_running_pod(long i);
 
 /* Identity i: in the pods' 200 namespaces, named app-<i/200>, for service

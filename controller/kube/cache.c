@@ -15,11 +15,13 @@ struct istr_node {
 	struct istr str;
 };
 
+/* 40 bytes: a 48-byte malloc chunk (one per service account in use, and
+ * one per WorkloadIdentity's service account). */
 struct ibucket {
 	struct ibucket *next;
 	const struct istr *ns, *idx;
 	struct kobj *head;
-	size_t count;
+	uint32_t count;
 	uint32_t hash;
 };
 
@@ -61,10 +63,10 @@ static uint32_t ptr_hash(const void *a, const void *b)
 	return (uint32_t)(x ^ (x >> 32));
 }
 
-/* Grow a chained table when it is fuller than one entry per slot. */
-#define GROW(tab, ntab, len, type, next_field, hash_of)                                                      \
+/* Grow a chained table when it holds more than `load` entries per slot. */
+#define GROW(tab, ntab, len, load, type, next_field, hash_of)                                                \
 	do {                                                                                                 \
-		if ((len) >= (ntab)) {                                                                       \
+		if ((len) >= (ntab) * (load)) {                                                              \
 			size_t nn = (ntab) ? (ntab) * 2 : 64;                                                \
 			type **nt = calloc(nn, sizeof(*nt));                                                 \
 			if (nt) {                                                                            \
@@ -82,6 +84,10 @@ static uint32_t ptr_hash(const void *a, const void *b)
 			}                                                                                    \
 		}                                                                                            \
 	} while (0)
+
+/* Objects per slot of the object table before it doubles: 2 keeps chains
+ * short (1.5 objects on average when full) at half the table of 1. */
+#define OBJ_LOAD 2
 
 #define KOBJ_HASH(o) ((o)->hash)
 #define ISTR_HASH(n) ((n)->str.hash)
@@ -106,6 +112,13 @@ const struct kube_kind *kube_cache_kind(const struct kube_cache *c)
 const char *kobj_name(const struct kube_cache *c, const struct kobj *o)
 {
 	return (const char *)o + c->kind->size;
+}
+
+char *kobj_tail(const struct kube_cache *c, struct kobj *o)
+{
+	char *name = (char *)o + c->kind->size;
+
+	return name + strlen(name) + 1;
 }
 
 /* --- interning ------------------------------------------------------------- */
@@ -134,7 +147,7 @@ const struct istr *kube_cache_intern(struct kube_cache *c, const char *s, size_t
 		n->str.refs++;
 		return &n->str;
 	}
-	GROW(c->itab, c->nitab, c->ilen, struct istr_node, next, ISTR_HASH);
+	GROW(c->itab, c->nitab, c->ilen, 1, struct istr_node, next, ISTR_HASH);
 	if (!c->nitab)
 		return NULL;
 	n = malloc(sizeof(*n) + len + 1);
@@ -199,7 +212,7 @@ static int index_add(struct kube_cache *c, struct kobj *o)
 		return 0;
 	b = bucket_find(c, o->ns, o->idx);
 	if (!b) {
-		GROW(c->btab, c->nbtab, c->blen, struct ibucket, next, IB_HASH);
+		GROW(c->btab, c->nbtab, c->blen, 1, struct ibucket, next, IB_HASH);
 		b = calloc(1, sizeof(*b));
 		if (!b || !c->nbtab) {
 			free(b);
@@ -261,8 +274,11 @@ static struct kobj *obj_find(struct kube_cache *c, const char *ns, size_t nslen,
 	for (pp = &c->tab[h & (c->ntab - 1)]; *pp; pp = &(*pp)->hnext) {
 		struct kobj *o = *pp;
 
-		if (o->hash == h && o->name_len == namelen && o->ns->len == nslen &&
-		    memcmp(kobj_name(c, o), name, namelen) == 0 && memcmp(o->ns->s, ns, nslen) == 0) {
+		const char *oname = kobj_name(c, o);
+
+		/* the stored name is NUL-terminated: strncmp stops at its end */
+		if (o->hash == h && o->ns->len == nslen && strncmp(oname, name, namelen) == 0 &&
+		    oname[namelen] == '\0' && memcmp(o->ns->s, ns, nslen) == 0) {
 			if (ret_pp)
 				*ret_pp = pp;
 			return o;
@@ -356,7 +372,7 @@ int kube_cache_upsert(struct kube_cache *c, const struct sax_capture *cap, struc
 	const char *ns = sax_get(cap, SAX_F_NAMESPACE, NULL);
 	const char *uid = sax_get(cap, SAX_F_UID, NULL);
 	struct kobj *o, *old, **pp = NULL;
-	size_t nslen, namelen;
+	size_t nslen, namelen, tail;
 	int r;
 
 	memset(ret_change, 0, sizeof(*ret_change));
@@ -365,13 +381,13 @@ int kube_cache_upsert(struct kube_cache *c, const struct sax_capture *cap, struc
 	ns = ns ? ns : "";
 	nslen = strlen(ns);
 	namelen = strlen(name);
-	if (namelen > UINT16_MAX)
+	tail = c->kind->tail_size ? c->kind->tail_size(cap) : 0;
+	if (namelen > UINT16_MAX || tail > UINT16_MAX)
 		return -EINVAL;
-	o = calloc(1, c->kind->size + namelen + 1);
+	o = calloc(1, c->kind->size + namelen + 1 + tail);
 	if (!o)
 		return -ENOMEM;
 	memcpy((char *)o + c->kind->size, name, namelen + 1);
-	o->name_len = (uint16_t)namelen;
 	o->hash = key_hash(ns, nslen, name, namelen);
 	if (uid)
 		kube_uid_parse(uid, o->uid);
@@ -403,7 +419,7 @@ int kube_cache_upsert(struct kube_cache *c, const struct sax_capture *cap, struc
 		obj_release(c, old);
 		c->len--;
 	}
-	GROW(c->tab, c->ntab, c->len, struct kobj, hnext, KOBJ_HASH);
+	GROW(c->tab, c->ntab, c->len, OBJ_LOAD, struct kobj, hnext, KOBJ_HASH);
 	if (!c->ntab || index_add(c, o) < 0) {
 		kube_change_release(ret_change);
 		r = -ENOMEM;

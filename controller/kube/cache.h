@@ -41,16 +41,16 @@ struct istr {
 	char s[];
 };
 
-/* Common header of every projection. */
+/* Common header of every projection: 64 bytes. The name follows the kind's
+ * struct (kobj_name), NUL-terminated. */
 struct kobj {
 	struct kobj *hnext;         /* hash chain (cache-private) */
 	struct kobj *inext, *iprev; /* index bucket list (cache-private) */
 	const struct istr *ns;      /* "" for cluster-scoped objects */
 	const struct istr *idx;     /* index value within ns, or NULL */
 	uint32_t hash;
-	uint16_t name_len;
-	uint8_t uid[16];            /* metadata.uid as 16 bytes (zeros if not a UUID) */
 	uint32_t mark;              /* relist generation of the last upsert (cache-private) */
+	uint8_t uid[16];            /* metadata.uid as 16 bytes (zeros if not a UUID) */
 };
 
 /* How to project one kind. */
@@ -60,9 +60,13 @@ struct kube_kind {
 	/* The fields to capture (their ids are SAX_KIND_BASE + index). */
 	const struct sax_field *fields;
 	size_t nfields;
+	/* Optional: how many bytes the kind keeps after the name (kobj_tail), for
+	 * strings of its own that interning would not share: 0 for none. */
+	size_t (*tail_size)(const struct sax_capture *cap);
 	/* Fill the kind fields of p from the capture (the header is already set;
 	 * intern strings with kube_cache_intern, set p->idx if the kind is
-	 * indexed). Return < 0 to reject the object (it is then not stored). */
+	 * indexed; kobj_tail has tail_size bytes). Return < 0 to reject the
+	 * object (it is then not stored). */
 	int (*project)(struct kube_cache *c, const struct sax_capture *cap, struct kobj *p);
 	/* Release the kind fields (unintern); may be NULL if nothing to release. */
 	void (*release)(struct kube_cache *c, struct kobj *p);
@@ -128,6 +132,8 @@ void kube_cache_rdlock(struct kube_cache *c);
 void kube_cache_rdunlock(struct kube_cache *c);
 
 const char *kobj_name(const struct kube_cache *c, const struct kobj *o);
+/* The kind's bytes after the name (kube_kind.tail_size). */
+char *kobj_tail(const struct kube_cache *c, struct kobj *o);
 const struct kobj *kube_cache_get(struct kube_cache *c, const char *ns, const char *name);
 const struct kobj *kube_cache_index_first(struct kube_cache *c, const char *ns, const char *idx);
 const struct kobj *kube_cache_index_next(const struct kobj *o);

@@ -85,6 +85,33 @@ static enum pod_phase parse_phase(const char *p)
 	return POD_UNKNOWN;
 }
 
+enum pod_owner pod_owner_parse(const char *kind)
+{
+	static const struct {
+		const char *kind;
+		enum pod_owner owner;
+	} kinds[] = {
+		{ "ReplicaSet", POD_OWNER_REPLICASET }, { "StatefulSet", POD_OWNER_STATEFULSET },
+		{ "DaemonSet", POD_OWNER_DAEMONSET },   { "Job", POD_OWNER_JOB },
+		{ "CronJob", POD_OWNER_CRONJOB },
+	};
+
+	if (!kind)
+		return POD_OWNER_NONE;
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
+		if (streq(kind, kinds[i].kind))
+			return kinds[i].owner;
+	}
+	return POD_OWNER_OTHER;
+}
+
+/* seconds since the epoch in 32 bits, clamped (creation times are after
+ * 1970 and before 2106) */
+static uint32_t u32_seconds(int64_t s)
+{
+	return s < 0 ? 0 : s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
+}
+
 static enum compute_type parse_compute(const char *v)
 {
 	if (!v)
@@ -144,11 +171,11 @@ static int pod_project(struct kube_cache *c, const struct sax_capture *cap, stru
 	if (sax_get(cap, F(P_OS), NULL) && streq(sax_get(cap, F(P_OS), NULL), "windows"))
 		pod->flags |= POD_WINDOWS;
 	pod->phase = (uint8_t)parse_phase(sax_get(cap, F(P_PHASE), NULL));
-	pod->created = timestamp_s(sax_get(cap, F(P_CREATED), NULL));
+	pod->created = u32_seconds(timestamp_s(sax_get(cap, F(P_CREATED), NULL)));
 	pod->compute = (uint8_t)(sax_get(cap, F(P_FARGATE), NULL) ? COMPUTE_FARGATE
 								  : parse_compute(sax_get(cap, F(P_COMPUTE), NULL)));
 	p->idx = opt_intern(c, sa && *sa ? sa : "default", &ok);
-	pod->owner_kind = opt_intern(c, o_kind, &ok);
+	pod->owner_kind = (uint8_t)pod_owner_parse(o_kind);
 	pod->owner_name = opt_intern(c, o_name, &ok);
 	pod->role_arn = opt_intern(c, arn_ctr ? arn_ctr : arn_init, &ok);
 	pod->restarted_at = opt_intern(c, sax_get(cap, F(P_RESTARTED_AT), NULL), &ok);
@@ -159,7 +186,6 @@ static void pod_release(struct kube_cache *c, struct kobj *p)
 {
 	struct pod_proj *pod = (struct pod_proj *)p;
 
-	kube_cache_unintern(c, pod->owner_kind);
 	kube_cache_unintern(c, pod->owner_name);
 	kube_cache_unintern(c, pod->role_arn);
 	kube_cache_unintern(c, pod->restarted_at);
@@ -194,12 +220,25 @@ static const struct sax_field sa_fields[S_COUNT] = {
 	[S_CREATED] = { { "metadata", "creationTimestamp" } },
 };
 
+static size_t sa_tail_size(const struct sax_capture *cap)
+{
+	const char *arn = sax_get(cap, F(S_ROLE_ARN), NULL);
+
+	return arn ? strlen(arn) + 1 : 0;
+}
+
 static int sa_project(struct kube_cache *c, const struct sax_capture *cap, struct kobj *p)
 {
 	struct sa_proj *sa = (struct sa_proj *)p;
+	const char *arn = sax_get(cap, F(S_ROLE_ARN), NULL);
 	bool ok = true;
 
-	sa->role_arn = opt_intern(c, sax_get(cap, F(S_ROLE_ARN), NULL), &ok);
+	if (arn) {
+		char *tail = kobj_tail(c, p);
+
+		memcpy(tail, arn, strlen(arn) + 1);
+		sa->role_arn = tail;
+	}
 	sa->audience = opt_intern(c, sax_get(cap, F(S_AUDIENCE), NULL), &ok);
 	sa->regional = opt_intern(c, sax_get(cap, F(S_REGIONAL), NULL), &ok);
 	sa->created = timestamp_s(sax_get(cap, F(S_CREATED), NULL));
@@ -210,7 +249,6 @@ static void sa_release(struct kube_cache *c, struct kobj *p)
 {
 	struct sa_proj *sa = (struct sa_proj *)p;
 
-	kube_cache_unintern(c, sa->role_arn);
 	kube_cache_unintern(c, sa->audience);
 	kube_cache_unintern(c, sa->regional);
 }
@@ -219,8 +257,8 @@ static bool sa_equal(const struct kobj *a, const struct kobj *b)
 {
 	const struct sa_proj *x = (const struct sa_proj *)a, *y = (const struct sa_proj *)b;
 
-	return x->role_arn == y->role_arn && x->audience == y->audience && x->regional == y->regional &&
-	       x->created == y->created;
+	return (x->role_arn && y->role_arn ? streq(x->role_arn, y->role_arn) : x->role_arn == y->role_arn) &&
+	       x->audience == y->audience && x->regional == y->regional && x->created == y->created;
 }
 
 const struct kube_kind KUBE_KIND_SERVICEACCOUNT = {
@@ -228,6 +266,7 @@ const struct kube_kind KUBE_KIND_SERVICEACCOUNT = {
 	.size = sizeof(struct sa_proj),
 	.fields = sa_fields,
 	.nfields = S_COUNT,
+	.tail_size = sa_tail_size,
 	.project = sa_project,
 	.release = sa_release,
 	.equal = sa_equal,

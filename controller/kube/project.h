@@ -1,6 +1,6 @@
 /* project.h: the projections the cache keeps per kind (see cache.h).
  *
- * Pods (about 130 bytes each plus the name; see `make bench-kube`):
+ * Pods (96 bytes each plus the name; see `make bench-kube`):
  * namespace, name, uid, serviceAccountName (the index), owner kind/name,
  * creation time, phase, whether a container carries AWS_ROLE_ARN (and its
  * value) or the EKS Pod Identity container-credentials variables, whether it
@@ -30,21 +30,37 @@ enum pod_flags {
 	POD_WINDOWS = 1 << 3,             /* spec.nodeSelector kubernetes.io/os: windows */
 };
 
+/* The kind of a pod's controller owner: the kinds the restart logic tells
+ * apart (reconcile/wiring.c); any other kind is POD_OWNER_OTHER. */
+enum pod_owner {
+	POD_OWNER_NONE,        /* no controller owner, or one without a kind */
+	POD_OWNER_REPLICASET,
+	POD_OWNER_STATEFULSET,
+	POD_OWNER_DAEMONSET,
+	POD_OWNER_JOB,
+	POD_OWNER_CRONJOB,
+	POD_OWNER_OTHER,
+};
+
+/* 96 bytes before the name (with a name of up to 23 characters, a 128-byte
+ * malloc chunk). */
 struct pod_proj {
 	struct kobj h;                    /* h.idx = spec.serviceAccountName */
-	const struct istr *owner_kind;    /* controller owner, or NULL */
-	const struct istr *owner_name;
+	const struct istr *owner_name;    /* controller owner's name, or NULL */
 	const struct istr *role_arn;      /* AWS_ROLE_ARN value, or NULL */
 	const struct istr *restarted_at;  /* annotation keyless.dev/restartedAt: the keyless restart that made it */
-	int64_t created;                  /* creationTimestamp, seconds since the epoch */
+	uint32_t created;                 /* creationTimestamp, seconds since the epoch (until 2106) */
+	uint8_t owner_kind;               /* enum pod_owner */
 	uint8_t phase;                    /* enum pod_phase */
 	uint8_t flags;                    /* enum pod_flags */
 	uint8_t compute;                  /* enum compute_type */
 };
 
+/* The role ARN is one service account's own (interning it would share
+ * nothing): it is kept after the name. */
 struct sa_proj {
 	struct kobj h;
-	const struct istr *role_arn;      /* eks.amazonaws.com/role-arn */
+	const char *role_arn;             /* eks.amazonaws.com/role-arn, or NULL */
 	const struct istr *audience;      /* eks.amazonaws.com/audience */
 	const struct istr *regional;      /* eks.amazonaws.com/sts-regional-endpoints */
 	int64_t created;
@@ -74,6 +90,8 @@ extern const struct kube_kind KUBE_KIND_POD, KUBE_KIND_SERVICEACCOUNT, KUBE_KIND
 	KUBE_KIND_GENERIC;
 
 const char *pod_phase_name(enum pod_phase p);
+/* The owner kind of a controller ownerReference's kind (NULL: POD_OWNER_NONE). */
+enum pod_owner pod_owner_parse(const char *kind);
 const char *compute_type_name(enum compute_type c);
 
 #endif

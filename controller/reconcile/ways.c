@@ -119,7 +119,7 @@ static bool sa_annotated(struct rctx *x)
 
 	kube_cache_rdlock(c);
 	sa = (const struct sa_proj *)kube_cache_get(c, x->ns, x->spec->service_account);
-	ours = sa && sa->role_arn && wi_arn_is_ours(x, sa->role_arn->s);
+	ours = sa && sa->role_arn && wi_arn_is_ours(x, sa->role_arn);
 	kube_cache_rdunlock(c);
 	return ours;
 }

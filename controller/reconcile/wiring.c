@@ -209,7 +209,7 @@ static bool cache_says_wired(struct rctx *x)
 	wanted_annotations(x, want);
 	kube_cache_rdlock(c);
 	sa = (const struct sa_proj *)kube_cache_get(c, x->ns, x->spec->service_account);
-	wired = sa && ann_matches(A_ROLE, sa->role_arn ? sa->role_arn->s : NULL, want[A_ROLE]) &&
+	wired = sa && ann_matches(A_ROLE, sa->role_arn, want[A_ROLE]) &&
 		ann_matches(A_REGIONAL, sa->regional ? sa->regional->s : NULL, want[A_REGIONAL]) &&
 		ann_matches(A_AUDIENCE, sa->audience ? sa->audience->s : NULL, want[A_AUDIENCE]);
 	kube_cache_rdunlock(c);
@@ -239,7 +239,7 @@ static bool sa_bound(struct rctx *x)
 	}
 	kube_cache_rdlock(c);
 	cached = (const struct sa_proj *)kube_cache_get(c, x->ns, sp->service_account);
-	clean = cached && !(cached->role_arn && wi_arn_is_ours(x, cached->role_arn->s));
+	clean = cached && !(cached->role_arn && wi_arn_is_ours(x, cached->role_arn));
 	kube_cache_rdunlock(c);
 	if (!clean) {
 		op_err_clear(&err);
@@ -482,7 +482,7 @@ bool wi_role_in_use(struct rctx *x, const char *arn)
 struct stale_pod {
 	char name[254];
 	char uid[37];
-	char owner_kind[32];
+	enum pod_owner owner_kind;
 	char owner_name[254];
 	char restarted_at[40]; /* annotation keyless.dev/restartedAt: the keyless restart that made it, or "" */
 	int64_t created;
@@ -546,8 +546,7 @@ static int collect_pods(struct rctx *x, int64_t wired, struct stale_pod *stale, 
 			memset(s, 0, sizeof(*s));
 			str_copy(s->name, sizeof(s->name), kobj_name(c, o));
 			kube_uid_format(o->uid, s->uid);
-			if (p->owner_kind)
-				str_copy(s->owner_kind, sizeof(s->owner_kind), p->owner_kind->s);
+			s->owner_kind = p->owner_kind;
 			if (p->owner_name)
 				str_copy(s->owner_name, sizeof(s->owner_name), p->owner_name->s);
 			if (p->restarted_at)
@@ -568,7 +567,7 @@ static int collect_pods(struct rctx *x, int64_t wired, struct stale_pod *stale, 
 static int pod_target(struct rctx *x, const struct stale_pod *s, struct target *t, bool *ret_job)
 {
 	*ret_job = false;
-	if (streq(s->owner_kind, "ReplicaSet")) {
+	if (s->owner_kind == POD_OWNER_REPLICASET) {
 		json_auto_t *rs = NULL;
 		json_t *owners, *ow;
 		struct op_err err;
@@ -601,12 +600,12 @@ static int pod_target(struct rctx *x, const struct stale_pod *s, struct target *
 		}
 		return -ENOENT; /* a bare ReplicaSet */
 	}
-	if (streq(s->owner_kind, "StatefulSet") || streq(s->owner_kind, "DaemonSet")) {
-		t->res = streq(s->owner_kind, "StatefulSet") ? &KUBE_STATEFULSETS : &KUBE_DAEMONSETS;
+	if (s->owner_kind == POD_OWNER_STATEFULSET || s->owner_kind == POD_OWNER_DAEMONSET) {
+		t->res = s->owner_kind == POD_OWNER_STATEFULSET ? &KUBE_STATEFULSETS : &KUBE_DAEMONSETS;
 		str_copy(t->name, sizeof(t->name), s->owner_name);
 		return 0;
 	}
-	if (streq(s->owner_kind, "Job") || streq(s->owner_kind, "CronJob"))
+	if (s->owner_kind == POD_OWNER_JOB || s->owner_kind == POD_OWNER_CRONJOB)
 		*ret_job = true;
 	return -ENOENT;
 }
@@ -946,7 +945,7 @@ void wi_ensure_workloads(struct rctx *x)
 		int found;
 
 		/* pods of one ReplicaSet share their workload: look it up once */
-		if (i > 0 && streq(stale[i].owner_kind, stale[i - 1].owner_kind) &&
+		if (i > 0 && stale[i].owner_kind == stale[i - 1].owner_kind &&
 		    streq(stale[i].owner_name, stale[i - 1].owner_name)) {
 			t = prev_t;
 			job = prev_job;

@@ -43,7 +43,7 @@ static void test_project__captured_pod(void **state)
 	assert_string_equal(p->h.idx->s, "app-sa");
 	kube_uid_format(p->h.uid, uid);
 	assert_string_equal(uid, "a78bc328-1854-4a73-a023-16a1dc15a77c");
-	assert_string_equal(p->owner_kind->s, "ReplicaSet");
+	assert_int_equal(p->owner_kind, POD_OWNER_REPLICASET);
 	assert_string_equal(p->owner_name->s, "web-6cccf4c497");
 	assert_string_equal(p->role_arn->s, "arn:aws:iam::123456789012:role/keyless-capture-app");
 	assert_true(p->flags & POD_HAS_ROLE_ARN);
@@ -242,6 +242,130 @@ static void test_cache__many_objects_and_rehash(void **state)
 	kube_cache_free(c);
 }
 
+/* The controller owner's kind becomes a small enum: the kinds the restart
+ * logic tells apart, POD_OWNER_OTHER for any other kind (case matters, as
+ * in Kubernetes), POD_OWNER_NONE without a controller owner or its kind. */
+static void test_project__pod_owner_kinds(void **state)
+{
+	static const struct {
+		const char *owners; /* metadata.ownerReferences as JSON, or NULL */
+		enum pod_owner want;
+		const char *want_name;
+	} cases[] = {
+		{ NULL, POD_OWNER_NONE, NULL },
+		{ "[]", POD_OWNER_NONE, NULL },
+		{ "[{\"kind\":\"ReplicaSet\",\"name\":\"web-1\",\"controller\":true}]", POD_OWNER_REPLICASET, "web-1" },
+		{ "[{\"kind\":\"StatefulSet\",\"name\":\"db\",\"controller\":true}]", POD_OWNER_STATEFULSET, "db" },
+		{ "[{\"kind\":\"DaemonSet\",\"name\":\"agent\",\"controller\":true}]", POD_OWNER_DAEMONSET, "agent" },
+		{ "[{\"kind\":\"Job\",\"name\":\"batch-1\",\"controller\":true}]", POD_OWNER_JOB, "batch-1" },
+		{ "[{\"kind\":\"CronJob\",\"name\":\"nightly\",\"controller\":true}]", POD_OWNER_CRONJOB, "nightly" },
+		/* unknown kinds: an Argo Rollout, a kind spelled in other case */
+		{ "[{\"kind\":\"Rollout\",\"name\":\"canary\",\"controller\":true}]", POD_OWNER_OTHER, "canary" },
+		{ "[{\"kind\":\"replicaset\",\"name\":\"web-1\",\"controller\":true}]", POD_OWNER_OTHER, "web-1" },
+		/* not a controller: no owner */
+		{ "[{\"kind\":\"ReplicaSet\",\"name\":\"web-1\"}]", POD_OWNER_NONE, NULL },
+		{ "[{\"kind\":\"ReplicaSet\",\"name\":\"web-1\",\"controller\":false}]", POD_OWNER_NONE, NULL },
+		/* the controller after another owner */
+		{ "[{\"kind\":\"Node\",\"name\":\"n1\"},{\"kind\":\"StatefulSet\",\"name\":\"db\",\"controller\":true}]",
+		  POD_OWNER_STATEFULSET, "db" },
+		/* a controller without a kind */
+		{ "[{\"name\":\"x\",\"controller\":true}]", POD_OWNER_NONE, "x" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct kube_cache *c = kube_cache_new(&KUBE_KIND_POD);
+		json_t *pod = mkpod("prod", "p", "app-sa", NULL);
+		const struct pod_proj *p;
+
+		if (cases[i].owners)
+			json_object_set_new(json_object_get(pod, "metadata"), "ownerReferences",
+					    json_loads(cases[i].owners, 0, NULL));
+		upsert(c, pod, KUBE_CHANGE_ADDED);
+		kube_cache_rdlock(c);
+		p = (const struct pod_proj *)kube_cache_get(c, "prod", "p");
+		assert_non_null(p);
+		assert_int_equal(p->owner_kind, cases[i].want);
+		if (cases[i].want_name)
+			assert_string_equal(p->owner_name->s, cases[i].want_name);
+		else
+			assert_null(p->owner_name);
+		kube_cache_rdunlock(c);
+		kube_cache_free(c);
+	}
+	assert_int_equal(pod_owner_parse(NULL), POD_OWNER_NONE);
+	assert_int_equal(pod_owner_parse(""), POD_OWNER_OTHER);
+	assert_int_equal(pod_owner_parse("Deployment"), POD_OWNER_OTHER);
+	assert_int_equal(pod_owner_parse("Job"), POD_OWNER_JOB);
+}
+
+/* A change of the owner's kind is a change; the creation time is kept in
+ * 32 bits (seconds until 2106; earlier than 1970 or missing: 0). */
+static void test_project__pod_owner_change_and_created(void **state)
+{
+	struct kube_cache *c = kube_cache_new(&KUBE_KIND_POD);
+	json_t *pod = mkpod("prod", "p", "app-sa", NULL), *meta = json_object_get(pod, "metadata");
+	const struct pod_proj *p;
+	struct kube_change ch;
+
+	(void)state;
+	json_object_set_new(meta, "ownerReferences",
+			    json_pack("[{s:s, s:s, s:b}]", "kind", "StatefulSet", "name", "db", "controller", 1));
+	assert_int_equal(kube_cache_upsert_json(c, pod, &ch), 0);
+	assert_int_equal(ch.type, KUBE_CHANGE_ADDED);
+	kube_change_release(&ch);
+	json_object_set_new(meta, "ownerReferences",
+			    json_pack("[{s:s, s:s, s:b}]", "kind", "DaemonSet", "name", "db", "controller", 1));
+	assert_int_equal(kube_cache_upsert_json(c, pod, &ch), 0);
+	assert_int_equal(ch.type, KUBE_CHANGE_UPDATED);
+	kube_change_release(&ch);
+	kube_cache_rdlock(c);
+	p = (const struct pod_proj *)kube_cache_get(c, "prod", "p");
+	assert_int_equal(p->owner_kind, POD_OWNER_DAEMONSET);
+	assert_int_equal(p->created, 1767225600); /* 2026-01-01T00:00:00Z */
+	kube_cache_rdunlock(c);
+
+	json_object_set_new(meta, "creationTimestamp", json_string("2105-12-31T23:59:59Z"));
+	upsert(c, json_incref(pod), KUBE_CHANGE_UPDATED);
+	kube_cache_rdlock(c);
+	p = (const struct pod_proj *)kube_cache_get(c, "prod", "p");
+	assert_int_equal(p->created, 4291747199u);
+	kube_cache_rdunlock(c);
+	json_object_set_new(meta, "creationTimestamp", json_string("1969-12-31T23:59:59Z"));
+	upsert(c, json_incref(pod), KUBE_CHANGE_UPDATED);
+	kube_cache_rdlock(c);
+	p = (const struct pod_proj *)kube_cache_get(c, "prod", "p");
+	assert_int_equal(p->created, 0);
+	kube_cache_rdunlock(c);
+	json_decref(pod);
+	kube_cache_free(c);
+}
+
+/* Names are compared in full: one that is a prefix of another, or longer,
+ * is another object. */
+static void test_cache__name_prefixes(void **state)
+{
+	struct kube_cache *c = kube_cache_new(&KUBE_KIND_POD);
+	static const char *const names[] = { "a", "ab", "abc", "b" };
+
+	(void)state;
+	for (size_t i = 0; i < 3; i++)
+		upsert(c, mkpod("prod", names[i], "sa", NULL), KUBE_CHANGE_ADDED);
+	kube_cache_rdlock(c);
+	for (size_t i = 0; i < 3; i++) {
+		const struct kobj *o = kube_cache_get(c, "prod", names[i]);
+
+		assert_non_null(o);
+		assert_string_equal(kobj_name(c, o), names[i]);
+	}
+	assert_null(kube_cache_get(c, "prod", "b"));
+	assert_null(kube_cache_get(c, "prod", "abcd"));
+	assert_null(kube_cache_get(c, "prod", ""));
+	assert_null(kube_cache_get(c, "pro", "da"));
+	kube_cache_rdunlock(c);
+	kube_cache_free(c);
+}
+
 static void test_project__service_account_and_generic(void **state)
 {
 	struct kube_cache *sc = kube_cache_new(&KUBE_KIND_SERVICEACCOUNT);
@@ -258,15 +382,40 @@ static void test_project__service_account_and_generic(void **state)
 	kube_change_release(&ch);
 	kube_cache_rdlock(sc);
 	p = (const struct sa_proj *)kube_cache_get(sc, "prod", "app-sa");
-	assert_string_equal(p->role_arn->s, "arn:aws:iam::1:role/r");
+	assert_string_equal(p->role_arn, "arn:aws:iam::1:role/r");
+	assert_string_equal(kobj_name(sc, &p->h), "app-sa"); /* the ARN is kept after the name */
 	assert_string_equal(p->regional->s, "true");
 	assert_null(p->audience);
+	kube_cache_rdunlock(sc);
+	/* the same ARN (another copy) is no change; another ARN, or an empty one, is */
+	assert_int_equal(kube_cache_upsert_json(sc, sa, &ch), 0);
+	assert_int_equal(ch.type, KUBE_CHANGE_NONE);
+	json_object_set_new(json_object_get(json_object_get(sa, "metadata"), "annotations"), "eks.amazonaws.com/role-arn",
+			    json_string("arn:aws:iam::1:role/r2"));
+	upsert(sc, json_incref(sa), KUBE_CHANGE_UPDATED);
+	kube_cache_rdlock(sc);
+	p = (const struct sa_proj *)kube_cache_get(sc, "prod", "app-sa");
+	assert_string_equal(p->role_arn, "arn:aws:iam::1:role/r2");
+	kube_cache_rdunlock(sc);
+	json_object_set_new(json_object_get(json_object_get(sa, "metadata"), "annotations"), "eks.amazonaws.com/role-arn",
+			    json_string(""));
+	upsert(sc, json_incref(sa), KUBE_CHANGE_UPDATED);
+	kube_cache_rdlock(sc);
+	p = (const struct sa_proj *)kube_cache_get(sc, "prod", "app-sa");
+	assert_non_null(p->role_arn);
+	assert_string_equal(p->role_arn, "");
 	kube_cache_rdunlock(sc);
 	/* removing the annotation is an update */
 	json_object_del(json_object_get(json_object_get(sa, "metadata"), "annotations"), "eks.amazonaws.com/role-arn");
 	assert_int_equal(kube_cache_upsert_json(sc, sa, &ch), 0);
 	assert_int_equal(ch.type, KUBE_CHANGE_UPDATED);
 	kube_change_release(&ch);
+	kube_cache_rdlock(sc);
+	p = (const struct sa_proj *)kube_cache_get(sc, "prod", "app-sa");
+	assert_null(p->role_arn);
+	assert_string_equal(kobj_name(sc, &p->h), "app-sa");
+	kube_cache_rdunlock(sc);
+	upsert(sc, json_incref(sa), KUBE_CHANGE_NONE);
 	json_decref(sa);
 	kube_cache_free(sc);
 }
@@ -354,6 +503,9 @@ int main(void)
 		cmocka_unit_test(test_cache__index_moves_and_sweep),
 		cmocka_unit_test(test_cache__failed_relists_then_success_sweep_all),
 		cmocka_unit_test(test_cache__many_objects_and_rehash),
+		cmocka_unit_test(test_project__pod_owner_kinds),
+		cmocka_unit_test(test_project__pod_owner_change_and_created),
+		cmocka_unit_test(test_cache__name_prefixes),
 		cmocka_unit_test(test_project__service_account_and_generic),
 		cmocka_unit_test(test_watch__apply_captured_lines),
 		cmocka_unit_test(test_watch__error_events),

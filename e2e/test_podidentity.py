@@ -225,7 +225,7 @@ def test_migration_irsa_to_pod_identity_and_back(controller, core, apps, namespa
         return [c.get("reason") for c in [next((c for c in get_wi(namespace, "mig")["status"]["conditions"]
                                                 if c["type"] == "Migrating"), {})]]
 
-    seen, trusts, checked, creds_checked = [], [], [0], [0]
+    seen, trusts, checked, creds_checked, unfetchable = [], [], [0], [0], [0]
 
     def watch(done):
         o = get_wi(namespace, "mig")
@@ -244,6 +244,12 @@ def test_migration_irsa_to_pod_identity_and_back(controller, core, apps, namespa
                 assert "Service" in kinds, (seen, kinds)
             if check and p.status.phase == "Running" and (
                     "AWS_ROLE_ARN" in _env(p) or "AWS_CONTAINER_CREDENTIALS_FULL_URI" in _env(p)):
+                if "AWS_CONTAINER_CREDENTIALS_FULL_URI" in _env(p) and not associations(namespace, "mig-sa"):
+                    # back to IRSA, from Switch on: the association is gone, so a Pod Identity pod keeps
+                    # the credentials it holds (the agent and the SDKs cache them) but cannot fetch new ones
+                    # until its restart (README, "Migration")
+                    unfetchable[0] += 1
+                    continue
                 pod_credentials_work(core, namespace, "mig-sa", p, st["roleName"])
                 creds_checked[0] += 1
         trusts.append(kinds)
@@ -280,7 +286,9 @@ def test_migration_irsa_to_pod_identity_and_back(controller, core, apps, namespa
         _pods(core, namespace)), 90, "IRSA pods again")
     for p in _pods(core, namespace):
         pod_credentials_work(core, namespace, "mig-sa", p, st["roleName"])
-    CALLS["migration: pod credentials checked along the way"] = str(creds_checked[0])
+    CALLS["migration: pod credentials checked along the way"] = (
+        f"{creds_checked[0]} fetched and working; {unfetchable[0]} Pod Identity pod checks skipped after the "
+        f"association was gone (back to IRSA)")
 
 
 def test_auto_follows_the_agent_and_windows_pods(controller, core, apps, namespace):
@@ -296,19 +304,35 @@ def test_auto_follows_the_agent_and_windows_pods(controller, core, apps, namespa
         template=client.V1PodTemplateSpec(metadata=client.V1ObjectMeta(labels=labels), spec=client.V1PodSpec(
             containers=[client.V1Container(name="agent", image="example.invalid/eks-pod-identity-agent:1")]))))
     apps.create_namespaced_daemon_set("kube-system", agent)
+    win_node = f"kwok-win-{uuid.uuid4().hex[:6]}"
     try:
         # the DaemonSet is not watched: the periodic resync (10 s here) notices it
         wait_until(lambda: get_wi(namespace, "auto")["status"].get("mode") == "PodIdentity", 90,
                    "Auto moving to Pod Identity")
         assert associations(namespace, "auto-sa")
-        win = client.V1Pod(metadata=client.V1ObjectMeta(name="win"), spec=client.V1PodSpec(
-            service_account_name="auto-sa", node_selector={"kubernetes.io/os": "windows"},
-            containers=[client.V1Container(name="c", image="example.invalid/win:1")]))
-        core.create_namespaced_pod(namespace, win)
-        wait_until(lambda: get_wi(namespace, "auto")["status"].get("mode") == "IRSA", 90,
+        # a Windows workload on a Windows node (kwok runs it); it got the Pod Identity injection, so the move
+        # back to IRSA restarts it (a bare pod would wait for people)
+        core.create_node(client.V1Node(metadata=client.V1ObjectMeta(
+            name=win_node, annotations={"kwok.x-k8s.io/node": "fake"},
+            labels={"kubernetes.io/os": "windows", "kubernetes.io/hostname": win_node, "keyless.dev/kwok": "true"})))
+        win_labels = {"app": "win"}
+        apps.create_namespaced_deployment(namespace, client.V1Deployment(
+            metadata=client.V1ObjectMeta(name="win"),
+            spec=client.V1DeploymentSpec(replicas=1, selector=client.V1LabelSelector(match_labels=win_labels),
+                                         template=client.V1PodTemplateSpec(
+                                             metadata=client.V1ObjectMeta(labels=win_labels),
+                                             spec=client.V1PodSpec(service_account_name="auto-sa",
+                                                                   node_selector={"kubernetes.io/os": "windows"},
+                                                                   containers=[client.V1Container(
+                                                                       name="c", image="example.invalid/win:1")])))))
+        wait_until(lambda: get_wi(namespace, "auto")["status"].get("mode") == "IRSA", 120,
                    "Auto back on IRSA for a Windows pod")
         assert not associations(namespace, "auto-sa")
         mode = [c for c in get_wi(namespace, "auto")["status"]["conditions"] if c["type"] == "ModeSelected"][0]
         assert mode["reason"] == "AutoWindows" and "Windows nodes" in mode["message"], mode
     finally:
         apps.delete_namespaced_daemon_set("eks-pod-identity-agent", "kube-system")
+        try:
+            core.delete_node(win_node)
+        except client.exceptions.ApiException:
+            pass

@@ -17,6 +17,8 @@
 #include "reconcile/steps.h"
 
 #define REQUEUE_NOT_READY_NS (60 * NSEC_PER_SEC)
+/* A migration between IRSA and Pod Identity moves to its next phase this soon. */
+#define REQUEUE_MIGRATION_NS (1 * NSEC_PER_SEC)
 
 void wi_reconciler_init(struct wi_reconciler *r)
 {
@@ -489,6 +491,12 @@ status:
 
 	if (x.transient)
 		res.outcome = RECONCILE_ERROR;
+	else if (x.planned && (x.plan.phase == MIG_ADD_TRUST || x.plan.phase == MIG_SWITCH ||
+			       x.plan.phase == MIG_DROP_TRUST))
+		/* a migration phase done by this reconcile's writes: the next one
+		 * moves on at once (keyless' own writes bring no event); Restart
+		 * waits for pod events */
+		res = (struct reconcile_result){ .outcome = RECONCILE_REQUEUE, .after_ns = REQUEUE_MIGRATION_NS };
 	else if (x.requeue_soon)
 		res = (struct reconcile_result){ .outcome = RECONCILE_REQUEUE, .after_ns = REQUEUE_PODS_NS };
 	else if (x.requeue_after_ns)

@@ -269,6 +269,7 @@ static void test_podidentity__session_policy_and_target_role(void **state)
 static void test_podidentity__migration_from_irsa_phase_by_phase(void **state)
 {
 	struct world *w = *state;
+	struct reconcile_result res;
 
 	put_deployment(w);
 	put_identity(w, "");
@@ -279,8 +280,10 @@ static void test_podidentity__migration_from_irsa_phase_by_phase(void **state)
 	world_run(w, KEY);
 
 	set_spec(w, "mode", json_string("PodIdentity"));
-	/* 1: both trusts, the association made, the annotation kept; no restart yet */
-	world_run(w, KEY);
+	/* 1: both trusts, the association made, the annotation kept; no restart yet; the next phase at once */
+	res = world_run(w, KEY);
+	assert_int_equal(res.outcome, RECONCILE_REQUEUE);
+	assert_int_equal(res.after_ns, NSEC_PER_SEC);
 	assert_string_equal(cond(w, "Migrating", "status"), "True");
 	assert_string_equal(cond(w, "Migrating", "reason"), "AddTrust");
 	assert_non_null(strstr(trust(w), "Federated"));

@@ -839,6 +839,9 @@ observe:
 		if (st->kind == STEP_CREATE_ROLE) {
 			rctx_event(x, "Normal", "RoleCreated", "CreateRole", "created IAM role %s trusting only %s/%s",
 				   x->role_name, x->ns, x->spec->service_account);
+		} else if (st->kind == STEP_UPDATE_TRUST && x->planned && x->plan.phase != MIG_STEADY) {
+			rctx_event(x, "Normal", "TrustPolicyUpdated", step_name(st->kind), "IAM role %s: %s",
+				   x->role_name, x->plan.message);
 		} else if (x->was_ready) {
 			/* nothing in the spec changed since we last made it right: someone changed AWS */
 			atomic_fetch_add(&r->drift_repairs, 1);
@@ -857,8 +860,21 @@ observe:
 		log_warn("%s/%s: IAM role %s has path %s, settings say %s; IAM cannot move a role, left as is", x->ns,
 			 x->name, x->role_name, ob.o.path ? ob.o.path : "/", ds.d.path);
 	observed_release(&ob);
-	str_format(msg, sizeof(msg), "IAM role %s trusts only system:serviceaccount:%s:%s (audience %s)", x->role_name,
-		 x->ns, x->spec->service_account, x->spec->audience);
+	if (x->plan.trust_irsa && x->plan.trust_pod_identity)
+		str_format(msg, sizeof(msg), "IAM role %s trusts only system:serviceaccount:%s:%s (audience %s) and, "
+			   "while the identity migrates, EKS Pod Identity sessions tagged with that namespace and service "
+			   "account in cluster %s", x->role_name, x->ns, x->spec->service_account, x->spec->audience,
+			   x->r->settings->cluster_name);
+	else if (x->plan.trust_pod_identity && x->spec->disable_session_tags)
+		str_format(msg, sizeof(msg), "IAM role %s trusts EKS Pod Identity without session-tag conditions "
+			   "(spec.disableSessionTags): any pod identity association in the account may use it",
+			   x->role_name);
+	else if (x->plan.trust_pod_identity)
+		str_format(msg, sizeof(msg), "IAM role %s trusts only EKS Pod Identity sessions of %s/%s in cluster %s",
+			   x->role_name, x->ns, x->spec->service_account, x->r->settings->cluster_name);
+	else
+		str_format(msg, sizeof(msg), "IAM role %s trusts only system:serviceaccount:%s:%s (audience %s)",
+			   x->role_name, x->ns, x->spec->service_account, x->spec->audience);
 	conditions_set(&x->conds, COND_ROLE, "True", "Reconciled", msg, x->generation, x->now);
 	ok = true;
 out:

@@ -147,6 +147,8 @@ static void test_podidentity__new_identity_calls_trust_association_then_noop(voi
 	assert_string_equal(world_status(w, "logging", "s3-reader", "mode"), "PodIdentity");
 	assert_string_equal(world_status(w, "logging", "s3-reader", "associationId"), a->id);
 	assert_non_null(strstr(cond(w, "ServiceAccountReady", "message"), a->id));
+	assert_string_equal(cond(w, "RoleReady", "message"),
+			    "IAM role " ROLE " trusts only EKS Pod Identity sessions of logging/s3-reader-sa in cluster prod");
 	assert_true(fake_kube_has_event(&w->kube, "AssociationCreated"));
 
 	/* a second reconcile (keyless' own writes): nothing read, nothing written */
@@ -253,6 +255,7 @@ static void test_podidentity__session_policy_and_target_role(void **state)
 	assert_non_null(strstr(a->policy, "arn:aws:s3:::logs/app/*"));
 	/* without session tags, the trust can name nothing */
 	assert_null(strstr(trust(w), "kubernetes-namespace"));
+	assert_non_null(strstr(cond(w, "RoleReady", "message"), "any pod identity association in the account"));
 	assert_non_null(strstr(trust(w), "\"Action\":\"sts:AssumeRole\""));
 	/* the target role removed from the spec: EKS cannot clear it in place, the association is made again */
 	set_spec(w, "targetRoleArn", json_null());
@@ -309,6 +312,8 @@ static void test_podidentity__migration_from_irsa_phase_by_phase(void **state)
 	/* 4: no IRSA pod left: the OIDC statement goes; then Pod Identity is in effect */
 	world_run(w, KEY);
 	assert_string_equal(cond(w, "Migrating", "reason"), "DropTrust");
+	assert_true(fake_kube_has_event(&w->kube, "TrustPolicyUpdated"));
+	assert_false(fake_kube_has_event(&w->kube, "DriftRepaired")); /* a migration is not drift */
 	assert_null(strstr(trust(w), "Federated"));
 	world_run(w, KEY);
 	assert_string_equal(cond(w, "Migrating", "status"), "False");

@@ -1,7 +1,9 @@
 /* steps.h: the steps of a WorkloadIdentity reconcile, each on a struct
  * rctx (reconcile/rctx.h): role.c (OIDC provider and role), wiring.c
- * (service account and pods), cleanup.c (deletion), memo.c (what is
- * remembered between reconciles). The orchestrator (workload.c) and the
+ * (service account and pods), ways.c (IRSA or Pod Identity, the migration
+ * plan and the trust it asks for), association.c (the EKS pod identity
+ * association), cleanup.c (deletion), memo.c (what is remembered between
+ * reconciles). The orchestrator (workload.c) and the
  * drift sweep (sweep.c) call them; they call only rctx.h and each other.
  * Not a public API. */
 #ifndef KEYLESS_RECONCILE_STEPS_H

@@ -1,4 +1,5 @@
-/* workload.h: the WorkloadIdentity reconciler (IRSA mode).
+/* workload.h: the WorkloadIdentity reconciler (IRSA and EKS Pod Identity
+ * modes, and the migration between them: reconcile/ways.c).
  *
  * wi_reconcile() is the reconcile function the manager calls with a key
  * "namespace/name". Level-based and idempotent: it reads the object (API
@@ -8,7 +9,8 @@
  * reconcile with nothing changed makes no AWS writes and no Kubernetes writes.
  *
  * Steps: validate (spec, namespace guardrail, permission guardrails; a
- * rejection revokes what an earlier grant gave, guardrailEnforcement) ->
+ * rejection revokes what an earlier grant gave, guardrailEnforcement; the
+ * mode and why, identity/mode.h) ->
  * finalizer -> service-account conflict (the oldest WorkloadIdentity wins;
  * a loser gets no role, and one it had is deleted) -> OIDC provider ->
  * record the role name in the status -> role (create / repair: trust,

@@ -47,8 +47,11 @@ def associations(ns, sa):
     eks = aws_client("eks")
     out = []
     for s in eks.list_pod_identity_associations(clusterName=CLUSTER, namespace=ns, serviceAccount=sa)["associations"]:
-        out.append(eks.describe_pod_identity_association(clusterName=CLUSTER,
-                                                         associationId=s["associationId"])["association"])
+        try:
+            out.append(eks.describe_pod_identity_association(clusterName=CLUSTER,
+                                                             associationId=s["associationId"])["association"])
+        except eks.exceptions.ResourceNotFoundException:
+            pass  # deleted between the list and the describe
     return out
 
 

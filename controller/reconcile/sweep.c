@@ -2,6 +2,7 @@
 #include "reconcile/sweep.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,6 +260,9 @@ static void *sweeper_main(void *arg)
 				 (unsigned long long)st.calls, st.provider_changed ? " (the OIDC provider changed)" : "");
 		if (s->on_sweep)
 			s->on_sweep(s->ctx, rc, &st);
+		/* the listing (up to 1,000 roles' documents a page) is freed: give
+		 * the pages back, or each thread's malloc arena keeps them */
+		malloc_trim(0);
 		/* roles: one full verification every period / n, the last one before the next sweep */
 		for (size_t i = 0; i < n; i++) {
 			int64_t slot = next - period + (int64_t)((double)period * (double)(i + 1) / (double)(n + 1));

@@ -534,53 +534,52 @@ static int parse_guardrails(const struct shape_ctx *c, json_t *doc, struct guard
 	return 0;
 }
 
-static int parse_enforcement(const struct shape_ctx *c, json_t *doc, struct settings *s)
+/* One of a few words; absent or null: the first. */
+struct choice {
+	const char *name;
+	int value;
+};
+
+static int parse_choice(const struct shape_ctx *c, json_t *doc, const char *key, const struct choice *v, size_t n,
+			int *ret)
 {
-	const char *v;
-	int r = get_string(c, doc, "guardrailEnforcement", &v);
+	char listed[128] = "";
+	const char *s;
+	int r = get_string(c, doc, key, &s);
 
 	if (r < 0)
 		return r;
-	if (!v || streq(v, "revoke"))
-		s->enforcement = ENFORCE_REVOKE;
-	else if (streq(v, "keep"))
-		s->enforcement = ENFORCE_KEEP;
-	else
-		return shape_fail(c, "guardrailEnforcement", "'%s' is not revoke or keep", shape_quote(v).s);
-	return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!s || streq(s, v[i].name)) {
+			*ret = v[i].value;
+			return 0;
+		}
+	}
+	/* "a, b or c" */
+	for (size_t i = 0; i < n; i++)
+		str_format(listed + strlen(listed), sizeof(listed) - strlen(listed), "%s%s",
+			   i == 0 ? "" : i + 1 == n ? " or " : ", ", v[i].name);
+	return shape_fail(c, key, "'%s' is not %s", shape_quote(s).s, listed);
 }
 
-static int parse_drift_detection(const struct shape_ctx *c, json_t *doc, struct settings *s)
+static int parse_choices(const struct shape_ctx *c, json_t *doc, struct settings *s)
 {
-	const char *v;
-	int r = get_string(c, doc, "driftDetection", &v);
+	static const struct choice enforcement[] = { { "revoke", ENFORCE_REVOKE }, { "keep", ENFORCE_KEEP } };
+	static const struct choice drift[] = { { "roles", DRIFT_ROLES }, { "bulk", DRIFT_BULK } };
+	static const struct choice modes[] = { { "IRSA", WI_MODE_IRSA },
+					       { "PodIdentity", WI_MODE_POD_IDENTITY },
+					       { "Auto", WI_MODE_AUTO } };
+	int v, r;
 
-	if (r < 0)
+	if ((r = parse_choice(c, doc, "guardrailEnforcement", enforcement, ARRAY_SIZE(enforcement), &v)) < 0)
 		return r;
-	if (!v || streq(v, "roles"))
-		s->drift_detection = DRIFT_ROLES;
-	else if (streq(v, "bulk"))
-		s->drift_detection = DRIFT_BULK;
-	else
-		return shape_fail(c, "driftDetection", "'%s' is not roles or bulk", shape_quote(v).s);
-	return 0;
-}
-
-static int parse_default_mode(const struct shape_ctx *c, json_t *doc, struct settings *s)
-{
-	const char *v;
-	int r = get_string(c, doc, "defaultMode", &v);
-
-	if (r < 0)
+	s->enforcement = (enum guardrail_enforcement)v;
+	if ((r = parse_choice(c, doc, "driftDetection", drift, ARRAY_SIZE(drift), &v)) < 0)
 		return r;
-	if (!v || streq(v, "IRSA"))
-		s->default_mode = WI_MODE_IRSA;
-	else if (streq(v, "PodIdentity"))
-		s->default_mode = WI_MODE_POD_IDENTITY;
-	else if (streq(v, "Auto"))
-		s->default_mode = WI_MODE_AUTO;
-	else
-		return shape_fail(c, "defaultMode", "'%s' is not IRSA, PodIdentity or Auto", shape_quote(v).s);
+	s->drift_detection = (enum drift_detection)v;
+	if ((r = parse_choice(c, doc, "defaultMode", modes, ARRAY_SIZE(modes), &v)) < 0)
+		return r;
+	s->default_mode = (enum wi_mode)v;
 	return 0;
 }
 
@@ -677,9 +676,8 @@ int settings_parse(json_t *doc, const char *source, struct settings **ret, struc
 	    (r = parse_account_id(&c, doc, s)) < 0 || (r = parse_oidc_issuer(&c, doc, s)) < 0 ||
 	    (r = get_bool(&c, doc, "manageOidcProvider", true, &s->manage_oidc_provider)) < 0 ||
 	    (r = parse_role_naming(&c, doc, s)) < 0 || (r = parse_boundary(&c, doc, s)) < 0 ||
-	    (r = parse_defaults(&c, doc, s)) < 0 || (r = parse_enforcement(&c, doc, s)) < 0 ||
+	    (r = parse_defaults(&c, doc, s)) < 0 || (r = parse_choices(&c, doc, s)) < 0 ||
 	    (r = parse_issuer_ca(&c, doc, s)) < 0 || (r = parse_iam_rate(&c, doc, &s->iam_rate)) < 0 ||
-	    (r = parse_drift_detection(&c, doc, s)) < 0 || (r = parse_default_mode(&c, doc, s)) < 0 ||
 	    (r = shape_parse_tags(&c, "extraTags", json_object_get(doc, "extraTags"), MAX_EXTRA_TAGS, &s->extra_tags,
 				  &s->n_extra_tags)) < 0 ||
 	    (r = parse_guardrails(&c, doc, &s->guardrails)) < 0)

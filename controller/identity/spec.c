@@ -50,6 +50,19 @@ const char *wi_mode_name(enum wi_mode m)
 	return "Default";
 }
 
+bool wi_mode_parse(const char *s, enum wi_mode *ret)
+{
+	static const enum wi_mode modes[] = { WI_MODE_IRSA, WI_MODE_POD_IDENTITY, WI_MODE_AUTO };
+
+	for (size_t i = 0; s && i < ARRAY_SIZE(modes); i++) {
+		if (streq(s, wi_mode_name(modes[i]))) {
+			*ret = modes[i];
+			return true;
+		}
+	}
+	return false;
+}
+
 static void statement_release(struct wi_statement *st)
 {
 	free(st->sid);
@@ -468,15 +481,8 @@ static int parse_pod_identity(const struct shape_ctx *c, json_t *spec, struct wi
 	r = get_string(c, spec, "mode", "spec.mode", &str);
 	if (r < 0)
 		return r;
-	if (!str)
-		s->mode = WI_MODE_DEFAULT;
-	else if (streq(str, "IRSA"))
-		s->mode = WI_MODE_IRSA;
-	else if (streq(str, "PodIdentity"))
-		s->mode = WI_MODE_POD_IDENTITY;
-	else if (streq(str, "Auto"))
-		s->mode = WI_MODE_AUTO;
-	else
+	s->mode = WI_MODE_DEFAULT;
+	if (str && !wi_mode_parse(str, &s->mode))
 		return shape_fail(c, "spec.mode", "'%s' is not IRSA, PodIdentity or Auto", shape_quote(str).s);
 
 	r = get_object(c, spec, "sessionPolicy", "spec.sessionPolicy", &sp);

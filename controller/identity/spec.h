@@ -106,5 +106,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct wi_spec *, wi_spec_free)
 const char *wi_restart_name(enum wi_restart r);
 /* "IRSA", "PodIdentity", "Auto"; "Default" for WI_MODE_DEFAULT. */
 const char *wi_mode_name(enum wi_mode m);
+/* The mode one of those names; false (and *ret unchanged) for anything else. */
+bool wi_mode_parse(const char *s, enum wi_mode *ret);
 
 #endif

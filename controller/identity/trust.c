@@ -92,30 +92,27 @@ out:
 	return s;
 }
 
-/* v is s, or a list holding s. */
-static bool names(json_t *v, const char *s)
+static bool is_string(const char *v, const char *s)
 {
-	size_t i;
-	json_t *item;
-
-	if (json_is_string(v))
-		return streq(json_string_value(v), s);
-	json_array_foreach(v, i, item) {
-		if (json_is_string(item) && streq(json_string_value(item), s))
-			return true;
-	}
-	return false;
+	return streq(v, s);
 }
 
-static bool names_oidc_provider(json_t *v)
+static bool names_oidc_provider(const char *v, const char *unused)
+{
+	(void)unused;
+	return strstr(v, ":oidc-provider/") != NULL;
+}
+
+/* v is a string, or a list holding one, for which match(string, s) holds. */
+static bool any_string(json_t *v, bool (*match)(const char *v, const char *s), const char *s)
 {
 	size_t i;
 	json_t *item;
 
 	if (json_is_string(v))
-		return strstr(json_string_value(v), ":oidc-provider/") != NULL;
+		return match(json_string_value(v), s);
 	json_array_foreach(v, i, item) {
-		if (json_is_string(item) && strstr(json_string_value(item), ":oidc-provider/"))
+		if (json_is_string(item) && match(json_string_value(item), s))
 			return true;
 	}
 	return false;
@@ -127,10 +124,10 @@ static int statement_kind(json_t *st)
 
 	if (!json_is_object(p) || json_object_size(p) != 1)
 		return TRUST_OTHER;
-	if (names_oidc_provider(json_object_get(p, "Federated")) &&
-	    names(json_object_get(st, "Action"), "sts:AssumeRoleWithWebIdentity"))
+	if (any_string(json_object_get(p, "Federated"), names_oidc_provider, NULL) &&
+	    any_string(json_object_get(st, "Action"), is_string, "sts:AssumeRoleWithWebIdentity"))
 		return TRUST_IRSA;
-	if (names(json_object_get(p, "Service"), POD_IDENTITY_SERVICE))
+	if (any_string(json_object_get(p, "Service"), is_string, POD_IDENTITY_SERVICE))
 		return TRUST_POD_IDENTITY;
 	return TRUST_OTHER;
 }

@@ -65,13 +65,64 @@ static int delete_one(struct rctx *x, const char *id, const char *why)
 	return 0;
 }
 
-bool wi_find_association(struct rctx *x)
+/* Each association of (this namespace, sa), described, to fn (which takes
+ * it, or NULL on stop). 0, or the first negative errno (an AWS failure is
+ * reported on the condition; fn's own errors are returned as they are). */
+static int each_association(struct rctx *x, const char *sa,
+			    int (*fn)(struct rctx *x, struct eks_pod_identity_association *a))
 {
 	const char *cluster = x->r->settings->cluster_name;
 	struct eks_pod_identity_association_list l = { 0 };
+	struct op_err err;
+	int rc;
+
+	op_err_clear(&err);
+	rc = x->r->aws->eks_list_pod_identity_associations(x->r->awsc, cluster, x->ns, sa, 0, &l, &err);
+	if (rc < 0)
+		return rctx_aws_failed(x, COND_SA, "eks:ListPodIdentityAssociations", rc, &err), rc;
+	for (size_t i = 0; i < l.n && rc == 0; i++) {
+		struct eks_pod_identity_association *a = NULL;
+
+		op_err_clear(&err);
+		rc = x->r->aws->eks_describe_pod_identity_association(x->r->awsc, cluster, l.items[i].association_id, &a,
+								       &err);
+		if (rc == -ENOENT)
+			rc = 0; /* gone between the list and the describe */
+		else if (rc < 0)
+			rctx_aws_failed(x, COND_SA, "eks:DescribePodIdentityAssociation", rc, &err);
+		else
+			rc = fn(x, a);
+	}
+	eks_pod_identity_association_list_release(&l);
+	return rc;
+}
+
+/* wi_find_association: keep ours; another's binds the service account. */
+static int found(struct rctx *x, struct eks_pod_identity_association *a)
+{
+	if (association_ours(x, a)) {
+		keep(x, a);
+		return 0;
+	}
+	not_owned(x, a);
+	eks_pod_identity_association_free(a);
+	return -EPERM;
+}
+
+/* wi_delete_association: delete ours, leave the others. */
+static int delete_if_ours(struct rctx *x, struct eks_pod_identity_association *a)
+{
+	int rc = association_ours(x, a) ? delete_one(x, a->association_id, "the WorkloadIdentity was deleted") : 0;
+
+	eks_pod_identity_association_free(a);
+	return rc;
+}
+
+bool wi_find_association(struct rctx *x)
+{
+	const char *cluster = x->r->settings->cluster_name;
 	struct eks_pod_identity_association *a = NULL;
 	struct op_err err;
-	bool ok = true;
 	int rc;
 
 	x->association_known = true;
@@ -99,30 +150,7 @@ bool wi_find_association(struct rctx *x)
 			return true;
 		}
 	}
-	op_err_clear(&err);
-	rc = x->r->aws->eks_list_pod_identity_associations(x->r->awsc, cluster, x->ns, x->spec->service_account, 0, &l,
-							    &err);
-	if (rc < 0)
-		return rctx_aws_failed(x, COND_SA, "eks:ListPodIdentityAssociations", rc, &err);
-	for (size_t i = 0; i < l.n && ok; i++) {
-		op_err_clear(&err);
-		a = NULL;
-		rc = x->r->aws->eks_describe_pod_identity_association(x->r->awsc, cluster, l.items[i].association_id, &a,
-								       &err);
-		if (rc == -ENOENT)
-			continue;
-		if (rc < 0) {
-			ok = rctx_aws_failed(x, COND_SA, "eks:DescribePodIdentityAssociation", rc, &err);
-		} else if (association_ours(x, a)) {
-			keep(x, a);
-			a = NULL;
-		} else {
-			ok = not_owned(x, a);
-		}
-		eks_pod_identity_association_free(a);
-	}
-	eks_pod_identity_association_list_release(&l);
-	return ok;
+	return each_association(x, x->spec->service_account, found) == 0;
 }
 
 /* The token of a create: the same for retries of the same request (this
@@ -249,32 +277,5 @@ bool wi_ensure_association(struct rctx *x)
 
 int wi_delete_association(struct rctx *x, const char *sa)
 {
-	const char *cluster = x->r->settings->cluster_name;
-	struct eks_pod_identity_association_list l = { 0 };
-	struct op_err err;
-	int rc, ret = 0;
-
-	if (!sa)
-		return 0;
-	op_err_clear(&err);
-	rc = x->r->aws->eks_list_pod_identity_associations(x->r->awsc, cluster, x->ns, sa, 0, &l, &err);
-	if (rc < 0)
-		return rctx_aws_failed(x, COND_SA, "eks:ListPodIdentityAssociations", rc, &err), rc;
-	for (size_t i = 0; i < l.n && ret == 0; i++) {
-		struct eks_pod_identity_association *a = NULL;
-
-		op_err_clear(&err);
-		rc = x->r->aws->eks_describe_pod_identity_association(x->r->awsc, cluster, l.items[i].association_id, &a,
-								       &err);
-		if (rc == -ENOENT)
-			continue;
-		if (rc < 0) {
-			rctx_aws_failed(x, COND_SA, "eks:DescribePodIdentityAssociation", rc, &err);
-			ret = rc;
-		} else if (association_ours(x, a))
-			ret = delete_one(x, a->association_id, "the WorkloadIdentity was deleted");
-		eks_pod_identity_association_free(a);
-	}
-	eks_pod_identity_association_list_release(&l);
-	return ret;
+	return sa ? each_association(x, sa, delete_if_ours) : 0;
 }

@@ -49,6 +49,12 @@
 
 struct eks_pod_identity_association;
 
+/* The identity's running or pending pods, by where they run and which way
+ * they get credentials (reconcile/ways.c). */
+struct way_pods {
+	size_t fargate, windows, irsa, pi;
+};
+
 /* One reconcile's working state. */
 struct rctx {
 	struct wi_reconciler *r;
@@ -88,6 +94,7 @@ struct rctx {
 	 * mode in effect before (status.mode), and this reconcile's migration
 	 * plan (identity/migration.h), computed once the role's trust is known */
 	struct mode_choice mode;
+	struct way_pods pods;    /* counted once, by wi_choose_mode */
 	enum wi_mode status_mode;
 	struct mig_plan plan;
 	bool planned;

@@ -103,8 +103,6 @@ void wi_memo_vouch(struct wi_reconciler *r, const char *key, uint64_t arn_hash, 
 bool wi_memo_invalidate(struct wi_reconciler *r, const char *key, int64_t at_ns);
 
 /* ways.c: how pods reach the role (identity/mode.h, identity/migration.h) */
-/* status.mode's value ("IRSA", "PodIdentity"; else WI_MODE_DEFAULT). */
-enum wi_mode wi_mode_of(const char *s);
 /* Choose the mode for this reconcile (x->mode). false: the spec asks for what the mode in
  * effect cannot do (err: reason and message). */
 bool wi_choose_mode(struct rctx *x, struct op_err *err);

@@ -15,23 +15,11 @@
 #define AGENT_NAMESPACE "kube-system"
 #define AGENT_DAEMONSET "eks-pod-identity-agent"
 
-enum wi_mode wi_mode_of(const char *s)
-{
-	if (s && streq(s, "PodIdentity"))
-		return WI_MODE_POD_IDENTITY;
-	if (s && streq(s, "IRSA"))
-		return WI_MODE_IRSA;
-	return WI_MODE_DEFAULT;
-}
-
-/* The identity's pods: how many run on Fargate or Windows, and how many use
- * each way (a pod with keyless' role in AWS_ROLE_ARN uses IRSA; one with the
+/* The identity's pods (x->pods, counted once per reconcile by
+ * wi_choose_mode): how many run on Fargate or Windows, and how many use each
+ * way (a pod with keyless' role in AWS_ROLE_ARN uses IRSA; one with the
  * container-credentials variables uses Pod Identity). */
-struct pod_facts {
-	size_t fargate, windows, irsa, pi;
-};
-
-static void count_pods(struct rctx *x, struct pod_facts *f)
+static void count_pods(struct rctx *x, struct way_pods *f)
 {
 	struct kube_cache *c = x->r->pods;
 
@@ -75,13 +63,12 @@ bool wi_choose_mode(struct rctx *x, struct op_err *err)
 	const struct settings *s = x->r->settings;
 	const struct mode_policy pol = { s->default_mode, s->guardrails.allow_disable_session_tags };
 	struct mode_facts facts = { 0 };
-	struct pod_facts pods;
 
 	str_format(x->cluster_arn, sizeof(x->cluster_arn), "arn:%s:eks:%s:%s:cluster/%s", x->r->partition,
 		   x->r->region ? x->r->region : "", x->r->account_id, s->cluster_name);
-	count_pods(x, &pods);
-	facts.fargate_pods = pods.fargate;
-	facts.windows_pods = pods.windows;
+	count_pods(x, &x->pods);
+	facts.fargate_pods = x->pods.fargate;
+	facts.windows_pods = x->pods.windows;
 	if (x->spec->mode == WI_MODE_AUTO || (x->spec->mode == WI_MODE_DEFAULT && s->default_mode == WI_MODE_AUTO))
 		facts.agent_present = agent_present(x);
 	mode_choose(x->spec, &pol, &facts, &x->mode);
@@ -98,15 +85,12 @@ static bool sa_annotated(struct rctx *x);
 
 bool wi_needs_provider(struct rctx *x)
 {
-	struct pod_facts pods;
-
 	/* IRSA chosen or in effect (an identity from before status.mode with a
 	 * role was IRSA), or still used by the service account or pods */
 	if (x->mode.mode == WI_MODE_IRSA || x->status_mode == WI_MODE_IRSA ||
 	    (x->status_mode == WI_MODE_DEFAULT && x->recorded_role[0]) || sa_annotated(x))
 		return true;
-	count_pods(x, &pods);
-	return pods.irsa > 0;
+	return x->pods.irsa > 0;
 }
 
 /* Does the service account (as the cache has it) carry one of this object's
@@ -126,18 +110,16 @@ static bool sa_annotated(struct rctx *x)
 
 void wi_plan_ways(struct rctx *x, int trust_kinds)
 {
-	struct pod_facts pods;
 	struct mig_facts f;
 
-	count_pods(x, &pods);
 	f = (struct mig_facts){
 		.from = x->status_mode,
 		.to = x->mode.mode,
 		.trust = trust_kinds < 0 ? 0 : trust_kinds,
 		.association = x->association_id[0] != '\0',
 		.annotation = sa_annotated(x),
-		.irsa_pods = pods.irsa,
-		.pi_pods = pods.pi,
+		.irsa_pods = x->pods.irsa,
+		.pi_pods = x->pods.pi,
 	};
 	migration_plan(&f, &x->plan);
 	x->planned = true;

@@ -216,6 +216,18 @@ static bool cache_says_wired(struct rctx *x)
 	return wired;
 }
 
+/* The service account is missing and keyless may not create it. */
+static bool sa_not_found(struct rctx *x)
+{
+	char msg[600];
+
+	str_format(msg, sizeof(msg), "service account %s/%s does not exist; create it, or set spec.createServiceAccount: true",
+		   x->ns, x->spec->service_account);
+	conditions_set(&x->conds, COND_SA, "False", "ServiceAccountNotFound", msg, x->generation, x->now);
+	conditions_set(&x->conds, COND_WORKLOADS, "Unknown", "ServiceAccountNotFound", msg, x->generation, x->now);
+	return false;
+}
+
 /* Pod Identity: the association binds the service account, which carries
  * none of keyless' role annotations (the webhook would prefer the
  * association anyway, but an annotation left behind would keep IRSA
@@ -244,15 +256,8 @@ static bool sa_bound(struct rctx *x)
 	if (!clean) {
 		op_err_clear(&err);
 		rc = x->r->kube->get(x->r->kube->ctx, &KUBE_SERVICEACCOUNTS, x->ns, sp->service_account, &sa, &err);
-		if (rc == -ENOENT && !sp->create_service_account) {
-			str_format(msg, sizeof(msg),
-				   "service account %s/%s does not exist; create it, or set spec.createServiceAccount: true",
-				   x->ns, sp->service_account);
-			conditions_set(&x->conds, COND_SA, "False", "ServiceAccountNotFound", msg, x->generation, x->now);
-			conditions_set(&x->conds, COND_WORKLOADS, "Unknown", "ServiceAccountNotFound", msg, x->generation,
-				       x->now);
-			return false;
-		}
+		if (rc == -ENOENT && !sp->create_service_account)
+			return sa_not_found(x);
 		if (rc < 0 && rc != -ENOENT)
 			return rctx_kube_failed(x, COND_SA, "reading the ServiceAccount", rc, &err);
 		created_by_us = rc == -ENOENT || kube_has_owner_uid(sa, x->uid);
@@ -303,7 +308,6 @@ bool wi_ensure_service_account(struct rctx *x)
 	const char *want[A_COUNT];
 	bool wired, default_audience = false, created_by_us;
 	struct op_err err;
-	char msg[900];
 	int rc;
 
 	if (x->planned && !x->plan.annotation)
@@ -318,15 +322,8 @@ bool wi_ensure_service_account(struct rctx *x)
 	op_err_clear(&err);
 	rc = x->r->kube->get(x->r->kube->ctx, &KUBE_SERVICEACCOUNTS, x->ns, sp->service_account, &sa, &err);
 	if (rc == -ENOENT) {
-		if (!sp->create_service_account) {
-			str_format(msg, sizeof(msg),
-				   "service account %s/%s does not exist; create it, or set spec.createServiceAccount: true",
-				   x->ns, sp->service_account);
-			conditions_set(&x->conds, COND_SA, "False", "ServiceAccountNotFound", msg, x->generation, x->now);
-			conditions_set(&x->conds, COND_WORKLOADS, "Unknown", "ServiceAccountNotFound", msg, x->generation,
-				       x->now);
-			return false;
-		}
+		if (!sp->create_service_account)
+			return sa_not_found(x);
 		if (apply_sa(x, true, false, &applied) < 0)
 			return false;
 		rctx_event(x, "Normal", "ServiceAccountCreated", "ApplyServiceAccount",

@@ -246,7 +246,8 @@ static void load_object(struct rctx *x)
 	x->adopt = adopt && streq(adopt, "true");
 	conditions_from_json(json_object_get(status, "conditions"), &x->conds);
 	str_copy(x->wired_at, sizeof(x->wired_at), json_string_value(json_object_get(status, "wiredAt")) ?: "");
-	x->status_mode = wi_mode_of(json_string_value(json_object_get(status, "mode")));
+	x->status_mode = WI_MODE_DEFAULT;
+	wi_mode_parse(json_string_value(json_object_get(status, "mode")), &x->status_mode);
 	if (str_copy(x->association_id, sizeof(x->association_id),
 		     json_string_value(json_object_get(status, "associationId")) ?: "") < 0)
 		x->association_id[0] = '\0';

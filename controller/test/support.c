@@ -60,3 +60,33 @@ const char *test_write_file(const char *name, const char *content)
 	fclose(f);
 	return p;
 }
+
+/* JSON text written with ' for " (readable tables); returns a new value. */
+json_t *test_sq_json(const char *sq)
+{
+	char *text = strdup(sq);
+	json_error_t jerr;
+	json_t *v;
+
+	assert_non_null(text);
+	for (char *p = text; *p; p++) {
+		if (*p == '\'')
+			*p = '"';
+	}
+	v = json_loads(text, 0, &jerr);
+	if (!v)
+		fail_msg("bad test JSON (%s): %s", jerr.text, text);
+	free(text);
+	return v;
+}
+
+/* A WorkloadIdentity in namespace "ns" whose spec is `spec_sq`. */
+json_t *test_wi_with_spec(const char *spec_sq)
+{
+	json_t *obj = json_pack("{s:{s:s, s:s, s:s, s:i}}", "metadata", "namespace", "ns", "name", "wi", "uid",
+				"0b9c6a3e-51d2-4c1f-9a8e-2f7d7f0c3b11", "generation", 1);
+
+	assert_non_null(obj);
+	assert_int_equal(json_object_set_new(obj, "spec", test_sq_json(spec_sq)), 0);
+	return obj;
+}

@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include <jansson.h>
+
 #include "base/macros.h"
 
 /* Read a file under controller/test/testdata/ (path relative to it) into a
@@ -27,5 +29,11 @@ extern char test_tmpdir[64];
 int test_tmpdir_setup(void **state);
 int test_tmpdir_teardown(void **state);
 const char *test_write_file(const char *name, const char *content);
+
+/* JSON text written with ' for " (readable tables); a new value. */
+json_t *test_sq_json(const char *sq);
+/* A WorkloadIdentity in namespace "ns", name "wi", generation 1, whose spec
+ * is test_sq_json(spec_sq); a new value. */
+json_t *test_wi_with_spec(const char *spec_sq);
 
 #endif

@@ -17,37 +17,9 @@
 #define PROVIDER "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC"
 #define CLUSTER_ARN "arn:aws:eks:us-east-1:123456789012:cluster/prod"
 
-static json_t *sq_json(const char *sq)
-{
-	char *text = strdup(sq);
-	json_error_t jerr;
-	json_t *v;
-
-	assert_non_null(text);
-	for (char *p = text; *p; p++) {
-		if (*p == '\'')
-			*p = '"';
-	}
-	v = json_loads(text, 0, &jerr);
-	if (!v)
-		fail_msg("bad test JSON (%s): %s", jerr.text, text);
-	free(text);
-	return v;
-}
-
-static json_t *wi_with_spec(const char *spec_sq)
-{
-	json_t *obj = json_pack("{s:{s:s, s:s, s:s, s:i}}", "metadata", "namespace", "ns", "name", "wi", "uid",
-				"0b9c6a3e-51d2-4c1f-9a8e-2f7d7f0c3b11", "generation", 1);
-
-	assert_non_null(obj);
-	assert_int_equal(json_object_set_new(obj, "spec", sq_json(spec_sq)), 0);
-	return obj;
-}
-
 static struct wi_spec *parse_ok(const char *spec_sq)
 {
-	json_auto_t *obj = wi_with_spec(spec_sq);
+	json_auto_t *obj = test_wi_with_spec(spec_sq);
 	struct wi_spec *s = NULL;
 	struct op_err err;
 
@@ -59,7 +31,7 @@ static struct wi_spec *parse_ok(const char *spec_sq)
 
 static void expect_invalid(const char *spec_sq, const char *message)
 {
-	json_auto_t *obj = wi_with_spec(spec_sq);
+	json_auto_t *obj = test_wi_with_spec(spec_sq);
 	struct wi_spec *s = NULL;
 	struct op_err err;
 

@@ -7,36 +7,6 @@
 #include "identity/shape.h"
 #include "identity/spec.h"
 
-/* JSON text written with ' for " (readable tables); returns a new value. */
-static json_t *sq_json(const char *sq)
-{
-	char *text = strdup(sq);
-	json_error_t jerr;
-	json_t *v;
-
-	assert_non_null(text);
-	for (char *p = text; *p; p++) {
-		if (*p == '\'')
-			*p = '"';
-	}
-	v = json_loads(text, 0, &jerr);
-	if (!v)
-		fail_msg("bad test JSON (%s): %s", jerr.text, text);
-	free(text);
-	return v;
-}
-
-/* A WorkloadIdentity in namespace "ns" whose spec is `spec_sq`. */
-static json_t *wi_with_spec(const char *spec_sq)
-{
-	json_t *obj = json_pack("{s:{s:s, s:s, s:s, s:i}}", "metadata", "namespace", "ns", "name", "wi", "uid",
-				"0b9c6a3e-51d2-4c1f-9a8e-2f7d7f0c3b11", "generation", 1);
-
-	assert_non_null(obj);
-	assert_int_equal(json_object_set_new(obj, "spec", sq_json(spec_sq)), 0);
-	return obj;
-}
-
 static json_t *load_testdata(const char *rel)
 {
 	char *text = test_read_file(rel, NULL);
@@ -162,7 +132,7 @@ static void test_spec__defaults_when_absent(void **state)
 /* JSON null is "absent" (as the API server may send for optional fields). */
 static void test_spec__nulls_are_absent(void **state)
 {
-	json_auto_t *obj = wi_with_spec("{'serviceAccountName':'sa','audience':null,'stsRegionalEndpoints':null,"
+	json_auto_t *obj = test_wi_with_spec("{'serviceAccountName':'sa','audience':null,'stsRegionalEndpoints':null,"
 					"'restart':null,'maxSessionDuration':null,'tags':null,'deletionPolicy':null,"
 					"'permissions':{'statements':[{'sid':'','effect':null,'actions':['s3:GetObject'],"
 					"'resources':['*'],'conditions':null}],'managedPolicyArns':null}}");
@@ -199,7 +169,7 @@ static void test_spec__enums(void **state)
 			 "{'serviceAccountName':'sa','restart':'%s','deletionPolicy':'%s','maxSessionDuration':43200,"
 			 "'permissions':{'managedPolicyArns':['arn:aws:iam::aws:policy/ReadOnlyAccess']}}",
 			 cases[i].restart, cases[i].deletion);
-		obj = wi_with_spec(spec);
+		obj = test_wi_with_spec(spec);
 		assert_int_equal(wi_spec_parse(obj, &s, NULL), 0);
 		assert_int_equal(s->restart, cases[i].want_restart);
 		assert_int_equal(s->deletion_policy, cases[i].want_deletion);
@@ -216,7 +186,7 @@ static void test_spec__enums(void **state)
 /* Conditions: a single string is one value; every IAM operator form parses. */
 static void test_spec__conditions(void **state)
 {
-	json_auto_t *obj = wi_with_spec(
+	json_auto_t *obj = test_wi_with_spec(
 		"{'serviceAccountName':'sa','permissions':{'statements':[{'actions':['s3:GetObject'],"
 		"'resources':['*'],'conditions':{'Bool':{'aws:SecureTransport':'true'},"
 		"'ForAllValues:StringEqualsIgnoreCase':{'aws:TagKeys':['a','b']},"
@@ -478,7 +448,7 @@ static void test_spec__invalid_specs_name_the_field(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(invalid_specs); i++) {
-		json_t *obj = wi_with_spec(invalid_specs[i].spec);
+		json_t *obj = test_wi_with_spec(invalid_specs[i].spec);
 
 		expect_invalid(obj, invalid_specs[i].message);
 		json_decref(obj);
@@ -583,7 +553,7 @@ static void test_spec__invalid_metadata(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		json_t *obj = sq_json(cases[i].obj);
+		json_t *obj = test_sq_json(cases[i].obj);
 
 		expect_invalid(obj, cases[i].message);
 		json_decref(obj);
@@ -595,7 +565,7 @@ static void test_spec__invalid_metadata(void **state)
  * a stored trustPolicy/namespace could not change anything anyway. */
 static void test_spec__unknown_fields_are_ignored(void **state)
 {
-	json_auto_t *obj = wi_with_spec("{'serviceAccountName':'sa','trustPolicy':{'x':1},'namespace':'kube-system',"
+	json_auto_t *obj = test_wi_with_spec("{'serviceAccountName':'sa','trustPolicy':{'x':1},'namespace':'kube-system',"
 					"'permissions':{'statements':[" S1 "],'extra':1}}");
 	_cleanup_(wi_spec_freep) struct wi_spec *s = NULL;
 
@@ -616,7 +586,7 @@ static void test_spec__long_values_are_quoted_short(void **state)
 	memset(name, 'X', sizeof(name) - 1);
 	name[sizeof(name) - 1] = '\0';
 	snprintf(spec, sizeof(spec), "{'serviceAccountName':'%s'}", name);
-	obj = wi_with_spec(spec);
+	obj = test_wi_with_spec(spec);
 	assert_int_equal(wi_spec_parse(obj, &s, &err), -EINVAL);
 	assert_non_null(strstr(err.message, "XXX...' is not a valid service account name (DNS-1123 subdomain"));
 	assert_true(str_endswith(err.message, "at most 253 characters)"));

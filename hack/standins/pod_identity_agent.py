@@ -56,17 +56,17 @@ import datetime
 import json
 import logging
 import os
-import signal
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
 import boto3
 import jwt
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+
+import serving  # next to this file
 
 AGENT_HOSTS = ("169.254.170.23", "fd00:ec2::23")
 CLOCK_SKEW = 0  # the agent's JWT validator allows no leeway
@@ -192,29 +192,10 @@ def main(argv=None):
     ap.add_argument("--region", default="us-east-1")
     ap.add_argument("--log-file")
     args = ap.parse_args(argv)
-    host, _, port = args.listen.rpartition(":")
-    if host != "127.0.0.1" or not port.isdigit():
-        ap.error("--listen must be 127.0.0.1:PORT")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s",
-                        **({"filename": args.log_file} if args.log_file else {"stream": sys.stderr}))
-    logging.getLogger("botocore").setLevel(logging.WARNING)
+    host, port = serving.listen_address(ap, args.listen)
+    serving.setup_logging(args.log_file)
     Handler.agent = Agent(args.cluster_name, args.endpoint, args.region, host)
-    server = ThreadingHTTPServer((host, int(port)), Handler)
-    server.daemon_threads = True
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    thread = threading.Thread(target=server.serve_forever, name="serve", daemon=True)
-    thread.start()
-    print(f"pod-identity-agent listening on http://{host}:{server.server_address[1]}", flush=True)
-    log.info("listening on %s:%d, cluster %s, EKS Auth %s", host, server.server_address[1], args.cluster_name,
-             args.endpoint)
-    while not stop.wait(1):
-        pass
-    server.shutdown()
-    server.server_close()
-    log.info("stopped")
-    return 0
+    return serving.serve("pod-identity-agent", Handler, host, port, log, f"cluster {args.cluster_name}, EKS Auth {args.endpoint}")
 
 
 if __name__ == "__main__":

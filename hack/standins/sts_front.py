@@ -136,7 +136,6 @@ import json
 import logging
 import os
 import re
-import signal
 import ssl
 import sys
 import threading
@@ -144,7 +143,7 @@ import time
 import urllib.request
 import uuid
 import xml.etree.ElementTree as ET
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 from xml.sax.saxutils import escape
 
@@ -155,6 +154,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import BotoCoreError, ClientError
+
+import serving  # next to this file
 
 ACTION = "sts:AssumeRoleWithWebIdentity"
 STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
@@ -845,28 +846,10 @@ def main(argv=None):
     ap.add_argument("--ca-file", action="append", default=[], help="extra CA bundle for the issuer (repeatable)")
     ap.add_argument("--log-file")
     args = ap.parse_args(argv)
-    host, _, port = args.listen.rpartition(":")
-    if host != "127.0.0.1" or not port.isdigit():
-        ap.error("--listen must be 127.0.0.1:PORT")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s",
-                        **({"filename": args.log_file} if args.log_file else {"stream": sys.stderr}))
-    logging.getLogger("botocore").setLevel(logging.WARNING)
+    host, port = serving.listen_address(ap, args.listen)
+    serving.setup_logging(args.log_file)
     Handler.front = Front(args.upstream, args.region, args.ca_file)
-    server = ThreadingHTTPServer((host, int(port)), Handler)
-    server.daemon_threads = True
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    thread = threading.Thread(target=server.serve_forever, name="serve", daemon=True)
-    thread.start()
-    print(f"sts-front listening on http://{host}:{server.server_address[1]}", flush=True)
-    log.info("listening on %s:%d, upstream %s", host, server.server_address[1], args.upstream)
-    while not stop.wait(1):
-        pass
-    server.shutdown()
-    server.server_close()
-    log.info("stopped")
-    return 0
+    return serving.serve("sts-front", Handler, host, port, log, f"upstream {args.upstream}")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ moto with boto3.
 
 import json
 import os
-import select
 import subprocess
 import sys
 import time
@@ -29,7 +28,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from test_sts_front import HERE, Issuer, free_port, stop, wait_http
+from test_sts_front import HERE, free_port, issuer, run_front, stop, wait_http  # noqa: F401 (issuer: a fixture)
 
 ACCOUNT = "123456789012"
 CLUSTER = "c1"
@@ -46,13 +45,6 @@ MINTED = []
 
 
 # ---------------------------------------------------------------- fixtures
-
-@pytest.fixture(scope="module")
-def issuer(tmp_path_factory):
-    i = Issuer(tmp_path_factory.mktemp("issuer"))
-    yield i
-    i.close()
-
 
 @pytest.fixture(scope="module")
 def moto(issuer, tmp_path_factory):
@@ -86,25 +78,7 @@ def moto(issuer, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def front(moto, issuer, tmp_path_factory):
-    log_file = tmp_path_factory.mktemp("front") / "sts-front.log"
-    key, secret = moto["keys"]["sts-front"]
-    env = dict(os.environ, STS_FRONT_AWS_ACCESS_KEY_ID=key, STS_FRONT_AWS_SECRET_ACCESS_KEY=secret)
-    port = free_port()
-    err = open(log_file.with_suffix(".stderr"), "wb")
-    proc = subprocess.Popen(
-        [sys.executable, os.path.join(HERE, "sts_front.py"), "--listen", f"127.0.0.1:{port}",
-         "--upstream", moto["url"], "--region", "us-east-1", "--ca-file", str(issuer.ca_file),
-         "--log-file", str(log_file)],
-        stdout=subprocess.PIPE, stderr=err, env=env, text=True)
-    try:
-        ready, _, _ = select.select([proc.stdout], [], [], 30)
-        line = proc.stdout.readline().strip() if ready else ""
-        assert line == f"sts-front listening on http://127.0.0.1:{port}", line
-        yield {"url": f"http://127.0.0.1:{port}", "log": log_file}
-    finally:
-        rc = stop(proc)
-        err.close()
-    assert rc == 0, "sts-front did not exit cleanly on SIGTERM"
+    yield from run_front(moto, issuer, tmp_path_factory)
 
 
 def aws(svc, moto, user="admin", creds=None):

@@ -214,8 +214,8 @@ def providers(admin, issuer):
     return arns
 
 
-@pytest.fixture(scope="module")
-def front(moto, issuer, providers, tmp_path_factory):
+def run_front(moto, issuer, tmp_path_factory):
+    """The STS front on a free port, against moto, until the fixture using it ends (a clean SIGTERM exit)."""
     log_file = tmp_path_factory.mktemp("front") / "sts-front.log"
     key, secret = moto["keys"]["sts-front"]
     env = dict(os.environ, STS_FRONT_AWS_ACCESS_KEY_ID=key, STS_FRONT_AWS_SECRET_ACCESS_KEY=secret)
@@ -235,6 +235,11 @@ def front(moto, issuer, providers, tmp_path_factory):
         rc = stop(proc)
         err.close()
     assert rc == 0, "sts-front did not exit cleanly on SIGTERM"
+
+
+@pytest.fixture(scope="module")
+def front(moto, issuer, providers, tmp_path_factory):
+    yield from run_front(moto, issuer, tmp_path_factory)
 
 
 def client(svc, front, creds=None):

@@ -29,6 +29,13 @@ def keyless_role_name(ns, name, prefix="", path="/keyless/", cluster=None, issue
     return f"{prefix}{cluster}+{ns}+{name}"[:47] + "@" + digest[:16]
 
 
+def keyless_shared_role_name(ns, name, prefix="", path="/keyless/"):
+    """The name of a role shared by the account's clusters (settings roleScope: Account), computed
+    independently from controller/identity/naming.h: no cluster, no issuer."""
+    digest = hashlib.sha256("\n".join(["keyless-role/account/v1", prefix, path, ns, name]).encode()).hexdigest()
+    return f"{prefix}{ns}+{name}"[:47] + "@" + digest[:16]
+
+
 def install_crd():
     subprocess.run(["kubectl", "apply", "-f", CRD], check=True, capture_output=True)
     subprocess.run(["kubectl", "wait", "--for=condition=Established", "--timeout=30s",

@@ -692,7 +692,9 @@ static int setup_reconciler(struct ctl *c)
 		_cleanup_(iam_account_summary_freep) struct iam_account_summary *sum = NULL;
 		long q = 0;
 
-		if (iam_get_account_summary(c->aws, &sum, &err) == 0 &&
+		if (c->settings->trust_policy_size_quota)
+			c->rec.trust_policy_quota = c->settings->trust_policy_size_quota;
+		else if (iam_get_account_summary(c->aws, &sum, &err) == 0 &&
 		    iam_account_summary_get(sum, "AssumeRolePolicySizeQuota", &q) == 0)
 			c->rec.trust_policy_quota = q;
 		else

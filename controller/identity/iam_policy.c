@@ -54,20 +54,33 @@ static void cond(json_t *condition, const char *op, const char *key, json_t *val
 	json_object_set_new(block, key, value);
 }
 
-static json_t *owned(const struct pb *b)
+/* Roles of this cluster (keyless.dev/cluster), or shared roles
+ * (keyless.dev/scope=Account: every owner cluster's keyless manages them). */
+static json_t *owned(const struct pb *b, bool shared)
 {
 	json_t *c = json_object();
 
-	cond(c, "StringEquals", "iam:ResourceTag/" TAG_CLUSTER, json_string(b->in->settings->cluster_name));
+	if (shared)
+		cond(c, "StringEquals", "iam:ResourceTag/" TAG_SCOPE, json_string(SCOPE_ACCOUNT));
+	else
+		cond(c, "StringEquals", "iam:ResourceTag/" TAG_CLUSTER, json_string(b->in->settings->cluster_name));
 	return c;
 }
 
-/* The tag keys keyless may write on a role: its own, the operator's
- * extraTags, and the patterns tenants may use (StringLike: * and ?). */
-static json_t *role_tag_keys(const struct settings *s)
+/* The tag keys keyless may write on a role: its own (of a shared role: this
+ * cluster's owner tag, never another's), the operator's extraTags, and the
+ * patterns tenants may use (StringLike: * and ?). */
+static json_t *role_tag_keys(const struct settings *s, bool shared)
 {
 	static const char *const own[] = { TAG_CLUSTER, TAG_ISSUER, TAG_NAMESPACE, TAG_NAME, TAG_UID };
-	json_t *keys = strings(own, ARRAY_SIZE(own));
+	static const char *const own_shared[] = { TAG_SCOPE, TAG_NAMESPACE, TAG_NAME };
+	json_t *keys = shared ? strings(own_shared, ARRAY_SIZE(own_shared)) : strings(own, ARRAY_SIZE(own));
+	char owner[128];
+
+	if (shared) {
+		identity_owner_tag_key(s->cluster_name, owner, sizeof(owner));
+		json_array_append_new(keys, json_string(owner));
+	}
 
 	for (size_t i = 0; i < s->n_extra_tags; i++)
 		json_array_append_new(keys, json_string(s->extra_tags[i].key));
@@ -123,7 +136,11 @@ static void oidc_statements(struct pb *b)
 	add(b, "ManageOIDCProvider", "Allow", manage, ARRAY_SIZE(manage), json_string(b->provider), c);
 }
 
-static void role_statements(struct pb *b, const char *create_arn)
+/* The statements that manage roles: of this cluster (shared false), or
+ * shared ones (roleScope Account: Sids end in "Shared"; the cluster's own
+ * statements stay without CreateRole, so roles from before the scope
+ * changed can be retired). */
+static void role_statements(struct pb *b, const char *create_arn, bool shared)
 {
 	static const char *const get[] = { "iam:GetRole" };
 	static const char *const read[] = { "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies",
@@ -137,37 +154,56 @@ static void role_statements(struct pb *b, const char *create_arn)
 	static const char *const attach[] = { "iam:AttachRolePolicy" };
 	const struct settings *s = b->in->settings;
 	const struct str_array *managed = &s->guardrails.managed_policy_arns;
+	bool account = s->role_scope == ROLE_SCOPE_ACCOUNT;
+	const char *sfx = shared ? "Shared" : "";
+	char sid[64], owner[128];
 	json_t *c;
 
-	add(b, "ReadRoles", "Allow", get, 1, json_string(b->roles), NULL);
-	add(b, "ReadOwnedRoles", "Allow", read, ARRAY_SIZE(read), json_string(b->roles), owned(b));
+	if (!shared)
+		add(b, "ReadRoles", "Allow", get, 1, json_string(b->roles), NULL);
+	str_format(sid, sizeof(sid), "ReadOwnedRoles%s", sfx);
+	add(b, sid, "Allow", read, ARRAY_SIZE(read), json_string(b->roles), owned(b, shared));
 
-	c = json_object();
-	if (b->boundary)
-		cond(c, "StringEquals", "iam:PermissionsBoundary", json_string(b->boundary));
-	cond(c, "StringEquals", "aws:RequestTag/" TAG_CLUSTER, json_string(s->cluster_name));
-	cond(c, "ForAllValues:StringLike", "aws:TagKeys", role_tag_keys(s));
-	add(b, "CreateFencedRoles", "Allow", create, ARRAY_SIZE(create), json_string(create_arn), c);
+	if (shared == account) {
+		c = json_object();
+		if (b->boundary)
+			cond(c, "StringEquals", "iam:PermissionsBoundary", json_string(b->boundary));
+		if (shared) {
+			identity_owner_tag_key(s->cluster_name, owner, sizeof(owner));
+			str_format(sid, sizeof(sid), "aws:RequestTag/%s", owner);
+			cond(c, "StringEquals", "aws:RequestTag/" TAG_SCOPE, json_string(SCOPE_ACCOUNT));
+			cond(c, "StringLike", sid, json_string("*"));
+		} else {
+			cond(c, "StringEquals", "aws:RequestTag/" TAG_CLUSTER, json_string(s->cluster_name));
+		}
+		cond(c, "ForAllValues:StringLike", "aws:TagKeys", role_tag_keys(s, shared));
+		str_format(sid, sizeof(sid), "CreateFencedRoles%s", sfx);
+		add(b, sid, "Allow", create, ARRAY_SIZE(create), json_string(create_arn), c);
+	}
 
 	/* without a boundary keyless removes one it finds (settings say none) */
-	add(b, "ManageOwnedRoles", "Allow", manage, ARRAY_SIZE(manage) - (b->boundary ? 1 : 0), json_string(b->roles),
-	    owned(b));
+	str_format(sid, sizeof(sid), "ManageOwnedRoles%s", sfx);
+	add(b, sid, "Allow", manage, ARRAY_SIZE(manage) - (b->boundary ? 1 : 0), json_string(b->roles),
+	    owned(b, shared));
 
-	c = owned(b);
-	cond(c, "ForAllValues:StringLike", "aws:TagKeys", role_tag_keys(s));
-	add(b, "TagOwnedRoles", "Allow", tag, 1, json_string(b->roles), c);
+	c = owned(b, shared);
+	cond(c, "ForAllValues:StringLike", "aws:TagKeys", role_tag_keys(s, shared));
+	str_format(sid, sizeof(sid), "TagOwnedRoles%s", sfx);
+	add(b, sid, "Allow", tag, 1, json_string(b->roles), c);
 
-	c = owned(b);
+	c = owned(b, shared);
 	if (b->boundary)
 		cond(c, "StringEquals", "iam:PermissionsBoundary", json_string(b->boundary));
-	add(b, "GrantOnOwnedRoles", "Allow", grant, b->boundary ? 2 : 1, json_string(b->roles), c);
+	str_format(sid, sizeof(sid), "GrantOnOwnedRoles%s", sfx);
+	add(b, sid, "Allow", grant, b->boundary ? 2 : 1, json_string(b->roles), c);
 
 	if (managed->n) {
-		c = owned(b);
+		c = owned(b, shared);
 		if (b->boundary)
 			cond(c, "StringEquals", "iam:PermissionsBoundary", json_string(b->boundary));
 		cond(c, "ArnLike", "iam:PolicyARN", strings((const char *const *)managed->items, managed->n));
-		add(b, "AttachAllowedPolicies", "Allow", attach, 1, json_string(b->roles), c);
+		str_format(sid, sizeof(sid), "AttachAllowedPolicies%s", sfx);
+		add(b, sid, "Allow", attach, 1, json_string(b->roles), c);
 	}
 }
 
@@ -185,13 +221,26 @@ static void deny_statements(struct pb *b)
 		cond(c, "StringNotEquals", "iam:PermissionsBoundary", json_string(b->boundary));
 		add(b, "DenyOtherBoundaries", "Deny", other, ARRAY_SIZE(other), json_string("*"), c);
 	}
+	const struct settings *s = b->in->settings;
+	char owner[128];
+
 	c = json_object();
-	cond(c, "ForAnyValue:StringEqualsIgnoreCase", "aws:TagKeys", json_string(TAG_CLUSTER));
+	cond(c, "ForAnyValue:StringEqualsIgnoreCase", "aws:TagKeys",
+	     s->role_scope == ROLE_SCOPE_ACCOUNT ? json_pack("[s,s]", TAG_CLUSTER, TAG_SCOPE) : json_string(TAG_CLUSTER));
 	add(b, "DenyReleasingOwnership", "Deny", untag, 1, json_string("*"), c);
 	c = json_object();
 	cond(c, "ForAnyValue:StringEqualsIgnoreCase", "aws:TagKeys", json_string(TAG_CLUSTER));
-	cond(c, "StringNotEquals", "aws:RequestTag/" TAG_CLUSTER, json_string(b->in->settings->cluster_name));
+	cond(c, "StringNotEquals", "aws:RequestTag/" TAG_CLUSTER, json_string(s->cluster_name));
 	add(b, "DenyRetaggingOwnership", "Deny", tag, 1, json_string("*"), c);
+	if (s->role_scope != ROLE_SCOPE_ACCOUNT)
+		return;
+	/* a shared role: this cluster lets go of its own owner tag only (alone,
+	 * as keyless does), never of another cluster's */
+	identity_owner_tag_key(s->cluster_name, owner, sizeof(owner));
+	c = json_object();
+	cond(c, "ForAnyValue:StringLike", "aws:TagKeys", json_string(TAG_OWNER_PREFIX "*"));
+	cond(c, "ForAnyValue:StringNotEqualsIgnoreCase", "aws:TagKeys", json_string(owner));
+	add(b, "DenyReleasingOtherOwners", "Deny", untag, 1, json_string("*"), c);
 }
 
 /* EKS Pod Identity: keyless' associations in this cluster, and passing its
@@ -258,8 +307,12 @@ int iam_policy_build(const struct iam_policy_input *in, json_t **ret, struct op_
 	else /* EKS: https://oidc.eks.<region>.<suffix>/id/<ID> */
 		str_format(b.provider, sizeof(b.provider), "arn:%s:iam::%s:oidc-provider/oidc.eks.%s.%s/id/*",
 			   in->partition, in->account_id, in->region ? in->region : "*", in->dns_suffix);
-	/* every role name keyless makes starts with (<prefix><cluster>+)[:47] */
-	snprintf(readable, sizeof(readable), "%s%s+", prefix, s->cluster_name);
+	/* every role name keyless makes starts with (<prefix><cluster>+)[:47],
+	 * a shared one (roleScope Account) with <prefix> */
+	if (s->role_scope == ROLE_SCOPE_ACCOUNT)
+		snprintf(readable, sizeof(readable), "%s", prefix);
+	else
+		snprintf(readable, sizeof(readable), "%s%s+", prefix, s->cluster_name);
 	readable[ROLE_NAME_READABLE_MAX] = '\0';
 	str_format(create_arn, sizeof(create_arn), "arn:%s:iam::%s:role%s%s*", in->partition, in->account_id,
 		   s->role_path ? s->role_path : "/", readable);
@@ -269,7 +322,9 @@ int iam_policy_build(const struct iam_policy_input *in, json_t **ret, struct op_
 	json_object_set_new(doc, "Version", json_string("2012-10-17"));
 	json_object_set_new(doc, "Statement", b.statements);
 	oidc_statements(&b);
-	role_statements(&b, create_arn);
+	role_statements(&b, create_arn, false);
+	if (s->role_scope == ROLE_SCOPE_ACCOUNT)
+		role_statements(&b, create_arn, true);
 	pod_identity_statements(&b, create_arn);
 	deny_statements(&b);
 	if (!s->oidc_issuer) { /* keyless reads the issuer from EKS at start */

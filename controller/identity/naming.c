@@ -31,15 +31,23 @@ int identity_role_name(const struct role_key *k, char *out, size_t size)
 
 	if (size < IAM_ROLE_NAME_MAX + 1)
 		return -ENOSPC;
-	if (!role_chars_ok(prefix, true) || !role_chars_ok(k->cluster, false) || !role_chars_ok(k->ns, false) ||
-	    !role_chars_ok(k->name, false) || strchr(k->issuer, '\n') || strchr(path, '\n'))
+	if (!role_chars_ok(prefix, true) || !role_chars_ok(k->ns, false) || !role_chars_ok(k->name, false) ||
+	    strchr(path, '\n') ||
+	    (!k->account && (!role_chars_ok(k->cluster, false) || strchr(k->issuer, '\n'))))
 		return -EINVAL;
-	n = snprintf(input, sizeof(input), "keyless-role/v1\n%s\n%s\n%s\n%s\n%s\n%s", k->issuer, prefix, path,
-		     k->cluster, k->ns, k->name);
+	if (k->account)
+		n = snprintf(input, sizeof(input), "keyless-role/account/v1\n%s\n%s\n%s\n%s", prefix, path, k->ns,
+			     k->name);
+	else
+		n = snprintf(input, sizeof(input), "keyless-role/v1\n%s\n%s\n%s\n%s\n%s\n%s", k->issuer, prefix, path,
+			     k->cluster, k->ns, k->name);
 	if (n < 0 || (size_t)n >= sizeof(input))
 		return -EINVAL;
 	SHA256((const unsigned char *)input, (size_t)n, digest);
-	n = snprintf(readable, sizeof(readable), "%s%s+%s+%s", prefix, k->cluster, k->ns, k->name);
+	if (k->account)
+		n = snprintf(readable, sizeof(readable), "%s%s+%s", prefix, k->ns, k->name);
+	else
+		n = snprintf(readable, sizeof(readable), "%s%s+%s+%s", prefix, k->cluster, k->ns, k->name);
 	if (n < 0 || (size_t)n >= sizeof(readable))
 		return -EINVAL;
 	readable[n > ROLE_NAME_READABLE_MAX ? ROLE_NAME_READABLE_MAX : n] = '\0';
@@ -89,8 +97,49 @@ static bool tag_is(const struct wi_tag *tags, size_t n, const char *key, const c
 	return v && want && streq(v, want);
 }
 
+void identity_owner_tag_key(const char *cluster, char *out, size_t size)
+{
+	snprintf(out, size, "%s%s", TAG_OWNER_PREFIX, cluster);
+}
+
+const char *identity_owner_tag_cluster(const char *key)
+{
+	size_t n = strlen(TAG_OWNER_PREFIX);
+
+	return key && strncasecmp(key, TAG_OWNER_PREFIX, n) == 0 && key[n] ? key + n : NULL;
+}
+
+bool identity_role_shared(const struct wi_tag *tags, size_t n)
+{
+	return tag_is(tags, n, TAG_SCOPE, SCOPE_ACCOUNT);
+}
+
+size_t identity_other_owners(const struct wi_tag *tags, size_t n, const char *cluster)
+{
+	size_t others = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *c = identity_owner_tag_cluster(tags[i].key);
+
+		others += c && strcasecmp(c, cluster) != 0;
+	}
+	return others;
+}
+
 enum role_owner identity_role_owner(const struct wi_tag *tags, size_t n, const struct owner_key *k)
 {
+	if (identity_role_shared(tags, n)) {
+		char own[128];
+
+		if (!tag_is(tags, n, TAG_NAMESPACE, k->ns) || !tag_is(tags, n, TAG_NAME, k->name) || !k->cluster)
+			return ROLE_FOREIGN;
+		identity_owner_tag_key(k->cluster, own, sizeof(own));
+		if (!identity_tag_get(tags, n, own))
+			return ROLE_SHARED;
+		/* a cluster of the same name with another issuer (another
+		 * region) holds that owner tag: not ours to take */
+		return tag_is(tags, n, own, k->issuer_tag) ? ROLE_OWNED : ROLE_OTHER_CLUSTER;
+	}
 	if (!tag_is(tags, n, TAG_NAMESPACE, k->ns) || !tag_is(tags, n, TAG_NAME, k->name) ||
 	    !identity_tag_get(tags, n, TAG_ISSUER))
 		return ROLE_FOREIGN;

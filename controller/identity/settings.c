@@ -26,7 +26,7 @@ static const char *const top_keys[] = {
 	"clusterName", "region", "accountId", "oidcIssuer", "manageOidcProvider", "roleNamePrefix",
 	"rolePath", "permissionsBoundaryArn", "permissionsBoundaryWaived", "defaultMaxSessionDuration",
 	"defaultRestart", "resyncPeriod", "extraTags", "oidcIssuerCA", "guardrailEnforcement", "iamRateLimit",
-	"driftDetection", "defaultMode", "guardrails",
+	"driftDetection", "defaultMode", "roleScope", "trustPolicySizeQuota", "guardrails",
 };
 
 static const char *const iam_rate_keys[] = { "mode", "maxPerSecond", "initialPerSecond" };
@@ -326,22 +326,37 @@ static int parse_boundary(const struct shape_ctx *c, json_t *doc, struct setting
 	return shape_dup(v, &s->permissions_boundary_arn);
 }
 
+/* An integer key within lo..hi (`unit` names it in messages); *ret is
+ * left as it is when the key is absent or null. */
+static int get_int_range(const struct shape_ctx *c, json_t *doc, const char *key, int lo, int hi, const char *unit,
+			 int *ret)
+{
+	json_t *j = json_object_get(doc, key);
+
+	if (!j || json_is_null(j))
+		return 0;
+	if (!json_is_integer(j))
+		return shape_fail(c, key, "must be an integer (%s), not %s", unit, shape_json_type(j));
+	if (json_integer_value(j) < lo || json_integer_value(j) > hi)
+		return shape_fail(c, key, "%lld is not within %d..%d %s", (long long)json_integer_value(j), lo, hi, unit);
+	*ret = (int)json_integer_value(j);
+	return 0;
+}
+
 static int parse_defaults(const struct shape_ctx *c, json_t *doc, struct settings *s)
 {
-	json_t *j = json_object_get(doc, "defaultMaxSessionDuration");
 	const char *v;
+	json_t *j;
 	int r;
 
 	s->default_max_session_duration = 3600;
-	if (j && !json_is_null(j)) {
-		if (!json_is_integer(j))
-			return shape_fail(c, "defaultMaxSessionDuration", "must be an integer (seconds), not %s",
-					  shape_json_type(j));
-		if (json_integer_value(j) < 3600 || json_integer_value(j) > 43200)
-			return shape_fail(c, "defaultMaxSessionDuration", "%lld is not within 3600..43200 seconds",
-					  (long long)json_integer_value(j));
-		s->default_max_session_duration = (int)json_integer_value(j);
-	}
+	r = get_int_range(c, doc, "defaultMaxSessionDuration", 3600, 43200, "seconds", &s->default_max_session_duration);
+	if (r < 0)
+		return r;
+	/* IAM's AssumeRolePolicySizeQuota: 2,048 by default, raised on request up to 8,192 */
+	r = get_int_range(c, doc, "trustPolicySizeQuota", 2048, 8192, "characters", &s->trust_policy_size_quota);
+	if (r < 0)
+		return r;
 
 	r = get_string(c, doc, "defaultRestart", &v);
 	if (r < 0)
@@ -569,6 +584,7 @@ static int parse_choices(const struct shape_ctx *c, json_t *doc, struct settings
 	static const struct choice modes[] = { { "IRSA", WI_MODE_IRSA },
 					       { "PodIdentity", WI_MODE_POD_IDENTITY },
 					       { "Auto", WI_MODE_AUTO } };
+	static const struct choice scopes[] = { { "Cluster", ROLE_SCOPE_CLUSTER }, { "Account", ROLE_SCOPE_ACCOUNT } };
 	int v, r;
 
 	if ((r = parse_choice(c, doc, "guardrailEnforcement", enforcement, ARRAY_SIZE(enforcement), &v)) < 0)
@@ -580,6 +596,9 @@ static int parse_choices(const struct shape_ctx *c, json_t *doc, struct settings
 	if ((r = parse_choice(c, doc, "defaultMode", modes, ARRAY_SIZE(modes), &v)) < 0)
 		return r;
 	s->default_mode = (enum wi_mode)v;
+	if ((r = parse_choice(c, doc, "roleScope", scopes, ARRAY_SIZE(scopes), &v)) < 0)
+		return r;
+	s->role_scope = (enum role_scope)v;
 	return 0;
 }
 

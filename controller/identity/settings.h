@@ -28,6 +28,10 @@
  *   driftDetection: roles              # roles | bulk: how each resyncPeriod's sweep reads the roles
  *                                      # (reconcile/sweep.h; bulk needs an account-wide IAM read)
  *   defaultMode: IRSA                  # IRSA | PodIdentity | Auto: for identities without spec.mode
+ *   roleScope: Cluster                 # Cluster | Account: Account shares one role per namespace/name
+ *                                      # among the account's clusters (identity/naming.h)
+ *   trustPolicySizeQuota: 2048         # the account's AssumeRolePolicySizeQuota (2048..8192);
+ *                                      # default: read from iam:GetAccountSummary, else 2048
  *   guardrails:
  *     allowedActions: []               # empty: anything not denied
  *     deniedActions: ["iam:*", "sts:*", "organizations:*", "*"]
@@ -81,6 +85,9 @@ enum guardrail_enforcement { ENFORCE_REVOKE, ENFORCE_KEEP };
  * none) or the fixed rate; initial_per_second: adaptive only (0 = 10). */
 enum iam_rate_mode { IAM_RATE_ADAPTIVE, IAM_RATE_FIXED };
 
+/* Who shares a role (identity/naming.h). */
+enum role_scope { ROLE_SCOPE_CLUSTER, ROLE_SCOPE_ACCOUNT };
+
 /* The periodic drift sweep (reconcile/sweep.h). */
 enum drift_detection { DRIFT_ROLES, DRIFT_BULK };
 
@@ -110,6 +117,8 @@ struct settings {
 	struct iam_rate_limit iam_rate;
 	enum drift_detection drift_detection;
 	enum wi_mode default_mode;  /* IRSA unless set */
+	enum role_scope role_scope;
+	int trust_policy_size_quota; /* 0: ask IAM (GetAccountSummary) */
 	struct guardrails guardrails;
 };
 

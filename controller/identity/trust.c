@@ -2,7 +2,9 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/buf.h"
 #include "base/str.h"
@@ -153,4 +155,198 @@ int identity_trust_kinds(const char *doc)
 	}
 	json_decref(root);
 	return kinds;
+}
+
+/* --- shared (account-scoped) roles --------------------------------------------- */
+
+/* The cluster name in an owner tag whose value is the issuer tag of host
+ * ("oidc.../id/X"), or NULL. */
+static const char *owner_of_issuer(const struct trust_shared_in *in, const char *host)
+{
+	char issuer[1100], tag[300];
+
+	if (str_format(issuer, sizeof(issuer), "https://%s", host) < 0)
+		return NULL;
+	identity_issuer_tag(issuer, tag, sizeof(tag));
+	for (size_t i = 0; i < in->n_tags; i++) {
+		const char *c = identity_owner_tag_cluster(in->tags[i].key);
+
+		if (c && strcasecmp(c, in->cluster) != 0 && streq(in->tags[i].value, tag))
+			return c;
+	}
+	return NULL;
+}
+
+static bool other_owner(const struct trust_shared_in *in, const char *cluster)
+{
+	for (size_t i = 0; i < in->n_tags; i++) {
+		const char *c = identity_owner_tag_cluster(in->tags[i].key);
+
+		if (c && strcasecmp(c, in->cluster) != 0 && strcasecmp(c, cluster) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The only condition is StringEquals with exactly these keys (and values
+ * that are strings, but for the one named `list_ok`, which may be a list). */
+static json_t *only_string_equals(json_t *st, size_t n_keys)
+{
+	json_t *c = json_object_get(st, "Condition"), *eq = json_object_get(c, "StringEquals");
+
+	if (!json_is_object(c) || json_object_size(c) != 1 || !json_is_object(eq) || json_object_size(eq) != n_keys)
+		return NULL;
+	return eq;
+}
+
+static void shared_irsa(const struct trust_shared_in *in, json_t *st, const char *sub, struct trust_shared *out)
+{
+	const char *arn = json_string_value(json_object_get(json_object_get(st, "Principal"), "Federated"));
+	const char *host = arn ? strstr(arn, ":oidc-provider/") : NULL, *aud;
+	char key[1100];
+	json_t *eq;
+
+	if (!host)
+		return;
+	host += strlen(":oidc-provider/");
+	if (in->provider_arn && streq(arn, in->provider_arn)) {
+		out->own_kinds |= TRUST_IRSA;
+		return;
+	}
+	if (!streq(json_string_value(json_object_get(st, "Action")) ?: "", "sts:AssumeRoleWithWebIdentity") ||
+	    !(eq = only_string_equals(st, 2)) || !owner_of_issuer(in, host))
+		return;
+	if (str_format(key, sizeof(key), "%s:sub", host) < 0 ||
+	    !streq(json_string_value(json_object_get(eq, key)) ?: "", sub))
+		return;
+	str_format(key, sizeof(key), "%s:aud", host);
+	aud = json_string_value(json_object_get(eq, key));
+	if (!aud || out->n_irsa >= TRUST_SHARED_MAX)
+		return;
+	for (size_t i = 0; i < out->n_irsa; i++) {
+		if (streq(out->irsa[i].provider_arn, arn))
+			return;
+	}
+	out->irsa[out->n_irsa++] = (struct trust_irsa){ arn, host, aud };
+}
+
+static void shared_cluster(const struct trust_shared_in *in, const char *arn, struct trust_shared *out)
+{
+	const char *name = arn ? strstr(arn, ":cluster/") : NULL;
+
+	if (!name)
+		return;
+	if (in->cluster_arn && streq(arn, in->cluster_arn)) {
+		out->own_kinds |= TRUST_POD_IDENTITY;
+		return;
+	}
+	if (!other_owner(in, name + strlen(":cluster/")) || out->n_clusters >= TRUST_SHARED_MAX)
+		return;
+	for (size_t i = 0; i < out->n_clusters; i++) {
+		if (streq(out->cluster_arns[i], arn))
+			return;
+	}
+	out->cluster_arns[out->n_clusters++] = arn;
+}
+
+static void shared_pod_identity(const struct trust_shared_in *in, json_t *st, struct trust_shared *out)
+{
+	json_t *eq, *arns, *item;
+	size_t i;
+
+	if (!json_object_get(st, "Condition")) { /* session tags disabled: nobody's in particular */
+		out->own_kinds |= TRUST_POD_IDENTITY;
+		return;
+	}
+	eq = only_string_equals(st, 3);
+	if (!eq || !streq(json_string_value(json_object_get(eq, "aws:RequestTag/kubernetes-namespace")) ?: "", in->ns) ||
+	    !streq(json_string_value(json_object_get(eq, "aws:RequestTag/kubernetes-service-account")) ?: "", in->sa))
+		return;
+	arns = json_object_get(eq, "aws:RequestTag/eks-cluster-arn");
+	if (json_is_string(arns))
+		shared_cluster(in, json_string_value(arns), out);
+	json_array_foreach(arns, i, item)
+		shared_cluster(in, json_string_value(item), out);
+}
+
+static int cmp_irsa(const void *a, const void *b)
+{
+	return strcmp(((const struct trust_irsa *)a)->provider_arn, ((const struct trust_irsa *)b)->provider_arn);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void shared_statement(const struct trust_shared_in *in, json_t *st, const char *sub, struct trust_shared *out)
+{
+	if (!json_is_object(st) || !streq(json_string_value(json_object_get(st, "Effect")) ?: "", "Allow"))
+		return;
+	switch (statement_kind(st)) {
+	case TRUST_IRSA: shared_irsa(in, st, sub, out); break;
+	case TRUST_POD_IDENTITY: shared_pod_identity(in, st, out); break;
+	default: break;
+	}
+}
+
+int identity_trust_shared(const struct trust_shared_in *in, struct trust_shared *out)
+{
+	char sub[700];
+	json_t *stmts, *st;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	if (!in->observed || str_format(sub, sizeof(sub), "system:serviceaccount:%s:%s", in->ns, in->sa) < 0)
+		return 0;
+	out->doc = json_loads(in->observed, JSON_DECODE_ANY, NULL);
+	stmts = json_object_get(out->doc, "Statement");
+	if (json_is_object(stmts))
+		shared_statement(in, stmts, sub, out);
+	json_array_foreach(stmts, i, st)
+		shared_statement(in, st, sub, out);
+	return 0;
+}
+
+void identity_trust_shared_release(struct trust_shared *s)
+{
+	json_decref(s->doc);
+	memset(s, 0, sizeof(*s));
+}
+
+char *identity_trust_shared_document(const struct trust_shared *others, const struct trust_want *own)
+{
+	struct trust_irsa irsa[TRUST_SHARED_MAX + 4];
+	const char *clusters[TRUST_SHARED_MAX + 4];
+	struct trust_pod_identity pi = { 0 };
+	struct trust_want w = *own;
+	size_t ni = 0, nc = 0;
+
+	for (size_t i = 0; i < own->n_irsa && ni < ARRAY_SIZE(irsa); i++)
+		irsa[ni++] = own->irsa[i];
+	for (size_t i = 0; i < others->n_irsa && ni < ARRAY_SIZE(irsa); i++) {
+		bool dup = false;
+
+		for (size_t j = 0; j < own->n_irsa; j++)
+			dup = dup || streq(own->irsa[j].provider_arn, others->irsa[i].provider_arn);
+		if (!dup)
+			irsa[ni++] = others->irsa[i];
+	}
+	qsort(irsa, ni, sizeof(irsa[0]), cmp_irsa);
+	if (own->pod_identity) {
+		pi = *own->pod_identity;
+		for (size_t i = 0; i < pi.n_clusters && nc < ARRAY_SIZE(clusters); i++)
+			clusters[nc++] = pi.cluster_arns[i];
+	} else {
+		pi.session_tags = true;
+	}
+	for (size_t i = 0; pi.session_tags && i < others->n_clusters && nc < ARRAY_SIZE(clusters); i++)
+		clusters[nc++] = others->cluster_arns[i];
+	qsort(clusters, nc, sizeof(clusters[0]), cmp_str);
+	pi.cluster_arns = clusters;
+	pi.n_clusters = nc;
+	w.irsa = irsa;
+	w.n_irsa = ni;
+	w.pod_identity = own->pod_identity || nc ? &pi : NULL;
+	return identity_trust_document(&w);
 }

@@ -34,7 +34,10 @@
 #define KEYLESS_IDENTITY_TRUST_H
 
 #include <stdbool.h>
+#include <jansson.h>
 #include <stddef.h>
+
+#include "identity/spec.h"
 
 #define POD_IDENTITY_SERVICE "pods.eks.amazonaws.com"
 #define POD_IDENTITY_AUDIENCE "pods.eks.amazonaws.com"
@@ -65,6 +68,52 @@ struct trust_want {
 /* The trust policy (compact JSON, malloc'd), or NULL on allocation failure
  * or when it would have no statement. */
 char *identity_trust_document(const struct trust_want *w);
+
+/* An account-scoped role (roleScope Account, identity/naming.h) is shared by
+ * the clusters in its keyless.dev/owner/<cluster> tags. Each cluster's
+ * keyless keeps the others' parts of the trust policy and changes only its
+ * own:
+ * - an IRSA statement is another owner's when its provider's issuer tag is
+ *   that owner's tag value and it is exactly keyless' statement for this
+ *   namespace/service account (sub and aud, nothing else);
+ * - a cluster ARN in the Pod Identity statement is another owner's when it
+ *   ends in cluster/<owner> (the statement's namespace and service-account
+ *   conditions must be this identity's).
+ * Anything else (a statement of a cluster that let go, or one nobody owns)
+ * is dropped. Statements are sorted by provider ARN and cluster ARNs by
+ * value, so every owner computes the same document from the same facts. */
+#define TRUST_SHARED_MAX 32
+
+struct trust_shared_in {
+	const char *observed;            /* the role's trust policy; NULL: none */
+	const struct wi_tag *tags;       /* the role's tags */
+	size_t n_tags;
+	const char *cluster;             /* this cluster's name */
+	const char *provider_arn;        /* this cluster's OIDC provider */
+	const char *cluster_arn;         /* this cluster's EKS ARN */
+	const char *ns;
+	const char *sa;
+};
+
+struct trust_shared {
+	struct trust_irsa irsa[TRUST_SHARED_MAX]; /* other owners' IRSA statements */
+	size_t n_irsa;
+	const char *cluster_arns[TRUST_SHARED_MAX]; /* other owners' clusters (Pod Identity) */
+	size_t n_clusters;
+	int own_kinds;  /* TRUST_IRSA: this cluster's statement is there; TRUST_POD_IDENTITY: the
+			 * Pod Identity statement names this cluster (or has no session tags) */
+	json_t *doc;    /* the parsed observed policy: owns the strings above */
+};
+
+/* Returns 0 (out filled; release it), or -ENOMEM. An unparsable observed
+ * policy contributes nothing. */
+int identity_trust_shared(const struct trust_shared_in *in, struct trust_shared *out);
+void identity_trust_shared_release(struct trust_shared *s);
+
+/* The trust policy of a shared role: this cluster's wishes (own, as for
+ * identity_trust_document) merged with the other owners' parts. NULL on
+ * allocation failure or when it would have no statement. */
+char *identity_trust_shared_document(const struct trust_shared *others, const struct trust_want *own);
 
 /* What kinds of statement a trust policy holds (a decoded JSON document). */
 enum trust_kind {

@@ -111,8 +111,11 @@ bool wi_needs_provider(struct rctx *x);
 /* The migration plan from the facts (trust_kinds: enum trust_kind of the
  * role's trust policy, -1 or 0 if no role); sets the Migrating condition. */
 void wi_plan_ways(struct rctx *x, int trust_kinds);
-/* The trust policy the plan asks for (malloc'd JSON), NULL without memory. */
-char *wi_trust_document(struct rctx *x);
+/* The trust policy the plan asks for (malloc'd JSON), NULL without memory.
+ * others: for an account-scoped role, the parts other clusters own
+ * (identity/trust.h); NULL for a cluster-scoped one. */
+struct trust_shared;
+char *wi_trust_document(struct rctx *x, const struct trust_shared *others);
 
 /* association.c: the EKS pod identity association (Pod Identity mode) */
 /* Find keyless' association of this object (x->association_id, x->assoc);

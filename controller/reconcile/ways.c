@@ -131,7 +131,7 @@ void wi_plan_ways(struct rctx *x, int trust_kinds)
 			       x->now);
 }
 
-char *wi_trust_document(struct rctx *x)
+char *wi_trust_document(struct rctx *x, const struct trust_shared *others)
 {
 	const struct wi_spec *sp = x->spec;
 	const char *const clusters[] = { x->cluster_arn };
@@ -145,5 +145,5 @@ char *wi_trust_document(struct rctx *x)
 		.pod_identity = x->plan.trust_pod_identity ? &pi : NULL,
 	};
 
-	return identity_trust_document(&w);
+	return others ? identity_trust_shared_document(others, &w) : identity_trust_document(&w);
 }

@@ -306,7 +306,8 @@ bool wi_ensure_service_account(struct rctx *x)
 	json_auto_t *sa = NULL, *applied = NULL;
 	json_t *anns;
 	const char *want[A_COUNT];
-	bool wired, default_audience = false, created_by_us;
+	bool wired, default_audience = false, created_by_us, renamed;
+	const char *had;
 	struct op_err err;
 	int rc;
 
@@ -348,9 +349,12 @@ bool wi_ensure_service_account(struct rctx *x)
 	if (blocked_by_other_manager(x, sa, &default_audience))
 		return false;
 	created_by_us = kube_has_owner_uid(sa, x->uid);
+	/* it named an earlier role of this object (a new name): not drift */
+	had = json_string_value(json_object_get(anns, ANN_ROLE_ARN));
+	renamed = had && !streq(had, x->role_arn) && wi_arn_is_ours(x, had);
 	if (apply_sa(x, created_by_us, default_audience, &applied) < 0)
 		return false;
-	if (x->was_ready)
+	if (x->was_ready && !renamed)
 		rctx_event(x, "Normal", "DriftRepaired", "ApplyServiceAccount",
 			   "service account %s had lost its annotations; restored %s", sp->service_account, x->role_arn);
 	else

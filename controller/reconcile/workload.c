@@ -278,7 +278,8 @@ static int role_identity(struct rctx *x)
 	const struct settings *s = x->r->settings;
 	const char *status_arn = json_string_value(json_object_get(json_object_get(x->obj, "status"), "roleArn"));
 	struct role_key k = { .issuer = x->r->issuer, .prefix = s->role_name_prefix, .path = s->role_path,
-			      .cluster = s->cluster_name, .ns = x->ns, .name = x->name };
+			      .cluster = s->cluster_name, .ns = x->ns, .name = x->name,
+			      .account = s->role_scope == ROLE_SCOPE_ACCOUNT };
 	int r = identity_role_name(&k, x->role_name, sizeof(x->role_name));
 
 	if (r < 0)

@@ -125,7 +125,7 @@ static void tags_set(struct aws_tag_list *l, const struct aws_tag_in *tags, size
 	}
 }
 
-static void tags_remove(struct aws_tag_list *l, const char *const *keys, size_t n)
+void fake_tags_remove(struct aws_tag_list *l, const char *const *keys, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		for (size_t j = 0; j < l->n; j++) {
@@ -264,7 +264,7 @@ static int f_untag_oidc(struct aws_client *c, const char *arn, const char *const
 	(void)c;
 	if (r < 0)
 		return r;
-	tags_remove(&f->provider_tags, keys, n);
+	fake_tags_remove(&f->provider_tags, keys, n);
 	return 0;
 }
 
@@ -438,7 +438,7 @@ static int f_tag_role(struct aws_client *c, const char *name, const struct aws_t
 static int f_untag_role(struct aws_client *c, const char *name, const char *const *keys, size_t n, struct op_err *err)
 {
 	ROLE_OR_FAIL("UntagRole", true);
-	tags_remove(&fr->tags, keys, n);
+	fake_tags_remove(&fr->tags, keys, n);
 	return 0;
 }
 
@@ -604,8 +604,13 @@ static int f_create_assoc(struct aws_client *c, const struct eks_create_pod_iden
 
 	if (rc < 0)
 		return rc;
-	if (fake_aws_association(f, in->namespace_name, in->service_account))
-		return op_err_setr(err, -EEXIST, "ResourceInUseException", "Association already exists");
+	for (size_t i = 0; i < ARRAY_SIZE(f->assocs); i++) {
+		const struct fake_association *o = &f->assocs[i];
+
+		if (o->used && streq(o->cluster, in->cluster_name) && streq(o->ns, in->namespace_name) &&
+		    streq(o->sa, in->service_account))
+			return op_err_setr(err, -EEXIST, "ResourceInUseException", "Association already exists");
+	}
 	if (in->policy && !in->disable_session_tags)
 		return op_err_setr(err, -EINVAL, "InvalidParameterException",
 				   "disableSessionTags must be true when a policy is given");

@@ -65,6 +65,8 @@ void fake_aws_reset(struct fake_aws *f);
 struct fake_role *fake_aws_role(struct fake_aws *f, const char *name);
 /* Delete a role behind keyless' back (frees it; the slot is free again). */
 void fake_aws_role_drop(struct fake_role *r);
+/* Remove tags by key (no regard to case, as IAM). */
+void fake_tags_remove(struct aws_tag_list *l, const char *const *keys, size_t n);
 void fake_aws_clear_calls(struct fake_aws *f);
 /* The association binding (ns, sa), or NULL. */
 struct fake_association *fake_aws_association(struct fake_aws *f, const char *ns, const char *sa);

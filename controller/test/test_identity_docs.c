@@ -15,7 +15,7 @@ static const char *name_of(const char *issuer, const char *prefix, const char *p
 			   const char *ns, const char *name)
 {
 	static char out[IAM_ROLE_NAME_MAX + 1];
-	struct role_key k = { issuer, prefix, path, cluster, ns, name };
+	struct role_key k = { issuer, prefix, path, cluster, ns, name, false };
 
 	assert_int_equal(identity_role_name(&k, out, sizeof(out)), 0);
 	assert_true(strlen(out) <= IAM_ROLE_NAME_MAX);
@@ -79,15 +79,15 @@ static void test_naming__injective_whatever_the_characters(void **state)
 static void test_naming__rejects_bad_characters_and_issuer_host(void **state)
 {
 	char out[IAM_ROLE_NAME_MAX + 1], tag[260];
-	struct role_key k = { ISSUER, "", "/", "prod", "ns", "a/b" };
+	struct role_key k = { ISSUER, "", "/", "prod", "ns", "a/b", false };
 
 	(void)state;
 	assert_int_equal(identity_role_name(&k, out, sizeof(out)), -EINVAL);
-	k = (struct role_key){ ISSUER, "x y", "/", "prod", "ns", "a" };
+	k = (struct role_key){ ISSUER, "x y", "/", "prod", "ns", "a", false };
 	assert_int_equal(identity_role_name(&k, out, sizeof(out)), -EINVAL);
-	k = (struct role_key){ ISSUER, "", "/", "prod", "n+s", "a" }; /* '+' is the separator */
+	k = (struct role_key){ ISSUER, "", "/", "prod", "n+s", "a", false }; /* '+' is the separator */
 	assert_int_equal(identity_role_name(&k, out, sizeof(out)), -EINVAL);
-	k = (struct role_key){ ISSUER, "", "/", "prod", "ns", "a" };
+	k = (struct role_key){ ISSUER, "", "/", "prod", "ns", "a", false };
 	assert_int_equal(identity_role_name(&k, out, IAM_ROLE_NAME_MAX), -ENOSPC);
 	assert_string_equal(identity_issuer_host("https://oidc.eks.us-east-1.amazonaws.com/id/X"),
 			    "oidc.eks.us-east-1.amazonaws.com/id/X");
@@ -112,17 +112,21 @@ static void test_naming__role_owner(void **state)
 		{ "Keyless.dev/Name", "app" }, /* tag keys are case-insensitive */
 		{ "keyless.dev/uid", "u-1" },
 	};
-	struct owner_key k = { "oidc.eks.us-east-1.amazonaws.com/id/ABC", "team", "app", "u-1" };
+	struct owner_key k = { .issuer_tag = "oidc.eks.us-east-1.amazonaws.com/id/ABC", .cluster = "prod", .ns = "team",
+			       .name = "app", .uid = "u-1" };
 
 	(void)state;
 	assert_int_equal(identity_role_owner(ours, 5, &k), ROLE_OWNED);
 	k.uid = "u-2"; /* a re-created object */
 	assert_int_equal(identity_role_owner(ours, 5, &k), ROLE_EARLIER_OBJECT);
-	k = (struct owner_key){ "oidc.eks.eu-west-1.amazonaws.com/id/BBB", "team", "app", "u-1" };
+	k = (struct owner_key){ .issuer_tag = "oidc.eks.eu-west-1.amazonaws.com/id/BBB", .cluster = "prod",
+				.ns = "team", .name = "app", .uid = "u-1" };
 	assert_int_equal(identity_role_owner(ours, 5, &k), ROLE_OTHER_CLUSTER); /* same clusterName, other issuer */
-	k = (struct owner_key){ "oidc.eks.us-east-1.amazonaws.com/id/ABC", "team", "other", "u-1" };
+	k = (struct owner_key){ .issuer_tag = "oidc.eks.us-east-1.amazonaws.com/id/ABC", .cluster = "prod",
+				.ns = "team", .name = "other", .uid = "u-1" };
 	assert_int_equal(identity_role_owner(ours, 5, &k), ROLE_FOREIGN);
-	k = (struct owner_key){ "oidc.eks.us-east-1.amazonaws.com/id/ABC", "team", "app", "u-1" };
+	k = (struct owner_key){ .issuer_tag = "oidc.eks.us-east-1.amazonaws.com/id/ABC", .cluster = "prod",
+				.ns = "team", .name = "app", .uid = "u-1" };
 	assert_int_equal(identity_role_owner(ours, 2, &k), ROLE_FOREIGN); /* no namespace/name tags */
 	/* a role of the old format: cluster/namespace/name but no issuer */
 	assert_int_equal(identity_role_owner((const struct wi_tag[]){ ours[0], ours[2], ours[3], ours[4] }, 4, &k),

@@ -268,6 +268,45 @@ static void test_iam_policy__invalid_input(void **state)
 	settings_free(s);
 }
 
+/* roleScope Account: shared roles (keyless.dev/scope=Account) are created
+ * under the prefix alone with this cluster's owner tag, managed by every
+ * owner's keyless, and no cluster may release another's owner tag; the
+ * cluster's own statements stay (without CreateRole) to retire the roles
+ * it made before the scope changed. */
+static void test_iam_policy__account_scope(void **state)
+{
+	json_auto_t *p = build(BASE "roleScope: Account\nroleNamePrefix: k-\n", NULL);
+	json_t *st, *keys;
+
+	(void)state;
+	assert_null(statement(p, "CreateFencedRoles"));
+	assert_non_null(statement(p, "ManageOwnedRoles"));
+	st = statement(p, "CreateFencedRolesShared");
+	assert_non_null(st);
+	assert_string_equal(resource(st), "arn:aws:iam::" ACCT ":role/keyless/k-*");
+	assert_string_equal(cond_str(st, "StringEquals", "aws:RequestTag/keyless.dev/scope"), "Account");
+	assert_string_equal(cond_str(st, "StringLike", "aws:RequestTag/keyless.dev/owner/prod"), "*");
+	assert_null(cond_str(st, "StringEquals", "aws:RequestTag/keyless.dev/cluster"));
+	keys = cond_val(st, "ForAllValues:StringLike", "aws:TagKeys");
+	assert_int_equal(json_array_size(keys), 4);
+	assert_string_equal(json_string_value(json_array_get(keys, 3)), "keyless.dev/owner/prod");
+	for (size_t i = 0; i < 4; i++) /* never a wildcard owner key */
+		assert_null(strchr(json_string_value(json_array_get(keys, i)), '*'));
+	st = statement(p, "ManageOwnedRolesShared");
+	assert_string_equal(cond_str(st, "StringEquals", "iam:ResourceTag/keyless.dev/scope"), "Account");
+	assert_non_null(statement(p, "GrantOnOwnedRolesShared"));
+	assert_non_null(statement(p, "TagOwnedRolesShared"));
+	assert_non_null(statement(p, "ReadOwnedRolesShared"));
+	st = statement(p, "DenyReleasingOwnership");
+	assert_int_equal(json_array_size(cond_val(st, "ForAnyValue:StringEqualsIgnoreCase", "aws:TagKeys")), 2);
+	st = statement(p, "DenyReleasingOtherOwners");
+	assert_actions(st, "iam:UntagRole");
+	assert_string_equal(cond_str(st, "ForAnyValue:StringLike", "aws:TagKeys"), "keyless.dev/owner/*");
+	assert_string_equal(cond_str(st, "ForAnyValue:StringNotEqualsIgnoreCase", "aws:TagKeys"), "keyless.dev/owner/prod");
+	/* Pod Identity may pass the shared roles */
+	assert_string_equal(resource(statement(p, "PassOwnedRolesToPodIdentity")), "arn:aws:iam::" ACCT ":role/keyless/k-*");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -275,6 +314,7 @@ int main(void)
 		cmocka_unit_test(test_iam_policy__settings_shape_statements),
 		cmocka_unit_test(test_iam_policy__boundary_waived),
 		cmocka_unit_test(test_iam_policy__invalid_input),
+		cmocka_unit_test(test_iam_policy__account_scope),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

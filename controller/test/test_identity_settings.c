@@ -182,6 +182,15 @@ static void test_settings__small_variants(void **state)
 	assert_int_equal(parse_yaml(BASE "iamRateLimit: {mode: adaptive, initialPerSecond: 40}\n", &s, NULL), 0);
 	assert_true(s->iam_rate.max_per_second == 0 && s->iam_rate.initial_per_second == 40);
 	settings_free(s);
+	/* roles shared by the account's clusters; a raised trust-policy quota */
+	assert_int_equal(parse_yaml(BASE "roleScope: Account\ntrustPolicySizeQuota: 8192\n", &s, NULL), 0);
+	assert_int_equal(s->role_scope, ROLE_SCOPE_ACCOUNT);
+	assert_int_equal(s->trust_policy_size_quota, 8192);
+	settings_free(s);
+	assert_int_equal(parse_yaml(BASE, &s, NULL), 0);
+	assert_int_equal(s->role_scope, ROLE_SCOPE_CLUSTER);
+	assert_int_equal(s->trust_policy_size_quota, 0); /* ask IAM */
+	settings_free(s);
 	settings_free(NULL);
 }
 
@@ -297,6 +306,9 @@ static const struct {
 	{ BASE "driftDetection: GetAccountAuthorizationDetails\n",
 	  "driftDetection: 'GetAccountAuthorizationDetails' is not roles or bulk" },
 	{ BASE "defaultMode: PodIdentityAgent\n", "defaultMode: 'PodIdentityAgent' is not IRSA, PodIdentity or Auto" },
+	{ BASE "roleScope: account\n", "roleScope: 'account' is not Cluster or Account" },
+	{ BASE "trustPolicySizeQuota: 10000\n", "trustPolicySizeQuota: 10000 is not within 2048..8192 characters" },
+	{ BASE "trustPolicySizeQuota: 4k\n", "trustPolicySizeQuota: must be an integer (characters), not a string" },
 	{ BASE "guardrails: {allowDisableSessionTags: 'yes'}\n",
 	  "guardrails.allowDisableSessionTags: must be true or false, not a string" },
 	{ BASE "iamRateLimit: 20\n",

@@ -166,7 +166,7 @@ const char *world_role_name(struct world *w, const char *ns, const char *name, c
 {
 	struct role_key k = { .issuer = w->r.issuer, .prefix = w->settings->role_name_prefix,
 			      .path = w->settings->role_path, .cluster = w->settings->cluster_name, .ns = ns,
-			      .name = name };
+			      .name = name, .account = w->settings->role_scope == ROLE_SCOPE_ACCOUNT };
 
 	assert_int_equal(identity_role_name(&k, out, size), 0);
 	return out;

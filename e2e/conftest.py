@@ -89,6 +89,16 @@ def aws_client(service, **kw):
     return boto3.client(service, endpoint_url=endpoint, region_name=os.environ["AWS_REGION"], **kw)
 
 
+def aws_client_in_second_account(service, **kw):
+    """boto3 client with admin rights in the second account ($KEYLESS_SECOND_ACCOUNT): the test admin
+    user assumes $KEYLESS_SECOND_ACCOUNT_ADMIN_ROLE (through the STS front, which relays AssumeRole to
+    moto); moto, and for STS the STS front, as aws_client."""
+    c = aws_client("sts").assume_role(RoleArn=env("KEYLESS_SECOND_ACCOUNT_ADMIN_ROLE"),
+                                      RoleSessionName="e2e-" + uuid.uuid4().hex[:8])["Credentials"]
+    return aws_client(service, aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
+                      aws_session_token=c["SessionToken"], **kw)
+
+
 def token_for(core, ns, sa, audience="sts.amazonaws.com", seconds=3600):
     """A service-account token from the TokenRequest API (what the kubelet mounts)."""
     tr = client.AuthenticationV1TokenRequest(

@@ -3,7 +3,8 @@
 Each test exercises a real component: the kube-apiserver's TokenRequest API and
 OIDC discovery, the kube-controller-manager's Deployment -> ReplicaSet -> Pod
 chain, the pod identity webhook as a registered mutating webhook, moto with
-signature checking, and the STS front's web-identity checks.
+signature checking, the STS front's web-identity checks, and the second AWS
+account (hack/cluster/bootstrap_aws.py) with a role there assumed by a real token.
 """
 
 import json
@@ -19,7 +20,7 @@ import pytest
 from kubernetes import client
 from kubernetes.utils import parse_quantity
 
-from conftest import aws_client, https_get_json, jwt_claims, token_for, wait_until
+from conftest import aws_client, aws_client_in_second_account, env, https_get_json, jwt_claims, token_for, wait_until
 
 TOKEN_PATH = "/var/run/secrets/eks.amazonaws.com/serviceaccount/token"
 
@@ -194,6 +195,96 @@ def test_eks_describe_cluster_reports_the_local_issuer(issuer):
     eks = aws_client("eks")
     cluster = eks.describe_cluster(name=os.environ["KEYLESS_CLUSTER_NAME"])["cluster"]
     assert cluster["identity"]["oidc"]["issuer"] == issuer
+
+
+# --- the second AWS account (cross-account IRSA): bootstrap_aws.py's roles there ---
+
+def _keys(c):
+    return dict(aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
+                aws_session_token=c["SessionToken"])
+
+
+def _no_such_role(iam, name):
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.get_role(RoleName=name)
+    return e.value.response["Error"]["Code"] == "NoSuchEntity"
+
+
+def test_admin_reaches_the_second_account_and_its_iam_is_separate():
+    second, first = env("KEYLESS_SECOND_ACCOUNT"), env("AWS_ACCOUNT_ID")
+    assert second != first
+    me = aws_client_in_second_account("sts").get_caller_identity()
+    assert me["Account"] == second and me["Arn"].startswith(f"arn:aws:sts::{second}:assumed-role/keyless-test-admin/")
+    iam_b, iam_a = aws_client_in_second_account("iam"), aws_client("iam")
+    roles_b = {r["Arn"] for r in iam_b.list_roles()["Roles"]}
+    assert {env("KEYLESS_SECOND_ACCOUNT_ADMIN_ROLE"), env("KEYLESS_SECOND_ACCOUNT_MANAGER_ROLE")} <= roles_b
+    assert _no_such_role(iam_a, "keyless-manager")
+    assert "keyless-test-admin" in {u["UserName"] for u in iam_a.list_users()["Users"]}
+    assert "keyless-test-admin" not in {u["UserName"] for u in iam_b.list_users()["Users"]}
+    name = f"e2e-b-{uuid.uuid4().hex[:6]}"
+    arn = iam_b.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{first}:root"},
+                                                "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    try:
+        assert arn == f"arn:aws:iam::{second}:role/{name}"
+        assert _no_such_role(iam_a, name)
+    finally:
+        iam_b.delete_role(RoleName=name)
+
+
+def test_manager_role_of_the_second_account_manages_iam_there():
+    second = env("KEYLESS_SECOND_ACCOUNT")
+    c = aws_client("sts").assume_role(RoleArn=env("KEYLESS_SECOND_ACCOUNT_MANAGER_ROLE"),
+                                      RoleSessionName="e2e-manager")["Credentials"]
+    assert aws_client("sts", **_keys(c)).get_caller_identity()["Arn"] == \
+        f"arn:aws:sts::{second}:assumed-role/keyless-manager/e2e-manager"
+    iam = aws_client("iam", **_keys(c))
+    name = f"e2e-mgr-{uuid.uuid4().hex[:6]}"
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17",
+                                                                               "Statement": []}))["Role"]["Arn"]
+    assert arn == f"arn:aws:iam::{second}:role/{name}"
+    assert aws_client_in_second_account("iam").get_role(RoleName=name)["Role"]["Arn"] == arn
+    iam.delete_role(RoleName=name)
+    assert _no_such_role(iam, name)
+    with pytest.raises(botocore.exceptions.ClientError) as e:  # IAM only
+        aws_client("eks", **_keys(c)).list_clusters()
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+def test_service_account_token_assumes_a_role_in_the_second_account(core, namespace, issuer):
+    second, first = env("KEYLESS_SECOND_ACCOUNT"), env("AWS_ACCOUNT_ID")
+    iam_b = aws_client_in_second_account("iam")
+    host = issuer.removeprefix("https://")
+    provider = f"arn:aws:iam::{second}:oidc-provider/{host}"
+    created = provider not in [p["Arn"] for p in iam_b.list_open_id_connect_providers()["OpenIDConnectProviderList"]]
+    if created:
+        assert iam_b.create_open_id_connect_provider(
+            Url=issuer, ClientIDList=["sts.amazonaws.com"], ThumbprintList=["0" * 40])["OpenIDConnectProviderArn"] == \
+            provider
+    make_sa(core, namespace, "app-sa")
+    sub = f"system:serviceaccount:{namespace}:app-sa"
+    suffix = uuid.uuid4().hex[:6]
+    roles = [iam_b.create_role(RoleName=f"e2e-b-{suffix}", AssumeRolePolicyDocument=_trust(provider, host, sub)),
+             # a trust naming the first account's provider for this issuer, not the second's
+             iam_b.create_role(RoleName=f"e2e-b-a-{suffix}", AssumeRolePolicyDocument=_trust(
+                 f"arn:aws:iam::{first}:oidc-provider/{host}", host, sub))]
+    mine, wrong = (r["Role"] for r in roles)
+    try:
+        token = token_for(core, namespace, "app-sa")
+        sts = aws_client("sts")
+        out = sts.assume_role_with_web_identity(RoleArn=mine["Arn"], RoleSessionName="e2e-b", WebIdentityToken=token)
+        who = aws_client("sts", **_keys(out["Credentials"])).get_caller_identity()
+        assert who["Account"] == second
+        assert who["Arn"] == out["AssumedRoleUser"]["Arn"] == \
+            f"arn:aws:sts::{second}:assumed-role/{mine['RoleName']}/e2e-b"
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            sts.assume_role_with_web_identity(RoleArn=wrong["Arn"], RoleSessionName="e2e-b", WebIdentityToken=token)
+        assert e.value.response["Error"]["Code"] == "AccessDenied"
+    finally:
+        for r in (mine, wrong):
+            iam_b.delete_role(RoleName=r["RoleName"])
+        if created:
+            iam_b.delete_open_id_connect_provider(OpenIDConnectProviderArn=provider)
 
 
 # --- pods run: kube-scheduler binds them to kwok's fake nodes, kwok plays the kubelet ---

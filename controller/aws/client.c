@@ -177,6 +177,16 @@ int aws_client_new(const struct aws_client_opts *opts, struct aws_client **ret, 
 			r = aws_creds_chain_select(c->env, c->cfg, opts->profile, &p, err);
 		if (r < 0)
 			return r;
+		if (opts->assume_role_arn) {
+			struct aws_creds_provider *base = p;
+
+			r = aws_creds_provider_assume_role(base, opts->assume_role_arn, NULL, opts->assume_role_external_id,
+							   3600, "settings", &p);
+			if (r < 0) {
+				aws_creds_provider_free(base);
+				return op_err_set(err, r, "out of memory");
+			}
+		}
 		c->creds_kind = p->source;
 		snprintf(c->creds_desc, sizeof(c->creds_desc), "%s: %s", aws_creds_source_name(p->source),
 			 p->description);

@@ -60,6 +60,12 @@ struct aws_client_opts {
 	double iam_burst;
 	/* Credential refresh margin before expiry; 0 = 5 min. */
 	int64_t refresh_margin_ns;
+	/* Set: the client's credentials are those of sts:AssumeRole on this
+	 * role (session "keyless-<unix seconds>", 1 h, refreshed before
+	 * expiry), signed with the credentials chosen above (another account's
+	 * role: settings accounts). external_id: NULL for none. */
+	const char *assume_role_arn;
+	const char *assume_role_external_id;
 };
 
 struct aws_client;

@@ -593,6 +593,51 @@ static const char *controller_namespace(const struct ctl *c)
 	return NULL;
 }
 
+/* The settings' other accounts: one IAM client each, with the credentials
+ * of sts:AssumeRole on the account's roleArn (taken at the first call, so a
+ * role that cannot be assumed shows on the identities that use it). */
+static int open_accounts(struct ctl *c, const struct aws_client_opts *base)
+{
+	const struct settings *s = c->settings;
+	struct op_err err;
+
+	if (!s->n_accounts)
+		return 0;
+	c->rec.accounts = calloc(s->n_accounts, sizeof(*c->rec.accounts));
+	if (!c->rec.accounts)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->n_accounts; i++) {
+		struct aws_client_opts ao = *base;
+		struct wi_account *a = &c->rec.accounts[i];
+		int r;
+
+		ao.assume_role_arn = s->accounts[i].role_arn;
+		ao.assume_role_external_id = s->accounts[i].external_id;
+		op_err_clear(&err);
+		r = aws_client_new(&ao, &a->awsc, &err);
+		if (r < 0) {
+			log_error("AWS client for account %s: %s", s->accounts[i].account_id, err.message);
+			return r;
+		}
+		c->rec.n_accounts = i + 1;
+		a->id = s->accounts[i].account_id;
+		a->entry = &s->accounts[i];
+		aws_client_set_observer(a->awsc, keyless_metrics_aws_call, &c->km);
+		log_info("account %s: roles made there with the credentials of %s", a->id,
+			 aws_client_credentials_source(a->awsc));
+	}
+	return 0;
+}
+
+static void close_accounts(struct ctl *c)
+{
+	for (size_t i = 0; i < c->rec.n_accounts; i++)
+		aws_client_free(c->rec.accounts[i].awsc);
+	free(c->rec.accounts);
+	c->rec.accounts = NULL;
+	c->rec.n_accounts = 0;
+}
+
 /* Settings, AWS client, account, issuer, partition, quotas: everything the
  * reconciler needs, resolved once at start. Errors stop the controller. */
 static int setup_reconciler(struct ctl *c)
@@ -701,6 +746,9 @@ static int setup_reconciler(struct ctl *c)
 			log_info("trust-policy size quota unknown (%s); assuming IAM's default 2048",
 				 err.message[0] ? err.message : "not in GetAccountSummary");
 	}
+	r = open_accounts(c, &ao);
+	if (r < 0)
+		return r;
 	wi_reconciler_init(&c->rec);
 	return 0;
 }
@@ -811,8 +859,11 @@ int cli_controller(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-	if (c.o.leader_elect)
+	if (c.o.leader_elect) {
 		aws_client_set_write_fence(c.aws, &c.fence);
+		for (size_t i = 0; i < c.rec.n_accounts; i++)
+			aws_client_set_write_fence(c.rec.accounts[i].awsc, &c.fence);
+	}
 	if (c.o.leader_elect) {
 		struct lease_opts lo = {
 			.client = lease_client,
@@ -872,6 +923,7 @@ out:
 		manager_free(c.mgr);
 	if (c.rec.settings)
 		wi_reconciler_release(&c.rec);
+	close_accounts(&c);
 	event_recorder_free(c.events);
 	aws_client_free(c.aws);
 	settings_free(c.settings);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/str.h"
+#include "identity/accounts.h"
 #include "identity/naming.h"
 
 #define ARN_MAX 2048
@@ -14,6 +15,8 @@ struct pb {
 	json_t *statements;
 	const struct iam_policy_input *in;
 	const char *boundary; /* NULL when waived */
+	char boundary_buf[2048];
+	const struct account_setting *other; /* the policy of keyless' role in another account (settings accounts) */
 	char roles[ARN_MAX];  /* arn:<p>:iam::<acct>:role/\* */
 	char provider[ARN_MAX];
 };
@@ -299,6 +302,13 @@ int iam_policy_build(const struct iam_policy_input *in, json_t **ret, struct op_
 	b.in = in;
 	b.boundary = s->permissions_boundary_waived && !s->permissions_boundary_arn ? NULL
 										     : s->permissions_boundary_arn;
+	/* --account-id of one of the settings' accounts: the policy of the role
+	 * keyless assumes there (its boundary; no EKS, no further accounts) */
+	b.other = identity_account_find(s, in->account_id);
+	if (b.other) {
+		identity_account_boundary(s, b.other, b.boundary_buf, sizeof(b.boundary_buf));
+		b.boundary = b.boundary_buf[0] ? b.boundary_buf : NULL;
+	}
 	str_format(b.roles, sizeof(b.roles), "arn:%s:iam::%s:role/*", in->partition, in->account_id);
 	issuer = in->issuer ? in->issuer : s->oidc_issuer;
 	if (issuer)
@@ -325,8 +335,21 @@ int iam_policy_build(const struct iam_policy_input *in, json_t **ret, struct op_
 	role_statements(&b, create_arn, false);
 	if (s->role_scope == ROLE_SCOPE_ACCOUNT)
 		role_statements(&b, create_arn, true);
-	pod_identity_statements(&b, create_arn);
+	if (!b.other)
+		pod_identity_statements(&b, create_arn);
 	deny_statements(&b);
+	if (b.other) {
+		*ret = doc;
+		return 0;
+	}
+	if (s->n_accounts) { /* the roles keyless assumes to make roles in other accounts */
+		static const char *const assume[] = { "sts:AssumeRole" };
+		json_t *arns = json_array();
+
+		for (size_t i = 0; i < s->n_accounts; i++)
+			json_array_append_new(arns, json_string(s->accounts[i].role_arn));
+		add(&b, "AssumeAccountRoles", "Allow", assume, 1, arns, NULL);
+	}
 	if (!s->oidc_issuer) { /* keyless reads the issuer from EKS at start */
 		str_format(arn, sizeof(arn), "arn:%s:eks:%s:%s:cluster/%s", in->partition, in->region ? in->region : "*",
 			   in->account_id, s->cluster_name);

@@ -20,7 +20,11 @@ static const char *pod_identity_field(const struct wi_spec *s)
 static void choose_auto(const struct mode_facts *f, struct mode_choice *c)
 {
 	c->mode = WI_MODE_IRSA;
-	if (!f->agent_present) {
+	if (f->cross_account) {
+		c->reason = "AutoCrossAccount";
+		MSG(c, "IRSA: spec.mode is Auto and spec.accountId names another account, where only IRSA roles are "
+		       "made");
+	} else if (!f->agent_present) {
 		c->reason = "AutoNoAgent";
 		MSG(c, "IRSA: spec.mode is Auto and the cluster has no EKS Pod Identity Agent "
 		       "(DaemonSet kube-system/eks-pod-identity-agent)");
@@ -81,6 +85,16 @@ void mode_choose(const struct wi_spec *s, const struct mode_policy *p, const str
 		c->reason = "PodIdentityFieldsInIRSAMode";
 		MSG(c, "%s applies only to EKS Pod Identity, but the mode in effect is %.300s; set spec.mode to "
 		       "PodIdentity, or remove %s", field, why, field);
+		return;
+	}
+	if (f->cross_account && c->mode == WI_MODE_POD_IDENTITY) {
+		const char *why = c->reason;
+
+		c->refused = true;
+		c->reason = "AccountIdInPodIdentityMode";
+		MSG(c, "spec.accountId applies only to IRSA, but the mode in effect is Pod Identity (%s): its role "
+		       "lives in the cluster's account. Use spec.targetRoleArn to chain into a role in another "
+		       "account, or set spec.mode to IRSA", why);
 		return;
 	}
 	if (s->disable_session_tags && c->mode == WI_MODE_POD_IDENTITY && !p->allow_disable_session_tags) {

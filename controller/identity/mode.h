@@ -14,6 +14,10 @@
  *        settings, or Auto falling back): applying the identity without them
  *        would give its pods more than it asked for (no session policy) or
  *        another role (no chaining), so keyless refuses instead.
+ *   AccountIdInPodIdentityMode  spec.accountId (another account) while the
+ *        mode in effect is Pod Identity: its roles live in the cluster's
+ *        account (spec.targetRoleArn chains into another). Auto picks IRSA
+ *        for such an identity (AutoCrossAccount).
  *   SessionTagsDisableNotAllowed  spec.disableSessionTags without the
  *        operator's guardrails.allowDisableSessionTags: with no session tags
  *        the role's trust cannot name the namespace and service account, so
@@ -32,6 +36,7 @@ struct mode_facts {
 	bool agent_present;  /* the Pod Identity Agent DaemonSet (or add-on) exists */
 	size_t fargate_pods; /* the identity's pods that run on Fargate */
 	size_t windows_pods; /* the identity's pods that run on Windows nodes */
+	bool cross_account;  /* spec.accountId names another account than the cluster's */
 };
 
 /* What the operator says (settings). */

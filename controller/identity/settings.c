@@ -14,6 +14,7 @@
 #define MAX_ROLE_PATH_LEN 512   /* IAM's limit */
 #define MAX_ISSUER_LEN 255      /* IAM OIDC provider URL limit */
 #define MAX_LIST 256            /* entries per guardrail list */
+#define MAX_ACCOUNTS 32         /* settings accounts */
 /* keyless' 5 ownership tags + 40 WorkloadIdentity tags + 5 = IAM's 50 per role */
 #define MAX_EXTRA_TAGS 5
 #define MAX_AUDIENCE_LEN 255
@@ -26,8 +27,11 @@ static const char *const top_keys[] = {
 	"clusterName", "region", "accountId", "oidcIssuer", "manageOidcProvider", "roleNamePrefix",
 	"rolePath", "permissionsBoundaryArn", "permissionsBoundaryWaived", "defaultMaxSessionDuration",
 	"defaultRestart", "resyncPeriod", "extraTags", "oidcIssuerCA", "guardrailEnforcement", "iamRateLimit",
-	"driftDetection", "defaultMode", "roleScope", "trustPolicySizeQuota", "guardrails",
+	"driftDetection", "defaultMode", "roleScope", "trustPolicySizeQuota", "accounts", "guardrails",
 };
+
+static const char *const account_keys[] = { "accountId", "roleArn", "externalId", "permissionsBoundaryArn",
+					     "namespaces" };
 
 static const char *const iam_rate_keys[] = { "mode", "maxPerSecond", "initialPerSecond" };
 
@@ -76,6 +80,14 @@ void settings_free(struct settings *s)
 	str_array_release(&s->guardrails.allowed_tag_keys);
 	str_array_release(&s->guardrails.allowed_audiences);
 	str_array_release(&s->guardrails.resource_accounts);
+	for (size_t i = 0; i < s->n_accounts; i++) {
+		free(s->accounts[i].account_id);
+		free(s->accounts[i].role_arn);
+		free(s->accounts[i].external_id);
+		free(s->accounts[i].boundary_arn);
+		str_array_release(&s->accounts[i].namespaces);
+	}
+	free(s->accounts);
 	free(s);
 }
 
@@ -675,6 +687,127 @@ static int parse_issuer_ca(const struct shape_ctx *c, json_t *doc, struct settin
 	return shape_dup(v, &s->oidc_issuer_ca);
 }
 
+/* accounts[i].<key>: a string, or NULL when absent. */
+static int account_string(const struct shape_ctx *c, json_t *a, size_t i, const char *key, const char **ret)
+{
+	json_t *v = json_object_get(a, key);
+	char path[64];
+
+	*ret = NULL;
+	if (!v || json_is_null(v))
+		return 0;
+	shape_path(path, sizeof(path), "accounts[%zu].%s", i, key);
+	if (!json_is_string(v))
+		return shape_fail(c, path, "must be a string, not %s", shape_json_type(v));
+	*ret = json_string_value(v);
+	return 0;
+}
+
+/* The account field of an ARN ("arn:p:svc:region:ACCOUNT:...") equals id. */
+static bool arn_in_account(const char *arn, const char *id)
+{
+	const char *p = arn;
+
+	for (int colons = 0; colons < 4 && p; colons++) {
+		p = strchr(p, ':');
+		if (p)
+			p++;
+	}
+	return p && strncmp(p, id, 12) == 0 && p[12] == ':';
+}
+
+static int parse_account(const struct shape_ctx *c, json_t *a, size_t i, struct account_setting *out)
+{
+	const char *id, *role, *ext, *boundary;
+	json_t *ns, *item;
+	char path[64], p2[80];
+	size_t k;
+	int r;
+
+	shape_path(path, sizeof(path), "accounts[%zu]", i);
+	if (!json_is_object(a))
+		return shape_fail(c, path, "must be a map ({accountId, roleArn}), not %s", shape_json_type(a));
+	if ((r = check_keys(c, a, path, account_keys, ARRAY_SIZE(account_keys))) < 0)
+		return r;
+	if ((r = account_string(c, a, i, "accountId", &id)) < 0 || (r = account_string(c, a, i, "roleArn", &role)) < 0 ||
+	    (r = account_string(c, a, i, "externalId", &ext)) < 0 ||
+	    (r = account_string(c, a, i, "permissionsBoundaryArn", &boundary)) < 0)
+		return r;
+	shape_path(p2, sizeof(p2), "%s.accountId", path);
+	if (!id || strlen(id) != 12 || !all_in(id, "0123456789", false))
+		return shape_fail(c, p2, "%s%s%s is not an AWS account id (a quoted string of 12 digits)", id ? "'" : "",
+				  id ? shape_quote(id).s : "(missing)", id ? "'" : "");
+	shape_path(p2, sizeof(p2), "%s.roleArn", path);
+	if (!role || !shape_role_arn(role) || !arn_in_account(role, id))
+		return shape_fail(c, p2, "%s%s%s is not a role ARN in account %s (keyless assumes it to manage roles "
+				  "there)", role ? "'" : "", role ? shape_quote(role).s : "(missing)", role ? "'" : "", id);
+	shape_path(p2, sizeof(p2), "%s.externalId", path);
+	if (ext && (strlen(ext) < 2 || strlen(ext) > 1224 || !all_in(ext, "_+=,.@:/-", true)))
+		return shape_fail(c, p2, "must be 2..1224 characters of letters, digits and _+=,.@:/-");
+	shape_path(p2, sizeof(p2), "%s.permissionsBoundaryArn", path);
+	if (boundary && (!shape_policy_arn(boundary) || !arn_in_account(boundary, id)))
+		return shape_fail(c, p2, "'%s' is not a managed policy ARN in account %s", shape_quote(boundary).s, id);
+	if (shape_dup(id, &out->account_id) < 0 || shape_dup(role, &out->role_arn) < 0 ||
+	    (ext && shape_dup(ext, &out->external_id) < 0) || (boundary && shape_dup(boundary, &out->boundary_arn) < 0))
+		return -ENOMEM;
+	ns = json_object_get(a, "namespaces");
+	shape_path(p2, sizeof(p2), "%s.namespaces", path);
+	if (ns && !json_is_null(ns) && !json_is_array(ns))
+		return shape_fail(c, p2, "must be a list of namespace patterns, not %s", shape_json_type(ns));
+	out->namespaces.items = calloc(json_array_size(ns) + 1, sizeof(char *));
+	if (!out->namespaces.items)
+		return -ENOMEM;
+	json_array_foreach(ns, k, item) {
+		const char *problem = json_is_string(item) ? check_namespace_pattern(json_string_value(item)) : "";
+
+		if (problem) {
+			shape_path(p2, sizeof(p2), "%s.namespaces[%zu]", path, k);
+			return *problem ? shape_fail(c, p2, "'%s' %s", shape_quote(json_string_value(item)).s, problem)
+					: shape_fail(c, p2, "must be a string, not %s", shape_json_type(item));
+		}
+		if (shape_dup(json_string_value(item), &out->namespaces.items[out->namespaces.n]) < 0)
+			return -ENOMEM;
+		out->namespaces.n++;
+	}
+	return 0;
+}
+
+static int parse_accounts(const struct shape_ctx *c, json_t *doc, struct settings *s)
+{
+	json_t *arr = json_object_get(doc, "accounts"), *a;
+	size_t i;
+	int r;
+
+	if (!arr || json_is_null(arr))
+		return 0;
+	if (!json_is_array(arr))
+		return shape_fail(c, "accounts", "must be a list of {accountId, roleArn}, not %s", shape_json_type(arr));
+	if (json_array_size(arr) > MAX_ACCOUNTS)
+		return shape_fail(c, "accounts", "has %zu entries; at most %d are allowed", json_array_size(arr),
+				  MAX_ACCOUNTS);
+	s->accounts = calloc(json_array_size(arr) + 1, sizeof(*s->accounts));
+	if (!s->accounts)
+		return -ENOMEM;
+	json_array_foreach(arr, i, a) {
+		char path[64];
+
+		r = parse_account(c, a, i, &s->accounts[i]);
+		s->n_accounts = i + 1; /* freed with the settings, even half-parsed */
+		if (r < 0)
+			return r;
+		shape_path(path, sizeof(path), "accounts[%zu].accountId", i);
+		if (s->account_id && streq(s->accounts[i].account_id, s->account_id))
+			return shape_fail(c, path, "'%s' is the cluster's own account (accountId): list only other accounts",
+					  s->account_id);
+		for (size_t j = 0; j < i; j++) {
+			if (streq(s->accounts[j].account_id, s->accounts[i].account_id))
+				return shape_fail(c, path, "'%s' is listed twice (also accounts[%zu])",
+						  s->accounts[i].account_id, j);
+		}
+	}
+	return 0;
+}
+
 int settings_parse(json_t *doc, const char *source, struct settings **ret, struct op_err *err)
 {
 	char prefix[320];
@@ -699,7 +832,7 @@ int settings_parse(json_t *doc, const char *source, struct settings **ret, struc
 	    (r = parse_issuer_ca(&c, doc, s)) < 0 || (r = parse_iam_rate(&c, doc, &s->iam_rate)) < 0 ||
 	    (r = shape_parse_tags(&c, "extraTags", json_object_get(doc, "extraTags"), MAX_EXTRA_TAGS, &s->extra_tags,
 				  &s->n_extra_tags)) < 0 ||
-	    (r = parse_guardrails(&c, doc, &s->guardrails)) < 0)
+	    (r = parse_guardrails(&c, doc, &s->guardrails)) < 0 || (r = parse_accounts(&c, doc, s)) < 0)
 		return r == -ENOMEM ? op_err_set(err, r, "%sout of memory", prefix) : r;
 	*ret = TAKE_PTR(s);
 	return 0;

@@ -32,6 +32,12 @@
  *                                      # among the account's clusters (identity/naming.h)
  *   trustPolicySizeQuota: 2048         # the account's AssumeRolePolicySizeQuota (2048..8192);
  *                                      # default: read from iam:GetAccountSummary, else 2048
+ *   accounts:                          # other accounts keyless may make IRSA roles in (spec.accountId)
+ *     - accountId: "210987654321"
+ *       roleArn: arn:aws:iam::210987654321:role/keyless   # assumed with sts:AssumeRole
+ *       externalId: ...                # optional, passed to AssumeRole
+ *       permissionsBoundaryArn: ...    # default: the boundary's ARN with this account id
+ *       namespaces: [team-*]           # namespace patterns that may use it; empty: any
  *   guardrails:
  *     allowedActions: []               # empty: anything not denied
  *     deniedActions: ["iam:*", "sts:*", "organizations:*", "*"]
@@ -91,6 +97,15 @@ enum role_scope { ROLE_SCOPE_CLUSTER, ROLE_SCOPE_ACCOUNT };
 /* The periodic drift sweep (reconcile/sweep.h). */
 enum drift_detection { DRIFT_ROLES, DRIFT_BULK };
 
+/* Another account keyless manages roles in (identity/accounts.h). */
+struct account_setting {
+	char *account_id;
+	char *role_arn;
+	char *external_id;          /* NULL: none */
+	char *boundary_arn;         /* NULL: derived from permissionsBoundaryArn (or none if waived) */
+	struct str_array namespaces; /* patterns; empty: any namespace the guardrails admit */
+};
+
 struct iam_rate_limit {
 	enum iam_rate_mode mode;
 	double max_per_second;
@@ -119,6 +134,8 @@ struct settings {
 	enum wi_mode default_mode;  /* IRSA unless set */
 	enum role_scope role_scope;
 	int trust_policy_size_quota; /* 0: ask IAM (GetAccountSummary) */
+	struct account_setting *accounts;
+	size_t n_accounts;
 	struct guardrails guardrails;
 };
 

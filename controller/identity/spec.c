@@ -93,6 +93,7 @@ void wi_spec_free(struct wi_spec *s)
 		statement_release(&s->session_statements[i]);
 	free(s->session_statements);
 	free(s->target_role_arn);
+	free(s->account_id);
 	shape_strv_free(s->managed_policy_arns);
 	shape_tags_free(s->tags, s->n_tags);
 	free(s);
@@ -614,7 +615,31 @@ static int parse_spec(const struct shape_ctx *c, json_t *spec, struct wi_spec *s
 	r = shape_parse_tags(c, "spec.tags", json_object_get(spec, "tags"), MAX_TAGS, &s->tags, &s->n_tags);
 	if (r < 0)
 		return r;
-	return parse_pod_identity(c, spec, s);
+
+	/* which account the role lives in (IRSA); the settings say which are allowed */
+	v = json_object_get(spec, "accountId");
+	if (v && json_is_integer(v))
+		return shape_fail(c, "spec.accountId", "must be a quoted string (accountId: \"%012lld\"), not a number",
+				  (long long)json_integer_value(v));
+	r = get_string(c, spec, "accountId", "spec.accountId", &str);
+	if (r < 0)
+		return r;
+	if (str) {
+		if (strlen(str) != 12 || strspn(str, "0123456789") != 12)
+			return shape_fail(c, "spec.accountId", "'%s' is not an AWS account id (12 digits)",
+					  shape_quote(str).s);
+		if (shape_dup(str, &s->account_id) < 0)
+			return -ENOMEM;
+	}
+	r = parse_pod_identity(c, spec, s);
+	if (r < 0)
+		return r;
+	if (s->account_id && s->mode == WI_MODE_POD_IDENTITY)
+		return shape_fail(c, "spec.accountId",
+				  "applies only to IRSA (the role is made in that account); in EKS Pod Identity mode "
+				  "the role is in the cluster's account and spec.targetRoleArn chains into a role in "
+				  "another account");
+	return 0;
 }
 
 int wi_spec_parse(json_t *obj, struct wi_spec **ret, struct op_err *err)

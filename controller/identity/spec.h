@@ -81,6 +81,7 @@ struct wi_spec {
 	struct wi_statement *session_statements; /* spec.sessionPolicy.statements -> the association's policy */
 	size_t n_session_statements;
 	char *target_role_arn;    /* spec.targetRoleArn, NULL if unset */
+	char *account_id;         /* spec.accountId (IRSA: the role's account), NULL: the cluster's */
 	bool disable_session_tags;
 };
 

@@ -23,6 +23,7 @@ struct wi_memo {
 	uint64_t wired_hash;           /* the service account and the annotations left on it; 0 = none */
 	uint64_t role_fp, role_list_fp; /* the role as verified (identity/fingerprint.h); 0 = unknown */
 	int8_t trust_kinds;            /* enum trust_kind the verified trust policy holds; -1 = unknown */
+	bool elsewhere;                /* the role is in another account (settings accounts) */
 };
 
 /* FNV-1a, 64-bit, over the strings and their terminators */
@@ -133,6 +134,7 @@ void wi_memo_verified(struct rctx *x, int64_t at_ns, bool ok)
 		m->role_hash = ok ? hash_strs((const char *[]){ x->role_arn }, 1) : 0;
 		m->role_fp = ok ? x->role_fp : 0;
 		m->role_list_fp = ok ? x->role_list_fp : 0;
+		m->elsewhere = x->acct && x->acct != &x->r->home;
 		m->trust_kinds = ok && x->planned ? (int8_t)((x->plan.trust_irsa ? TRUST_IRSA : 0) |
 							   (x->plan.trust_pod_identity ? TRUST_POD_IDENTITY : 0))
 						  : -1;
@@ -258,10 +260,11 @@ long wi_memo_snapshot(struct wi_reconciler *r, int64_t before_ns, struct wi_memo
 	while (v && strmap_next(&r->memo, &iter, &key, &val)) {
 		const struct wi_memo *m = val;
 
-		/* the sweep reads roles, not pod identity associations: an identity
-		 * with one is not vouched for, and is read in full (its association
-		 * too) when its verification expires, two periods after the last */
-		if (!m->verified_ns || m->verified_ns > before_ns || !m->role_hash || !m->role_fp ||
+		/* the sweep reads roles of the cluster's account, not pod identity
+		 * associations nor other accounts: such an identity is not vouched
+		 * for, and is read in full (its association too) when its
+		 * verification expires, two periods after the last */
+		if (!m->verified_ns || m->verified_ns > before_ns || !m->role_hash || !m->role_fp || m->elsewhere ||
 		    (m->trust_kinds > 0 && (m->trust_kinds & TRUST_POD_IDENTITY)))
 			continue;
 		v[n] = (struct wi_memo_snap){ .key = strdup(key), .arn_hash = m->role_hash, .role_fp = m->role_fp,

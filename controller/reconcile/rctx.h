@@ -74,7 +74,9 @@ struct rctx {
 	/* the role's state as wi_ensure_role() left it (identity/fingerprint.h);
 	 * 0: not known (not verified, or more steps than one reconcile applies) */
 	uint64_t role_fp, role_list_fp;
-	char provider_arn[768];
+	char provider_arn[768];  /* the cluster's OIDC provider in the role's account */
+	struct wi_account *acct; /* the role's account (home unless spec.accountId; workload.c) */
+	char boundary[2048];     /* the permissions boundary of roles there ("" none) */
 	/* what keyless created, as recorded in the status (status.roleName,
 	 * .retiredRoles, .serviceAccount): changes of the settings or the spec
 	 * move the identity and clean these up, so nothing is orphaned */

@@ -21,36 +21,36 @@
 
 /* --- OIDC provider ------------------------------------------------------------ */
 
-static bool provider_has_client(struct wi_reconciler *r, const char *aud)
+static bool provider_has_client(struct wi_account *a, const char *aud)
 {
-	for (size_t i = 0; i < r->n_provider_client_ids; i++) {
-		if (streq(r->provider_client_ids[i], aud))
+	for (size_t i = 0; i < a->n_provider_client_ids; i++) {
+		if (streq(a->provider_client_ids[i], aud))
 			return true;
 	}
 	return false;
 }
 
-static void provider_forget(struct wi_reconciler *r)
+static void provider_forget(struct wi_account *a)
 {
-	free(r->provider_arn);
-	r->provider_arn = NULL;
-	for (size_t i = 0; i < r->n_provider_client_ids; i++)
-		free(r->provider_client_ids[i]);
-	free(r->provider_client_ids);
-	r->provider_client_ids = NULL;
-	r->n_provider_client_ids = 0;
+	free(a->provider_arn);
+	a->provider_arn = NULL;
+	for (size_t i = 0; i < a->n_provider_client_ids; i++)
+		free(a->provider_client_ids[i]);
+	free(a->provider_client_ids);
+	a->provider_client_ids = NULL;
+	a->n_provider_client_ids = 0;
 }
 
-static void provider_remember(struct wi_reconciler *r, const char *arn, const struct aws_str_list *ids, int64_t now)
+static void provider_remember(struct wi_account *a, const char *arn, const struct aws_str_list *ids, int64_t now)
 {
-	provider_forget(r);
-	r->provider_arn = strdup(arn);
-	r->provider_client_ids = calloc(ids->n + 1, sizeof(char *));
-	if (r->provider_client_ids) {
+	provider_forget(a);
+	a->provider_arn = strdup(arn);
+	a->provider_client_ids = calloc(ids->n + 1, sizeof(char *));
+	if (a->provider_client_ids) {
 		for (size_t i = 0; i < ids->n; i++)
-			r->provider_client_ids[r->n_provider_client_ids++] = strdup(ids->items[i]);
+			a->provider_client_ids[a->n_provider_client_ids++] = strdup(ids->items[i]);
 	}
-	r->provider_checked_ns = now;
+	a->provider_checked_ns = now;
 }
 
 /* Look the provider up in AWS (List + Get). Returns 0 (found), -ENOENT, or an error. */
@@ -60,13 +60,13 @@ static int provider_lookup(struct rctx *x, struct iam_oidc_provider **ret, struc
 	struct aws_str_list arns = { 0 };
 	int rc;
 
-	rc = r->aws->iam_list_oidc_providers(r->awsc, &arns, err);
+	rc = r->aws->iam_list_oidc_providers(x->acct->awsc, &arns, err);
 	if (rc < 0)
 		return rc;
 	rc = -ENOENT;
 	for (size_t i = 0; i < arns.n; i++) {
 		if (streq(arns.items[i], x->provider_arn)) {
-			rc = r->aws->iam_get_oidc_provider(r->awsc, arns.items[i], ret, err);
+			rc = r->aws->iam_get_oidc_provider(x->acct->awsc, arns.items[i], ret, err);
 			break;
 		}
 	}
@@ -126,6 +126,7 @@ static void str_list_remove(struct aws_str_list *l, const char *s)
 static int provider_gc_io(struct rctx *x, struct iam_oidc_provider *p)
 {
 	struct wi_reconciler *r = x->r;
+	struct wi_account *a = x->acct;
 
 	for (size_t i = 0; i < p->tags.n; i++) {
 		const char *key = p->tags.items[i].key, *aud = p->tags.items[i].value;
@@ -137,14 +138,14 @@ static int provider_gc_io(struct rctx *x, struct iam_oidc_provider *p)
 			continue;
 		op_err_clear(&err);
 		if (aws_str_list_index(&p->client_ids, aud) >= 0) {
-			rc = r->aws->iam_remove_client_id_from_oidc_provider(r->awsc, p->arn, aud, &err);
+			rc = r->aws->iam_remove_client_id_from_oidc_provider(a->awsc, p->arn, aud, &err);
 			if (rc < 0) {
 				log_warn("removing unused audience '%s' from the OIDC provider failed: %s", aud, err.message);
 				return rc;
 			}
 			str_list_remove(&p->client_ids, aud);
 		}
-		rc = r->aws->iam_untag_oidc_provider(r->awsc, p->arn, &key, 1, &err);
+		rc = r->aws->iam_untag_oidc_provider(a->awsc, p->arn, &key, 1, &err);
 		if (rc < 0) {
 			log_warn("untagging the OIDC provider (%s) failed: %s", key, err.message);
 			return rc;
@@ -158,21 +159,22 @@ static int provider_gc_io(struct rctx *x, struct iam_oidc_provider *p)
 /* The provider's single flight: with r->lock held, wait until no other
  * thread talks to IAM about the provider, then claim it; provider_end (lock
  * held) hands it back. The lock itself is dropped around every call. */
-static void provider_begin(struct wi_reconciler *r)
+static void provider_begin(struct wi_reconciler *r, struct wi_account *a)
 {
-	while (r->provider_busy)
+	while (a->provider_busy)
 		pthread_cond_wait(&r->provider_idle, &r->lock);
-	r->provider_busy = true;
+	a->provider_busy = true;
 }
 
-static void provider_end(struct wi_reconciler *r)
+static void provider_end(struct wi_reconciler *r, struct wi_account *a)
 {
-	r->provider_busy = false;
+	a->provider_busy = false;
 	pthread_cond_broadcast(&r->provider_idle);
 }
 
 int wi_provider_sweep(struct wi_reconciler *r, bool *ret_changed, struct op_err *err)
 {
+	struct wi_account *a = &r->home;
 	_cleanup_(iam_oidc_provider_freep) struct iam_oidc_provider *p = NULL;
 	struct aws_str_list arns = { 0 };
 	char *arn;
@@ -180,37 +182,37 @@ int wi_provider_sweep(struct wi_reconciler *r, bool *ret_changed, struct op_err 
 	int rc = 0;
 
 	pthread_mutex_lock(&r->lock);
-	if (!r->provider_arn) {
+	if (!a->provider_arn) {
 		pthread_mutex_unlock(&r->lock); /* not looked up yet: the next reconcile does */
 		*ret_changed = false;
 		return 0;
 	}
-	provider_begin(r);
-	arn = r->provider_arn ? strdup(r->provider_arn) : NULL;
+	provider_begin(r, a);
+	arn = a->provider_arn ? strdup(a->provider_arn) : NULL;
 	pthread_mutex_unlock(&r->lock);
 	if (arn)
-		rc = r->aws->iam_list_oidc_providers(r->awsc, &arns, err);
+		rc = r->aws->iam_list_oidc_providers(a->awsc, &arns, err);
 	if (arn && rc >= 0) {
 		rc = -ENOENT;
 		if (aws_str_list_index(&arns, arn) >= 0)
-			rc = r->aws->iam_get_oidc_provider(r->awsc, arn, &p, err);
+			rc = r->aws->iam_get_oidc_provider(a->awsc, arn, &p, err);
 	}
 	aws_str_list_release(&arns);
 	pthread_mutex_lock(&r->lock);
-	if (!arn || !r->provider_arn || !streq(arn, r->provider_arn)) {
+	if (!arn || !a->provider_arn || !streq(arn, a->provider_arn)) {
 		rc = rc == -ENOENT ? 0 : rc; /* forgotten or replaced meanwhile: its new owner checked it */
 	} else if (rc == -ENOENT) {
 		changed = true;
 		rc = 0;
 	} else if (rc >= 0) {
-		for (size_t i = 0; i < r->n_provider_client_ids && !changed; i++)
-			changed = aws_str_list_index(&p->client_ids, r->provider_client_ids[i]) < 0;
+		for (size_t i = 0; i < a->n_provider_client_ids && !changed; i++)
+			changed = aws_str_list_index(&p->client_ids, a->provider_client_ids[i]) < 0;
 		if (!changed)
-			provider_remember(r, arn, &p->client_ids, clock_mono_ns(r->clock));
+			provider_remember(a, arn, &p->client_ids, clock_mono_ns(r->clock));
 	}
 	if (changed)
-		provider_forget(r);
-	provider_end(r);
+		provider_forget(a);
+	provider_end(r, a);
 	pthread_mutex_unlock(&r->lock);
 	free(arn);
 	if (rc < 0)
@@ -222,6 +224,7 @@ int wi_provider_sweep(struct wi_reconciler *r, bool *ret_changed, struct op_err 
 int wi_provider_gc(struct rctx *x)
 {
 	struct wi_reconciler *r = x->r;
+	struct wi_account *a = x->acct;
 	_cleanup_(iam_oidc_provider_freep) struct iam_oidc_provider *p = NULL;
 	struct op_err err;
 	int rc;
@@ -229,7 +232,7 @@ int wi_provider_gc(struct rctx *x)
 	if (!r->settings->manage_oidc_provider)
 		return 0;
 	pthread_mutex_lock(&r->lock);
-	provider_begin(r);
+	provider_begin(r, a);
 	pthread_mutex_unlock(&r->lock);
 	op_err_clear(&err);
 	rc = provider_lookup(x, &p, &err);
@@ -241,8 +244,8 @@ int wi_provider_gc(struct rctx *x)
 		log_warn("%s/%s: reading the OIDC provider failed: %s", x->ns, x->name, err.message);
 	pthread_mutex_lock(&r->lock);
 	if (p)
-		provider_remember(r, x->provider_arn, &p->client_ids, clock_mono_ns(r->clock));
-	provider_end(r);
+		provider_remember(a, x->provider_arn, &p->client_ids, clock_mono_ns(r->clock));
+	provider_end(r, a);
 	pthread_mutex_unlock(&r->lock);
 	return rc;
 }
@@ -270,6 +273,7 @@ static void provider_not_ready(struct rctx *x, bool missing)
 bool wi_ensure_provider(struct rctx *x)
 {
 	struct wi_reconciler *r = x->r;
+	struct wi_account *a = x->acct;
 	const char *aud = x->spec->audience;
 	int64_t ttl = r->settings->resync_ns > 0 ? r->settings->resync_ns : 600 * NSEC_PER_SEC;
 	_cleanup_(iam_oidc_provider_freep) struct iam_oidc_provider *p = NULL;
@@ -283,7 +287,7 @@ bool wi_ensure_provider(struct rctx *x)
 	for (;;) {
 		int64_t now = clock_mono_ns(r->clock);
 
-		if (r->provider_arn && now - r->provider_checked_ns < ttl && provider_has_client(r, aud)) {
+		if (a->provider_arn && now - a->provider_checked_ns < ttl && provider_has_client(a, aud)) {
 			pthread_mutex_unlock(&r->lock);
 			conditions_set(&x->conds, COND_OIDC, "True", "Reconciled",
 				       "the cluster's OIDC issuer is registered in IAM with this audience", x->generation,
@@ -293,18 +297,18 @@ bool wi_ensure_provider(struct rctx *x)
 		/* not managed and missing (or without this audience): one look per
 		 * PROVIDER_RECHECK_NS for every identity together, not one each */
 		if (!r->settings->manage_oidc_provider &&
-		    ((r->provider_missing_ns && now - r->provider_missing_ns < PROVIDER_RECHECK_NS) ||
-		     (r->provider_arn && now - r->provider_checked_ns < PROVIDER_RECHECK_NS))) {
-			missing = !r->provider_arn;
+		    ((a->provider_missing_ns && now - a->provider_missing_ns < PROVIDER_RECHECK_NS) ||
+		     (a->provider_arn && now - a->provider_checked_ns < PROVIDER_RECHECK_NS))) {
+			missing = !a->provider_arn;
 			pthread_mutex_unlock(&r->lock);
 			provider_not_ready(x, missing);
 			return false;
 		}
-		if (!r->provider_busy)
+		if (!a->provider_busy)
 			break;
 		pthread_cond_wait(&r->provider_idle, &r->lock);
 	}
-	provider_begin(r);
+	provider_begin(r, a);
 	pthread_mutex_unlock(&r->lock);
 	op_err_clear(&err);
 	rc = provider_lookup(x, &p, &err);
@@ -332,7 +336,7 @@ bool wi_ensure_provider(struct rctx *x)
 			}
 			in.n_thumbprints = thumb[0] ? 1 : 0;
 			op_err_clear(&err);
-			rc = r->aws->iam_create_oidc_provider(r->awsc, &in, &arn, &err);
+			rc = r->aws->iam_create_oidc_provider(a->awsc, &in, &arn, &err);
 			if (rc == -EEXIST)
 				rc = provider_lookup(x, &p, &err); /* another replica or a race: read it */
 			else if (rc >= 0)
@@ -347,7 +351,7 @@ bool wi_ensure_provider(struct rctx *x)
 				struct aws_str_list one = { .items = (char **)ids, .n = 1 };
 
 				pthread_mutex_lock(&r->lock);
-				provider_remember(r, arn, &one, clock_mono_ns(r->clock));
+				provider_remember(a, arn, &one, clock_mono_ns(r->clock));
 				pthread_mutex_unlock(&r->lock);
 				free(arn);
 				ok = true;
@@ -367,19 +371,19 @@ bool wi_ensure_provider(struct rctx *x)
 
 		if (!r->settings->manage_oidc_provider) {
 			pthread_mutex_lock(&r->lock);
-			provider_remember(r, x->provider_arn, &p->client_ids, clock_mono_ns(r->clock));
+			provider_remember(a, x->provider_arn, &p->client_ids, clock_mono_ns(r->clock));
 			pthread_mutex_unlock(&r->lock);
 			provider_not_ready(x, false);
 			goto out;
 		}
 		/* tagged first: a client id keyless added is always known as such */
 		op_err_clear(&err);
-		rc = streq(aud, WI_DEFAULT_AUDIENCE) ? 0 : r->aws->iam_tag_oidc_provider(r->awsc, x->provider_arn, &tag, 1, &err);
+		rc = streq(aud, WI_DEFAULT_AUDIENCE) ? 0 : r->aws->iam_tag_oidc_provider(a->awsc, x->provider_arn, &tag, 1, &err);
 		if (rc < 0) {
 			rctx_aws_failed(x, COND_OIDC, "iam:TagOpenIDConnectProvider", rc, &err);
 			goto out;
 		}
-		rc = r->aws->iam_add_client_id_to_oidc_provider(r->awsc, x->provider_arn, aud, &err);
+		rc = r->aws->iam_add_client_id_to_oidc_provider(a->awsc, x->provider_arn, aud, &err);
 		if (rc < 0) {
 			rctx_aws_failed(x, COND_OIDC, "iam:AddClientIDToOpenIDConnectProvider", rc, &err);
 			goto out;
@@ -389,7 +393,7 @@ bool wi_ensure_provider(struct rctx *x)
 			   "added audience '%s' to the OIDC provider", aud);
 	}
 	pthread_mutex_lock(&r->lock);
-	provider_remember(r, x->provider_arn, &p->client_ids, clock_mono_ns(r->clock));
+	provider_remember(a, x->provider_arn, &p->client_ids, clock_mono_ns(r->clock));
 	pthread_mutex_unlock(&r->lock);
 	ok = true;
 done:
@@ -398,12 +402,12 @@ done:
 out:
 	pthread_mutex_lock(&r->lock);
 	if (missing) {
-		provider_forget(r);
-		r->provider_missing_ns = clock_mono_ns(r->clock);
+		provider_forget(a);
+		a->provider_missing_ns = clock_mono_ns(r->clock);
 	} else if (ok) {
-		r->provider_missing_ns = 0;
+		a->provider_missing_ns = 0;
 	}
-	provider_end(r);
+	provider_end(r, a);
 	pthread_mutex_unlock(&r->lock);
 	return ok;
 }
@@ -482,7 +486,7 @@ static int build_desired(struct rctx *x, struct desired *ds)
 		.description = ds->description,
 		.trust_policy = ds->trust,
 		.permission_policy = ds->permissions,
-		.boundary_arn = s->permissions_boundary_arn,
+		.boundary_arn = x->boundary[0] ? x->boundary : NULL,
 		.max_session_duration = sp->max_session_duration ? sp->max_session_duration : s->default_max_session_duration,
 		.tags = ds->tags,
 		.n_tags = nt,
@@ -528,7 +532,7 @@ static int observe(struct rctx *x, const char *name, bool join, struct observed 
 
 	memset(ob, 0, sizeof(*ob));
 	*ret_action = "iam:GetRole";
-	rc = r->aws->iam_get_role(r->awsc, name, &ob->role, err);
+	rc = r->aws->iam_get_role(x->acct->awsc, name, &ob->role, err);
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; i < ob->role->tags.n && i < 64; i++)
@@ -548,17 +552,17 @@ static int observe(struct rctx *x, const char *name, bool join, struct observed 
 	    !(ob->owner == ROLE_SHARED && join))
 		return -EPERM;
 	*ret_action = "iam:ListRolePolicies";
-	rc = r->aws->iam_list_role_policies(r->awsc, name, &ob->inline_names, err);
+	rc = r->aws->iam_list_role_policies(x->acct->awsc, name, &ob->inline_names, err);
 	if (rc < 0)
 		return rc;
 	if (aws_str_list_index(&ob->inline_names, INLINE_POLICY_NAME) >= 0) {
 		*ret_action = "iam:GetRolePolicy";
-		rc = r->aws->iam_get_role_policy(r->awsc, name, INLINE_POLICY_NAME, &ob->keyless_policy, err);
+		rc = r->aws->iam_get_role_policy(x->acct->awsc, name, INLINE_POLICY_NAME, &ob->keyless_policy, err);
 		if (rc < 0 && rc != -ENOENT)
 			return rc;
 	}
 	*ret_action = "iam:ListAttachedRolePolicies";
-	rc = r->aws->iam_list_attached_role_policies(r->awsc, name, &ob->attached, err);
+	rc = r->aws->iam_list_attached_role_policies(x->acct->awsc, name, &ob->attached, err);
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; i < ob->attached.n && i < 128; i++)
@@ -688,35 +692,35 @@ static int apply_step(struct rctx *x, const struct role_desired *d, const struct
 
 		for (size_t i = 0; i < d->n_tags; i++)
 			tags[i] = (struct aws_tag_in){ d->tags[i].key, d->tags[i].value };
-		rc = a->iam_create_role(r->awsc, &in, &role, err);
+		rc = a->iam_create_role(x->acct->awsc, &in, &role, err);
 		if (rc >= 0 && role && role->arn)
 			str_copy(x->role_arn, sizeof(x->role_arn), role->arn);
 		iam_role_free(role);
 		return rc;
 	}
 	case STEP_UPDATE_TRUST:
-		return a->iam_update_assume_role_policy(r->awsc, d->name, d->trust_policy, err);
+		return a->iam_update_assume_role_policy(x->acct->awsc, d->name, d->trust_policy, err);
 	case STEP_UPDATE_ROLE:
-		return a->iam_update_role(r->awsc, d->name, d->description, d->max_session_duration, err);
+		return a->iam_update_role(x->acct->awsc, d->name, d->description, d->max_session_duration, err);
 	case STEP_PUT_BOUNDARY:
-		return a->iam_put_role_permissions_boundary(r->awsc, d->name, d->boundary_arn, err);
+		return a->iam_put_role_permissions_boundary(x->acct->awsc, d->name, d->boundary_arn, err);
 	case STEP_DELETE_BOUNDARY:
-		return a->iam_delete_role_permissions_boundary(r->awsc, d->name, err);
+		return a->iam_delete_role_permissions_boundary(x->acct->awsc, d->name, err);
 	case STEP_TAG: {
 		struct aws_tag_in t = { st->arg, tag_val(d, st->arg) };
 
-		return a->iam_tag_role(r->awsc, d->name, &t, 1, err);
+		return a->iam_tag_role(x->acct->awsc, d->name, &t, 1, err);
 	}
 	case STEP_UNTAG:
-		return a->iam_untag_role(r->awsc, d->name, &st->arg, 1, err);
+		return a->iam_untag_role(x->acct->awsc, d->name, &st->arg, 1, err);
 	case STEP_PUT_POLICY:
-		return a->iam_put_role_policy(r->awsc, d->name, INLINE_POLICY_NAME, d->permission_policy, err);
+		return a->iam_put_role_policy(x->acct->awsc, d->name, INLINE_POLICY_NAME, d->permission_policy, err);
 	case STEP_DELETE_POLICY:
-		return a->iam_delete_role_policy(r->awsc, d->name, st->arg, err);
+		return a->iam_delete_role_policy(x->acct->awsc, d->name, st->arg, err);
 	case STEP_ATTACH:
-		return a->iam_attach_role_policy(r->awsc, d->name, st->arg, err);
+		return a->iam_attach_role_policy(x->acct->awsc, d->name, st->arg, err);
 	case STEP_DETACH:
-		return a->iam_detach_role_policy(r->awsc, d->name, st->arg, err);
+		return a->iam_detach_role_policy(x->acct->awsc, d->name, st->arg, err);
 	}
 	return -EINVAL;
 }
@@ -736,9 +740,9 @@ static int apply_tags(struct rctx *x, const struct role_desired *d, const struct
 			del[nd++] = p->steps[i].arg;
 	}
 	if (na)
-		rc = x->r->aws->iam_tag_role(x->r->awsc, d->name, add, na, err);
+		rc = x->r->aws->iam_tag_role(x->acct->awsc, d->name, add, na, err);
 	if (rc >= 0 && nd)
-		rc = x->r->aws->iam_untag_role(x->r->awsc, d->name, del, nd, err);
+		rc = x->r->aws->iam_untag_role(x->acct->awsc, d->name, del, nd, err);
 	return rc;
 }
 
@@ -1023,20 +1027,20 @@ static int release_shared(struct rctx *x, const char *name, struct observed *ob,
 	 * trust stays as it is until they do */
 	if (trust && !streq(trust, ob->o.trust_policy ? ob->o.trust_policy : "")) {
 		*ret_action = "iam:UpdateAssumeRolePolicy";
-		rc = r->aws->iam_update_assume_role_policy(r->awsc, name, trust, err);
+		rc = r->aws->iam_update_assume_role_policy(x->acct->awsc, name, trust, err);
 	}
 	free(trust);
 	if (rc < 0)
 		return rc;
 	identity_owner_tag_key(r->settings->cluster_name, key, sizeof(key));
 	*ret_action = "iam:UntagRole";
-	rc = r->aws->iam_untag_role(r->awsc, name, keys, 1, err);
+	rc = r->aws->iam_untag_role(x->acct->awsc, name, keys, 1, err);
 	if (rc < 0)
 		return rc;
 	/* two last owners letting go at once each saw the other: whoever reads
 	 * no owner left afterwards deletes the role */
 	*ret_action = "iam:GetRole";
-	rc = r->aws->iam_get_role(r->awsc, name, &role, err);
+	rc = r->aws->iam_get_role(x->acct->awsc, name, &role, err);
 	if (rc == -ENOENT)
 		return 1; /* gone already: nothing left to do */
 	if (rc < 0)
@@ -1092,18 +1096,18 @@ int wi_delete_role(struct rctx *x, const char *name, const char *cond, bool *ret
 	}
 	for (size_t i = 0; i < ob.inline_names.n; i++) {
 		action = "iam:DeleteRolePolicy";
-		rc = r->aws->iam_delete_role_policy(r->awsc, name, ob.inline_names.items[i], &err);
+		rc = r->aws->iam_delete_role_policy(x->acct->awsc, name, ob.inline_names.items[i], &err);
 		if (rc < 0 && rc != -ENOENT)
 			goto fail;
 	}
 	for (size_t i = 0; i < ob.attached.n; i++) {
 		action = "iam:DetachRolePolicy";
-		rc = r->aws->iam_detach_role_policy(r->awsc, name, ob.attached.items[i].arn, &err);
+		rc = r->aws->iam_detach_role_policy(x->acct->awsc, name, ob.attached.items[i].arn, &err);
 		if (rc < 0 && rc != -ENOENT)
 			goto fail;
 	}
 	action = "iam:DeleteRole";
-	rc = r->aws->iam_delete_role(r->awsc, name, &err);
+	rc = r->aws->iam_delete_role(x->acct->awsc, name, &err);
 	if (rc < 0 && rc != -ENOENT)
 		goto fail;
 	observed_release(&ob);
@@ -1136,14 +1140,14 @@ int wi_revoke_role(struct rctx *x, const char *name, bool *ret_owned, bool *ret_
 	*ret_owned = true;
 	for (size_t i = 0; i < ob.inline_names.n; i++) {
 		action = "iam:DeleteRolePolicy";
-		rc = r->aws->iam_delete_role_policy(r->awsc, name, ob.inline_names.items[i], &err);
+		rc = r->aws->iam_delete_role_policy(x->acct->awsc, name, ob.inline_names.items[i], &err);
 		if (rc < 0 && rc != -ENOENT)
 			goto fail;
 		*ret_revoked = true;
 	}
 	for (size_t i = 0; i < ob.attached.n; i++) {
 		action = "iam:DetachRolePolicy";
-		rc = r->aws->iam_detach_role_policy(r->awsc, name, ob.attached.items[i].arn, &err);
+		rc = r->aws->iam_detach_role_policy(x->acct->awsc, name, ob.attached.items[i].arn, &err);
 		if (rc < 0 && rc != -ENOENT)
 			goto fail;
 		*ret_revoked = true;
@@ -1166,7 +1170,7 @@ void wi_retire_roles(struct rctx *x)
 		int rc;
 
 		op_err_clear(&err);
-		rc = x->r->aws->iam_get_role(x->r->awsc, name, &role, &err);
+		rc = x->r->aws->iam_get_role(x->acct->awsc, name, &role, &err);
 		if (rc == -ENOENT) {
 			wi_forget_retired(x, i);
 			continue;

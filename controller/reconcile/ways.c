@@ -69,6 +69,7 @@ bool wi_choose_mode(struct rctx *x, struct op_err *err)
 	count_pods(x, &x->pods);
 	facts.fargate_pods = x->pods.fargate;
 	facts.windows_pods = x->pods.windows;
+	facts.cross_account = x->acct && x->acct != &x->r->home;
 	if (x->spec->mode == WI_MODE_AUTO || (x->spec->mode == WI_MODE_DEFAULT && s->default_mode == WI_MODE_AUTO))
 		facts.agent_present = agent_present(x);
 	mode_choose(x->spec, &pol, &facts, &x->mode);

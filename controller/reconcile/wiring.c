@@ -374,7 +374,8 @@ static const char *arn_role_name(const struct rctx *x, const char *arn)
 	char prefix[128];
 	const char *slash;
 
-	str_format(prefix, sizeof(prefix), "arn:%s:iam::%s:role/", x->r->partition, x->r->account_id);
+	str_format(prefix, sizeof(prefix), "arn:%s:iam::%s:role/", x->r->partition,
+		   x->acct ? x->acct->id : x->r->account_id);
 	if (!arn || !str_startswith(arn, prefix))
 		return NULL;
 	slash = strrchr(arn, '/');

@@ -10,6 +10,7 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/str.h"
+#include "identity/accounts.h"
 #include "identity/guardrails.h"
 #include "identity/trust.h"
 #include "kube/project.h"
@@ -22,18 +23,42 @@
 
 void wi_reconciler_init(struct wi_reconciler *r)
 {
+	r->home.id = r->account_id;
+	r->home.awsc = r->awsc;
+	r->home.entry = NULL;
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->provider_idle, NULL);
 	pthread_mutex_init(&r->memo_lock, NULL);
 	r->memo = (struct strmap)STRMAP_INIT;
 }
 
+static void account_release(struct wi_account *a)
+{
+	free(a->provider_arn);
+	for (size_t i = 0; i < a->n_provider_client_ids; i++)
+		free(a->provider_client_ids[i]);
+	free(a->provider_client_ids);
+	a->provider_arn = NULL;
+	a->provider_client_ids = NULL;
+	a->n_provider_client_ids = 0;
+}
+
+struct wi_account *wi_account_get(struct wi_reconciler *r, const char *id)
+{
+	if (!id || !r->home.id || streq(id, r->home.id))
+		return &r->home;
+	for (size_t i = 0; i < r->n_accounts; i++) {
+		if (streq(r->accounts[i].id, id))
+			return &r->accounts[i];
+	}
+	return NULL;
+}
+
 void wi_reconciler_release(struct wi_reconciler *r)
 {
-	free(r->provider_arn);
-	for (size_t i = 0; i < r->n_provider_client_ids; i++)
-		free(r->provider_client_ids[i]);
-	free(r->provider_client_ids);
+	account_release(&r->home);
+	for (size_t i = 0; i < r->n_accounts; i++)
+		account_release(&r->accounts[i]);
 	pthread_cond_destroy(&r->provider_idle);
 	pthread_mutex_destroy(&r->lock);
 	strmap_release(&r->memo, free);
@@ -52,6 +77,8 @@ static int revoke_recorded(struct rctx *x, bool *ret_owned, char *note, size_t n
 
 	*ret_owned = false;
 	note[0] = '\0';
+	if (!x->acct)
+		return 0; /* in an account keyless has no settings for: out of reach */
 	if (x->recorded_role[0])
 		names[n++] = x->recorded_role;
 	for (size_t i = 0; i < x->n_retired; i++)
@@ -270,6 +297,24 @@ static void load_object(struct rctx *x)
 					   .name = x->name, .uid = x->uid };
 }
 
+/* The account of the role keyless made for this object: the one in
+ * status.roleArn, else the one spec.accountId names (a crash may have come
+ * between creating the role and recording its ARN), else the cluster's.
+ * NULL: an account keyless has no settings for (any more). */
+static struct wi_account *role_account(struct rctx *x, const char *status_arn)
+{
+	const char *spec_acct = json_string_value(json_object_get(json_object_get(x->obj, "spec"), "accountId"));
+	char id[16];
+
+	/* arn:<partition>:iam::<account>:role/... */
+	if (status_arn && strstr(status_arn, ":iam::") && str_format(id, sizeof(id), "%.12s",
+								      strstr(status_arn, ":iam::") + 6) == 0)
+		return wi_account_get(x->r, id);
+	if (spec_acct && wi_account_get(x->r, spec_acct))
+		return wi_account_get(x->r, spec_acct);
+	return &x->r->home;
+}
+
 /* The role this object should have under today's settings, and the
  * provider. The ARN in the status is kept while it names that role (it was
  * verified to be ours when written; every write re-verifies). */
@@ -285,8 +330,10 @@ static int role_identity(struct rctx *x)
 	if (r < 0)
 		return r;
 	identity_issuer_tag(x->r->issuer, x->issuer_tag, sizeof(x->issuer_tag));
+	if (!x->acct)
+		x->acct = role_account(x, status_arn);
 	str_format(x->provider_arn, sizeof(x->provider_arn), "arn:%s:iam::%s:oidc-provider/%s", x->r->partition,
-		   x->r->account_id, identity_issuer_host(x->r->issuer));
+		   x->acct ? x->acct->id : x->r->account_id, identity_issuer_host(x->r->issuer));
 	if (status_arn && streq(x->recorded_role, x->role_name) && str_endswith(status_arn, x->role_name))
 		str_copy(x->role_arn, sizeof(x->role_arn), status_arn);
 	return 0;
@@ -366,6 +413,29 @@ static struct reconcile_result validate(struct rctx *x, bool fresh, bool *ret_ok
 	return (struct reconcile_result){ .outcome = RECONCILE_OK };
 }
 
+/* The role's account (identity/accounts.h). false: refused (err says why). */
+static bool choose_account(struct rctx *x, struct op_err *err)
+{
+	struct account_choice c;
+
+	op_err_clear(err);
+	identity_account_choose(x->r->settings, x->r->account_id, x->ns, x->spec, &c);
+	if (c.refused)
+		return op_err_setr(err, -EINVAL, "AccountNotAllowed", "%s", c.message), false;
+	if (!wi_account_get(x->r, c.account_id))
+		return op_err_setr(err, -EINVAL, "AccountNotAllowed",
+				   "spec.accountId: keyless has no credentials for account %s (see its log at start)",
+				   c.account_id), false;
+	if (!x->acct || x->acct != wi_account_get(x->r, c.account_id))
+		return op_err_setr(err, -EINVAL, "AccountChangeNotSupported",
+				   "spec.accountId: this identity's role is in account %s (status.roleArn), the spec now "
+				   "names %s; keyless does not move an identity between accounts. Restore spec.accountId, "
+				   "or delete the WorkloadIdentity and create it again",
+				   x->acct ? x->acct->id : "(an account keyless has no settings for)", c.account_id), false;
+	str_copy(x->boundary, sizeof(x->boundary), c.boundary);
+	return true;
+}
+
 static bool cond_is(struct rctx *x, const char *type, const char *status, const char *reason)
 {
 	const struct condition *c = conditions_get(&x->conds, type);
@@ -429,6 +499,18 @@ static struct reconcile_result reconcile_one(struct wi_reconciler *r, const char
 
 	if (json_object_get(json_object_get(x.obj, "metadata"), "deletionTimestamp")) {
 		wi_memo_forget(r, x.ns, x.name);
+		if (!x.acct) { /* its role is in an account the settings no longer list: kept, not orphaned */
+			op_err_setr(&err, -EINVAL, "AccountNotConfigured",
+				    "status.roleArn names an account keyless has no settings for (any more): its role cannot "
+				    "be deleted. Restore the account in the settings' accounts, or delete the role yourself "
+				    "and remove the finalizer %s", WI_FINALIZER);
+			conditions_set(&x.conds, COND_ROLE, "False", "AccountNotConfigured", err.message, x.generation,
+				       x.now);
+			conditions_summarize(&x.conds, x.generation, x.now);
+			wi_write_status(&x);
+			res.outcome = RECONCILE_ERROR;
+			goto out;
+		}
 		res = wi_finalize(&x);
 		goto out;
 	}
@@ -442,6 +524,11 @@ static struct reconcile_result reconcile_one(struct wi_reconciler *r, const char
 	res = validate(&x, fresh, &ok);
 	if (!ok) {
 		wi_memo_verified(&x, t0, false);
+		goto out;
+	}
+	if (!choose_account(&x, &err)) {
+		wi_memo_verified(&x, t0, false);
+		res = reject(&x, err.reason, &err);
 		goto out;
 	}
 	op_err_clear(&err);

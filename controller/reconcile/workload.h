@@ -41,6 +41,22 @@
 #include "reconcile/kube_ops.h"
 #include "reconcile/manager.h"
 
+/* An AWS account keyless makes roles in: the cluster's (home) or one of
+ * the settings' accounts (identity/accounts.h), each with its own client
+ * and its own OIDC provider cache (the provider fields are guarded by the
+ * reconciler's lock). */
+struct wi_account {
+	const char *id;                       /* 12 digits (borrowed) */
+	struct aws_client *awsc;              /* IAM there */
+	const struct account_setting *entry;  /* NULL: the cluster's account */
+	bool provider_busy;
+	char *provider_arn;
+	char **provider_client_ids;
+	size_t n_provider_client_ids;
+	int64_t provider_checked_ns;
+	int64_t provider_missing_ns; /* manageOidcProvider false: found missing then (0: not) */
+};
+
 struct wi_reconciler {
 	/* configuration (borrowed) */
 	const struct settings *settings;
@@ -66,12 +82,9 @@ struct wi_reconciler {
 	 * need it wait on provider_idle; a cached answer never waits */
 	pthread_mutex_t lock;
 	pthread_cond_t provider_idle;
-	bool provider_busy;
-	char *provider_arn;
-	char **provider_client_ids;
-	size_t n_provider_client_ids;
-	int64_t provider_checked_ns;
-	int64_t provider_missing_ns; /* manageOidcProvider false: found missing then (0: not) */
+	struct wi_account home;     /* wi_reconciler_init: account_id, awsc */
+	struct wi_account *accounts; /* the settings' accounts, n_accounts (borrowed; clients set by the caller) */
+	size_t n_accounts;
 	/* per WorkloadIdentity ("ns/name"): the generation last read, when AWS
 	 * was last verified for it, and how its service account was left wired
 	 * (reconcile/memo.c); guarded by memo_lock, never held across I/O */
@@ -80,6 +93,9 @@ struct wi_reconciler {
 	/* counters */
 	atomic_uint_fast64_t kube_writes, aws_writes_planned, drift_repairs;
 };
+
+/* The account of that id (NULL id: the cluster's), NULL if keyless has none. */
+struct wi_account *wi_account_get(struct wi_reconciler *r, const char *id);
 
 /* Initialize/release the mutex and cached provider state. */
 void wi_reconciler_init(struct wi_reconciler *r);

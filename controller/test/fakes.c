@@ -83,10 +83,22 @@ const char *fake_aws_call_list(struct fake_aws *f, char *buf, size_t size)
 	return buf;
 }
 
-/* Record a call; returns < 0 if the test asked it to fail. */
-static int call(const char *op, bool write, struct op_err *err)
+/* The fake account a client reaches: a test of another account passes that
+ * account's struct fake_aws as the client; NULL is the world's. */
+static struct fake_aws *fake_of(struct aws_client *c)
 {
-	struct fake_aws *f = fake_aws_current;
+	return c ? (struct fake_aws *)(void *)c : fake_aws_current;
+}
+
+static const char *account_of(const struct fake_aws *f)
+{
+	return f->account[0] ? f->account : "123456789012";
+}
+
+/* Record a call; returns < 0 if the test asked it to fail. */
+static int call(struct aws_client *c, const char *op, bool write, struct op_err *err)
+{
+	struct fake_aws *f = fake_of(c);
 
 	if (f->n_calls < 256)
 		str_copy(f->calls[f->n_calls++], sizeof(f->calls[0]), op);
@@ -141,22 +153,22 @@ void fake_tags_remove(struct aws_tag_list *l, const char *const *keys, size_t n)
 
 static int f_list_oidc(struct aws_client *c, struct aws_str_list *ret, struct op_err *err)
 {
-	int r = call("ListOpenIDConnectProviders", false, err);
+	int r = call(c, "ListOpenIDConnectProviders", false, err);
 
 	(void)c;
 	if (r < 0)
 		return r;
 	memset(ret, 0, sizeof(*ret));
-	if (fake_aws_current->have_provider)
-		aws_str_list_add(ret, fake_aws_current->provider_arn);
+	if (fake_of(c)->have_provider)
+		aws_str_list_add(ret, fake_of(c)->provider_arn);
 	return 0;
 }
 
 static int f_get_oidc(struct aws_client *c, const char *arn, struct iam_oidc_provider **ret, struct op_err *err)
 {
-	struct fake_aws *f = fake_aws_current;
+	struct fake_aws *f = fake_of(c);
 	struct iam_oidc_provider *p;
-	int r = call("GetOpenIDConnectProvider", false, err);
+	int r = call(c, "GetOpenIDConnectProvider", false, err);
 
 	(void)c;
 	if (r < 0)
@@ -177,15 +189,15 @@ static int f_get_oidc(struct aws_client *c, const char *arn, struct iam_oidc_pro
 static int f_create_oidc(struct aws_client *c, const struct iam_create_oidc_provider_input *in, char **ret,
 			 struct op_err *err)
 {
-	struct fake_aws *f = fake_aws_current;
-	int r = call("CreateOpenIDConnectProvider", true, err);
+	struct fake_aws *f = fake_of(c);
+	int r = call(c, "CreateOpenIDConnectProvider", true, err);
 
 	(void)c;
 	if (r < 0)
 		return r;
 	f->have_provider = true;
 	str_copy(f->provider_url, sizeof(f->provider_url), in->url + (str_startswith(in->url, "https://") ? 8 : 0));
-	str_format(f->provider_arn, sizeof(f->provider_arn), "arn:aws:iam::123456789012:oidc-provider/%s", f->provider_url);
+	str_format(f->provider_arn, sizeof(f->provider_arn), "arn:aws:iam::%s:oidc-provider/%s", account_of(f), f->provider_url);
 	for (size_t i = 0; i < in->n_client_ids && f->n_client_ids < 8; i++)
 		f->client_ids[f->n_client_ids++] = strdup(in->client_ids[i]);
 	tags_set(&f->provider_tags, in->tags, in->n_tags);
@@ -194,10 +206,10 @@ static int f_create_oidc(struct aws_client *c, const struct iam_create_oidc_prov
 }
 
 /* Record a write on the provider `arn`; < 0 if injected or no such provider. */
-static int provider_call(const char *op, const char *arn, struct op_err *err)
+static int provider_call(struct aws_client *c, const char *op, const char *arn, struct op_err *err)
 {
-	struct fake_aws *f = fake_aws_current;
-	int r = call(op, true, err);
+	struct fake_aws *f = fake_of(c);
+	int r = call(c, op, true, err);
 
 	if (r < 0)
 		return r;
@@ -208,8 +220,8 @@ static int provider_call(const char *op, const char *arn, struct op_err *err)
 
 static int f_add_client(struct aws_client *c, const char *arn, const char *id, struct op_err *err)
 {
-	struct fake_aws *f = fake_aws_current;
-	int r = provider_call("AddClientIDToOpenIDConnectProvider", arn, err);
+	struct fake_aws *f = fake_of(c);
+	int r = provider_call(c, "AddClientIDToOpenIDConnectProvider", arn, err);
 
 	(void)c;
 	if (r < 0)
@@ -226,8 +238,8 @@ static int f_add_client(struct aws_client *c, const char *arn, const char *id, s
 
 static int f_remove_client(struct aws_client *c, const char *arn, const char *id, struct op_err *err)
 {
-	struct fake_aws *f = fake_aws_current;
-	int r = provider_call("RemoveClientIDFromOpenIDConnectProvider", arn, err);
+	struct fake_aws *f = fake_of(c);
+	int r = provider_call(c, "RemoveClientIDFromOpenIDConnectProvider", arn, err);
 
 	(void)c;
 	if (r < 0)
@@ -246,8 +258,8 @@ static int f_remove_client(struct aws_client *c, const char *arn, const char *id
 static int f_tag_oidc(struct aws_client *c, const char *arn, const struct aws_tag_in *tags, size_t n,
 		      struct op_err *err)
 {
-	struct fake_aws *f = fake_aws_current;
-	int r = provider_call("TagOpenIDConnectProvider", arn, err);
+	struct fake_aws *f = fake_of(c);
+	int r = provider_call(c, "TagOpenIDConnectProvider", arn, err);
 
 	(void)c;
 	if (r < 0)
@@ -258,8 +270,8 @@ static int f_tag_oidc(struct aws_client *c, const char *arn, const struct aws_ta
 
 static int f_untag_oidc(struct aws_client *c, const char *arn, const char *const *keys, size_t n, struct op_err *err)
 {
-	struct fake_aws *f = fake_aws_current;
-	int r = provider_call("UntagOpenIDConnectProvider", arn, err);
+	struct fake_aws *f = fake_of(c);
+	int r = provider_call(c, "UntagOpenIDConnectProvider", arn, err);
 
 	(void)c;
 	if (r < 0)
@@ -288,12 +300,12 @@ static struct iam_role *role_of(const struct fake_role *fr)
 static int f_get_role(struct aws_client *c, const char *name, struct iam_role **ret, struct op_err *err)
 {
 	struct fake_role *fr;
-	int rc = call("GetRole", false, err);
+	int rc = call(c, "GetRole", false, err);
 
 	(void)c;
 	if (rc < 0)
 		return rc;
-	fr = fake_aws_role(fake_aws_current, name);
+	fr = fake_aws_role(fake_of(c), name);
 	if (!fr)
 		return no_role(name, err);
 	*ret = role_of(fr);
@@ -303,11 +315,11 @@ static int f_get_role(struct aws_client *c, const char *name, struct iam_role **
 /* One page with every role: ListRoles (path prefix; no tags, boundary or
  * policies) or GetAccountAuthorizationDetails (no description or maximum
  * session duration), as IAM answers them. */
-static int list_roles(const char *op, const char *prefix, bool details, iam_role_detail_fn fn, void *ctx,
-		      struct op_err *err)
+static int list_roles(struct aws_client *c, const char *op, const char *prefix, bool details, iam_role_detail_fn fn,
+		      void *ctx, struct op_err *err)
 {
-	struct fake_aws *f = fake_aws_current;
-	int rc = call(op, false, err);
+	struct fake_aws *f = fake_of(c);
+	int rc = call(c, op, false, err);
 
 	if (rc < 0)
 		return rc;
@@ -349,34 +361,34 @@ static int f_list_roles(struct aws_client *c, const char *prefix, iam_role_detai
 			struct op_err *err)
 {
 	(void)c;
-	return list_roles("ListRoles", prefix ? prefix : "/", false, fn, ctx, err);
+	return list_roles(c, "ListRoles", prefix ? prefix : "/", false, fn, ctx, err);
 }
 
 static int f_gaad_roles(struct aws_client *c, iam_role_detail_fn fn, void *ctx, struct op_err *err)
 {
 	(void)c;
-	return list_roles("GetAccountAuthorizationDetails", NULL, true, fn, ctx, err);
+	return list_roles(c, "GetAccountAuthorizationDetails", NULL, true, fn, ctx, err);
 }
 
 static int f_create_role(struct aws_client *c, const struct iam_create_role_input *in, struct iam_role **ret,
 			 struct op_err *err)
 {
 	struct fake_role *fr = NULL;
-	int rc = call("CreateRole", true, err);
+	int rc = call(c, "CreateRole", true, err);
 
 	(void)c;
 	if (rc < 0)
 		return rc;
-	if (fake_aws_role(fake_aws_current, in->role_name))
+	if (fake_aws_role(fake_of(c), in->role_name))
 		return op_err_setr(err, -EEXIST, "EntityAlreadyExists", "Role with name %s already exists.", in->role_name);
 	for (int i = 0; i < FAKE_MAX && !fr; i++) {
-		if (!fake_aws_current->roles[i].used)
-			fr = &fake_aws_current->roles[i];
+		if (!fake_of(c)->roles[i].used)
+			fr = &fake_of(c)->roles[i];
 	}
 	fr->used = true;
 	str_copy(fr->name, sizeof(fr->name), in->role_name);
 	str_copy(fr->path, sizeof(fr->path), in->path ? in->path : "/");
-	str_format(fr->arn, sizeof(fr->arn), "arn:aws:iam::123456789012:role%s%s", fr->path, fr->name);
+	str_format(fr->arn, sizeof(fr->arn), "arn:aws:iam::%s:role%s%s", account_of(fake_of(c)), fr->path, fr->name);
 	str_copy(fr->description, sizeof(fr->description), in->description ? in->description : "");
 	str_copy(fr->boundary, sizeof(fr->boundary), in->permissions_boundary ? in->permissions_boundary : "");
 	fr->trust = strdup(in->assume_role_policy);
@@ -384,17 +396,17 @@ static int f_create_role(struct aws_client *c, const struct iam_create_role_inpu
 	for (size_t i = 0; i < in->n_tags; i++)
 		aws_tag_list_add(&fr->tags, in->tags[i].key, in->tags[i].value);
 	if (ret)
-		return f_get_role(c, in->role_name, ret, err) < 0 ? -EIO : (fake_aws_current->n_calls--, fake_aws_current->reads--, 0);
+		return f_get_role(c, in->role_name, ret, err) < 0 ? -EIO : (fake_of(c)->n_calls--, fake_of(c)->reads--, 0);
 	return 0;
 }
 
 #define ROLE_OR_FAIL(op, write)                                   \
 	struct fake_role *fr;                                     \
-	int rc = call(op, write, err);                            \
+	int rc = call(c, op, write, err);                            \
 	(void)c;                                                  \
 	if (rc < 0)                                               \
 		return rc;                                        \
-	fr = fake_aws_role(fake_aws_current, name);               \
+	fr = fake_aws_role(fake_of(c), name);               \
 	if (!fr)                                                  \
 		return no_role(name, err)
 
@@ -598,9 +610,9 @@ static int assoc_out(const struct fake_association *a, struct eks_pod_identity_a
 static int f_create_assoc(struct aws_client *c, const struct eks_create_pod_identity_association_input *in,
 			  struct eks_pod_identity_association **ret, struct op_err *err)
 {
-	struct fake_aws *f = fake_aws_current;
+	struct fake_aws *f = fake_of(c);
 	struct fake_association *a = NULL;
-	int rc = call("CreatePodIdentityAssociation", true, err);
+	int rc = call(c, "CreatePodIdentityAssociation", true, err);
 
 	if (rc < 0)
 		return rc;
@@ -638,7 +650,7 @@ static int f_describe_assoc(struct aws_client *c, const char *cluster, const cha
 			    struct eks_pod_identity_association **ret, struct op_err *err)
 {
 	struct fake_association *a;
-	int rc = call("DescribePodIdentityAssociation", false, err);
+	int rc = call(c, "DescribePodIdentityAssociation", false, err);
 
 	if (rc < 0)
 		return rc;
@@ -652,7 +664,7 @@ static int f_update_assoc(struct aws_client *c, const struct eks_update_pod_iden
 			  struct eks_pod_identity_association **ret, struct op_err *err)
 {
 	struct fake_association *a;
-	int rc = call("UpdatePodIdentityAssociation", true, err);
+	int rc = call(c, "UpdatePodIdentityAssociation", true, err);
 
 	if (rc < 0)
 		return rc;
@@ -676,7 +688,7 @@ static int f_delete_assoc(struct aws_client *c, const char *cluster, const char 
 			  struct eks_pod_identity_association **ret, struct op_err *err)
 {
 	struct fake_association *a;
-	int rc = call("DeletePodIdentityAssociation", true, err);
+	int rc = call(c, "DeletePodIdentityAssociation", true, err);
 
 	if (rc < 0)
 		return rc;
@@ -691,8 +703,8 @@ static int f_delete_assoc(struct aws_client *c, const char *cluster, const char 
 static int f_list_assoc(struct aws_client *c, const char *cluster, const char *ns, const char *sa, int max,
 			struct eks_pod_identity_association_list *ret, struct op_err *err)
 {
-	struct fake_aws *f = fake_aws_current;
-	int rc = call("ListPodIdentityAssociations", false, err);
+	struct fake_aws *f = fake_of(c);
+	int rc = call(c, "ListPodIdentityAssociations", false, err);
 
 	if (rc < 0)
 		return rc;

@@ -42,6 +42,7 @@ struct fake_aws {
 	int next_assoc;
 	struct fake_role roles[FAKE_MAX];
 	char provider_arn[512];
+	char account[13];     /* "" : 123456789012 */
 	char provider_url[512];
 	char *client_ids[8];
 	int n_client_ids;

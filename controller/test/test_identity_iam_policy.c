@@ -307,6 +307,49 @@ static void test_iam_policy__account_scope(void **state)
 	assert_string_equal(resource(statement(p, "PassOwnedRolesToPodIdentity")), "arn:aws:iam::" ACCT ":role/keyless/k-*");
 }
 
+/* settings accounts: keyless may assume exactly the listed roles; the
+ * policy of its role in another account (--account-id of one of them) has
+ * that account's ARNs and boundary, and no EKS or further accounts. */
+static void test_iam_policy__accounts(void **state)
+{
+	static const char yaml[] = BASE "accounts:\n"
+				   "  - {accountId: '210987654321', roleArn: arn:aws:iam::210987654321:role/keyless}\n";
+	json_auto_t *home = build(yaml, "https://oidc.example.com/id/X");
+	json_t *st, *other;
+	json_auto_t *doc = NULL;
+	struct settings *s = NULL;
+	struct op_err err;
+
+	(void)state;
+	st = statement(home, "AssumeAccountRoles");
+	assert_non_null(st);
+	assert_actions(st, "sts:AssumeRole");
+	assert_int_equal(json_array_size(json_object_get(st, "Resource")), 1);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(st, "Resource"), 0)),
+			    "arn:aws:iam::210987654321:role/keyless");
+
+	op_err_clear(&err);
+	assert_int_equal(yaml_to_json(yaml, strlen(yaml), &doc, &err), 0);
+	assert_int_equal(settings_parse(doc, "t", &s, &err), 0);
+	assert_int_equal(iam_policy_build(&(struct iam_policy_input){ .settings = s, .account_id = "210987654321",
+								       .partition = "aws", .dns_suffix = "amazonaws.com",
+								       .region = "eu-west-1",
+								       .issuer = "https://oidc.example.com/id/X" },
+					  &other, &err),
+			 0);
+	settings_free(s);
+	assert_null(statement(other, "AssumeAccountRoles"));
+	assert_null(statement(other, "ReadPodIdentityAssociations"));
+	assert_null(statement(other, "DescribeCluster"));
+	st = statement(other, "CreateFencedRoles");
+	assert_string_equal(resource(st), "arn:aws:iam::210987654321:role/keyless/prod+*");
+	assert_string_equal(cond_str(st, "StringEquals", "iam:PermissionsBoundary"),
+			    "arn:aws:iam::210987654321:policy/keyless-boundary");
+	assert_string_equal(resource(statement(other, "ManageOIDCProvider")),
+			    "arn:aws:iam::210987654321:oidc-provider/oidc.example.com/id/X");
+	json_decref(other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -315,6 +358,7 @@ int main(void)
 		cmocka_unit_test(test_iam_policy__boundary_waived),
 		cmocka_unit_test(test_iam_policy__invalid_input),
 		cmocka_unit_test(test_iam_policy__account_scope),
+		cmocka_unit_test(test_iam_policy__accounts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

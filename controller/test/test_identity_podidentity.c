@@ -227,6 +227,14 @@ static void test_spec__pod_identity_fields_invalid(void **state)
 	(void)state;
 	expect_invalid("{'serviceAccountName':'sa','mode':'irsa'," PERMS "}",
 		       "spec.mode: 'irsa' is not IRSA, PodIdentity or Auto");
+	expect_invalid("{'serviceAccountName':'sa'," PERMS ",'accountId':210987654321}",
+		       "spec.accountId: must be a quoted string (accountId: \"210987654321\"), not a number");
+	expect_invalid("{'serviceAccountName':'sa'," PERMS ",'accountId':'2109876543'}",
+		       "spec.accountId: '2109876543' is not an AWS account id (12 digits)");
+	expect_invalid("{'serviceAccountName':'sa','mode':'PodIdentity'," PERMS ",'accountId':'210987654321'}",
+		       "spec.accountId: applies only to IRSA (the role is made in that account); in EKS Pod Identity "
+		       "mode the role is in the cluster's account and spec.targetRoleArn chains into a role in "
+		       "another account");
 	expect_invalid("{'serviceAccountName':'sa','mode':'IRSA'," PERMS ",'targetRoleArn':'arn:aws:iam::210987654321:role/r'}",
 		       "spec.targetRoleArn: applies only to EKS Pod Identity, and spec.mode is IRSA: remove it, or set "
 		       "spec.mode to PodIdentity");
@@ -311,28 +319,35 @@ static void test_mode__choice_table(void **state)
 	} cases[] = {
 		{ "", WI_MODE_DEFAULT, false, { 0 }, WI_MODE_IRSA, false, "ModeDefault" },
 		{ "", WI_MODE_POD_IDENTITY, false, { 0 }, WI_MODE_POD_IDENTITY, false, "ModeDefault" },
-		{ ",'mode':'IRSA'", WI_MODE_POD_IDENTITY, false, { true, 0, 0 }, WI_MODE_IRSA, false, "ModeRequested" },
+		{ ",'mode':'IRSA'", WI_MODE_POD_IDENTITY, false, { true, 0, 0, false }, WI_MODE_IRSA, false, "ModeRequested" },
 		{ ",'mode':'PodIdentity'", WI_MODE_IRSA, false, { 0 }, WI_MODE_POD_IDENTITY, false, "ModeRequested" },
-		{ ",'mode':'Auto'", WI_MODE_IRSA, false, { true, 0, 0 }, WI_MODE_POD_IDENTITY, false, "AutoPodIdentity" },
-		{ ",'mode':'Auto'", WI_MODE_IRSA, false, { false, 0, 0 }, WI_MODE_IRSA, false, "AutoNoAgent" },
-		{ ",'mode':'Auto'", WI_MODE_IRSA, false, { true, 2, 0 }, WI_MODE_IRSA, false, "AutoFargate" },
-		{ ",'mode':'Auto'", WI_MODE_IRSA, false, { true, 0, 1 }, WI_MODE_IRSA, false, "AutoWindows" },
-		{ "", WI_MODE_AUTO, false, { true, 0, 1 }, WI_MODE_IRSA, false, "AutoWindows" },
-		{ "", WI_MODE_AUTO, false, { true, 0, 0 }, WI_MODE_POD_IDENTITY, false, "AutoPodIdentity" },
+		{ ",'mode':'Auto'", WI_MODE_IRSA, false, { true, 0, 0, false }, WI_MODE_POD_IDENTITY, false, "AutoPodIdentity" },
+		{ ",'mode':'Auto'", WI_MODE_IRSA, false, { false, 0, 0, false }, WI_MODE_IRSA, false, "AutoNoAgent" },
+		{ ",'mode':'Auto'", WI_MODE_IRSA, false, { true, 2, 0, false }, WI_MODE_IRSA, false, "AutoFargate" },
+		{ ",'mode':'Auto'", WI_MODE_IRSA, false, { true, 0, 1, false }, WI_MODE_IRSA, false, "AutoWindows" },
+		{ "", WI_MODE_AUTO, false, { true, 0, 1, false }, WI_MODE_IRSA, false, "AutoWindows" },
+		{ "", WI_MODE_AUTO, false, { true, 0, 0, false }, WI_MODE_POD_IDENTITY, false, "AutoPodIdentity" },
 		/* Pod Identity fields where IRSA is in effect: refused, never applied without them */
 		{ ",'targetRoleArn':'arn:aws:iam::210987654321:role/r'", WI_MODE_IRSA, false, { 0 }, WI_MODE_IRSA, true,
 		  "PodIdentityFieldsInIRSAMode" },
 		{ ",'mode':'Auto','disableSessionTags':true,'sessionPolicy':{'statements':[{'actions':['s3:GetObject'],"
 		  "'resources':['*']}]}",
-		  WI_MODE_IRSA, true, { true, 0, 3 }, WI_MODE_IRSA, true, "PodIdentityFieldsInIRSAMode" },
+		  WI_MODE_IRSA, true, { true, 0, 3, false }, WI_MODE_IRSA, true, "PodIdentityFieldsInIRSAMode" },
 		{ ",'mode':'Auto','disableSessionTags':true,'sessionPolicy':{'statements':[{'actions':['s3:GetObject'],"
 		  "'resources':['*']}]}",
-		  WI_MODE_IRSA, true, { true, 0, 0 }, WI_MODE_POD_IDENTITY, false, "AutoPodIdentity" },
+		  WI_MODE_IRSA, true, { true, 0, 0, false }, WI_MODE_POD_IDENTITY, false, "AutoPodIdentity" },
 		/* untagged sessions only with the operator's consent */
 		{ ",'mode':'PodIdentity','disableSessionTags':true", WI_MODE_IRSA, false, { 0 }, WI_MODE_POD_IDENTITY,
 		  true, "SessionTagsDisableNotAllowed" },
 		{ ",'mode':'PodIdentity','disableSessionTags':true", WI_MODE_IRSA, true, { 0 }, WI_MODE_POD_IDENTITY,
 		  false, "ModeRequested" },
+		/* spec.accountId (another account): IRSA only */
+		{ ",'mode':'Auto','accountId':'210987654321'", WI_MODE_IRSA, false, { true, 0, 0, true }, WI_MODE_IRSA,
+		  false, "AutoCrossAccount" },
+		{ ",'accountId':'210987654321'", WI_MODE_POD_IDENTITY, false, { true, 0, 0, true }, WI_MODE_IRSA, true,
+		  "AccountIdInPodIdentityMode" },
+		{ ",'accountId':'210987654321'", WI_MODE_IRSA, false, { true, 0, 0, true }, WI_MODE_IRSA, false,
+		  "ModeDefault" },
 	};
 
 	(void)state;
@@ -357,7 +372,7 @@ static void test_mode__choice_table(void **state)
 static void test_mode__messages_name_the_field_and_the_fix(void **state)
 {
 	const struct mode_policy p = { WI_MODE_DEFAULT, false };
-	const struct mode_facts f = { true, 0, 2 };
+	const struct mode_facts f = { true, 0, 2, false };
 	struct wi_spec *s = parse_ok("{'serviceAccountName':'sa','mode':'Auto'," PERMS
 				     ",'targetRoleArn':'arn:aws:iam::210987654321:role/r'}");
 	struct mode_choice c;
@@ -372,7 +387,7 @@ static void test_mode__messages_name_the_field_and_the_fix(void **state)
 
 	/* an explicit PodIdentity with Fargate pods: applied, with a warning */
 	s = parse_ok("{'serviceAccountName':'sa','mode':'PodIdentity'," PERMS "}");
-	mode_choose(s, &p, &(struct mode_facts){ true, 1, 0 }, &c);
+	mode_choose(s, &p, &(struct mode_facts){ true, 1, 0, false }, &c);
 	assert_false(c.refused);
 	assert_string_equal(c.message, "PodIdentity: spec.mode; warning: 1 pods on Fargate and 0 on Windows nodes "
 				       "cannot get EKS Pod Identity credentials (use spec.mode IRSA or Auto)");

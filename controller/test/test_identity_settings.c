@@ -190,6 +190,22 @@ static void test_settings__small_variants(void **state)
 	assert_int_equal(parse_yaml(BASE, &s, NULL), 0);
 	assert_int_equal(s->role_scope, ROLE_SCOPE_CLUSTER);
 	assert_int_equal(s->trust_policy_size_quota, 0); /* ask IAM */
+	assert_int_equal(s->n_accounts, 0);
+	settings_free(s);
+	/* other accounts */
+	assert_int_equal(parse_yaml(BASE "accounts:\n"
+				     "  - {accountId: '210987654321', roleArn: arn:aws:iam::210987654321:role/k,\n"
+				     "     externalId: ext-1, namespaces: [team-*]}\n"
+				     "  - {accountId: '310987654321', roleArn: arn:aws:iam::310987654321:role/path/k,\n"
+				     "     permissionsBoundaryArn: arn:aws:iam::310987654321:policy/b3}\n",
+				     &s, NULL),
+			 0);
+	assert_int_equal(s->n_accounts, 2);
+	assert_string_equal(s->accounts[0].external_id, "ext-1");
+	assert_string_equal(s->accounts[0].namespaces.items[0], "team-*");
+	assert_null(s->accounts[0].boundary_arn);
+	assert_string_equal(s->accounts[1].boundary_arn, "arn:aws:iam::310987654321:policy/b3");
+	assert_int_equal(s->accounts[1].namespaces.n, 0);
 	settings_free(s);
 	settings_free(NULL);
 }
@@ -307,6 +323,32 @@ static const struct {
 	  "driftDetection: 'GetAccountAuthorizationDetails' is not roles or bulk" },
 	{ BASE "defaultMode: PodIdentityAgent\n", "defaultMode: 'PodIdentityAgent' is not IRSA, PodIdentity or Auto" },
 	{ BASE "roleScope: account\n", "roleScope: 'account' is not Cluster or Account" },
+	{ BASE "accounts: {accountId: '210987654321'}\n", "accounts: must be a list of {accountId, roleArn}, not an object" },
+	{ BASE "accounts: [{accountId: 210987654321, roleArn: arn:aws:iam::210987654321:role/k}]\n",
+	  "accounts[0].accountId: must be a string, not an integer" },
+	{ BASE "accounts: [{accountId: '2109', roleArn: arn:aws:iam::210987654321:role/k}]\n",
+	  "accounts[0].accountId: '2109' is not an AWS account id (a quoted string of 12 digits)" },
+	{ BASE "accounts: [{accountId: '210987654321', roleArn: arn:aws:iam::111111111111:role/k}]\n",
+	  "accounts[0].roleArn: 'arn:aws:iam::111111111111:role/k' is not a role ARN in account 210987654321 "
+	  "(keyless assumes it to manage roles there)" },
+	{ BASE "accounts: [{accountId: '210987654321'}]\n",
+	  "accounts[0].roleArn: (missing) is not a role ARN in account 210987654321 (keyless assumes it to manage "
+	  "roles there)" },
+	{ BASE "accounts: [{accountId: '210987654321', roleArn: arn:aws:iam::210987654321:role/k, roleARN: x}]\n",
+	  "accounts[0]: unknown key 'roleARN' (did you mean 'roleArn'?)" },
+	{ BASE "accounts: [{accountId: '210987654321', roleArn: arn:aws:iam::210987654321:role/k, "
+	  "permissionsBoundaryArn: arn:aws:iam::123456789012:policy/b}]\n",
+	  "accounts[0].permissionsBoundaryArn: 'arn:aws:iam::123456789012:policy/b' is not a managed policy ARN in "
+	  "account 210987654321" },
+	{ BASE "accounts: [{accountId: '210987654321', roleArn: arn:aws:iam::210987654321:role/k, namespaces: [Team]}]\n",
+	  "accounts[0].namespaces[0]: 'Team' is not a namespace pattern (lowercase letters, digits, '-', and the "
+	  "wildcards * and ?)" },
+	{ BASE "accountId: '123456789012'\naccounts: [{accountId: '123456789012', "
+	  "roleArn: arn:aws:iam::123456789012:role/k}]\n",
+	  "accounts[0].accountId: '123456789012' is the cluster's own account (accountId): list only other accounts" },
+	{ BASE "accounts: [{accountId: '210987654321', roleArn: arn:aws:iam::210987654321:role/k}, "
+	  "{accountId: '210987654321', roleArn: arn:aws:iam::210987654321:role/j}]\n",
+	  "accounts[1].accountId: '210987654321' is listed twice (also accounts[0])" },
 	{ BASE "trustPolicySizeQuota: 10000\n", "trustPolicySizeQuota: 10000 is not within 2048..8192 characters" },
 	{ BASE "trustPolicySizeQuota: 4k\n", "trustPolicySizeQuota: must be an integer (characters), not a string" },
 	{ BASE "guardrails: {allowDisableSessionTags: 'yes'}\n",

@@ -29,6 +29,22 @@ static int64_t world_monotonic(void *ctx)
 	return clock_mono_ns(NULL) + ((struct world *)ctx)->mono_offset_ns;
 }
 
+/* The settings' other accounts, each a fake account of its own
+ * (w->other_aws[i], reached through its client pointer). */
+static void wi_accounts(struct world *w)
+{
+	size_t n = w->settings->n_accounts < WORLD_MAX_ACCOUNTS ? w->settings->n_accounts : WORLD_MAX_ACCOUNTS;
+
+	for (size_t i = 0; i < n; i++) {
+		str_copy(w->other_aws[i].account, sizeof(w->other_aws[i].account), w->settings->accounts[i].account_id);
+		w->accounts[i] = (struct wi_account){ .id = w->settings->accounts[i].account_id,
+						      .awsc = (struct aws_client *)(void *)&w->other_aws[i],
+						      .entry = &w->settings->accounts[i] };
+	}
+	w->r.accounts = n ? w->accounts : NULL;
+	w->r.n_accounts = n;
+}
+
 static struct world *make(const char *settings_yaml, const char *issuer, struct fake_aws *aws)
 {
 	struct world *w = calloc(1, sizeof(*w));
@@ -46,6 +62,7 @@ static struct world *make(const char *settings_yaml, const char *issuer, struct 
 				       .clock = &w->clock,
 				       .partition = "aws", .region = "us-east-1", .aws = &fake_aws_api, .awsc = NULL, .kube = &w->ops,
 				       .pods = w->kube.pods, .sas = w->kube.sas, .wis = w->kube.wis };
+	wi_accounts(w);
 	wi_reconciler_init(&w->r);
 	return w;
 }
@@ -68,6 +85,8 @@ void world_free(struct world *w)
 	fake_kube_release(&w->kube);
 	if (w->aws == &w->own_aws)
 		fake_aws_reset(&w->own_aws);
+	for (size_t i = 0; i < WORLD_MAX_ACCOUNTS; i++)
+		fake_aws_reset(&w->other_aws[i]);
 	settings_free(w->settings);
 	free(w);
 }
@@ -79,9 +98,7 @@ void world_set_settings(struct world *w, const char *settings_yaml)
 	w->r.settings = w->settings;
 	/* a restarted controller has no cached provider */
 	wi_reconciler_release(&w->r);
-	w->r.provider_arn = NULL;
-	w->r.provider_client_ids = NULL;
-	w->r.n_provider_client_ids = 0;
+	wi_accounts(w);
 	wi_reconciler_init(&w->r);
 }
 
@@ -116,6 +133,8 @@ struct reconcile_result world_run(struct world *w, const char *key)
 {
 	fake_aws_current = w->aws;
 	fake_aws_clear_calls(w->aws);
+	for (size_t i = 0; i < WORLD_MAX_ACCOUNTS; i++)
+		fake_aws_clear_calls(&w->other_aws[i]);
 	fake_kube_clear_calls(&w->kube);
 	return wi_reconcile(&w->r, key);
 }

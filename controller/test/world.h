@@ -12,9 +12,14 @@
 #define WORLD_ISSUER "https://oidc.eks.us-east-1.amazonaws.com/id/ABC"
 #define WORLD_ACCOUNT "123456789012"
 
+#define WORLD_MAX_ACCOUNTS 2
+
 struct world {
 	struct fake_aws *aws;  /* shared by worlds made with world_new_sharing */
 	struct fake_aws own_aws;
+	/* the settings' other accounts (their IAM): other_aws[i] is accounts[i] */
+	struct fake_aws other_aws[WORLD_MAX_ACCOUNTS];
+	struct wi_account accounts[WORLD_MAX_ACCOUNTS];
 	struct fake_kube kube;
 	struct kube_ops ops;
 	struct settings *settings;

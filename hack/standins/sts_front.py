@@ -15,19 +15,23 @@ What it does for AssumeRoleWithWebIdentity (Query protocol, GET or POST)
     1. checks the parameters; reads the token's `iss` (must be https) and
        finds the IAM OIDC provider arn:<partition>:iam::<role's account>:
        oidc-provider/<iss minus https://> in moto (ListOpenIDConnectProviders,
-       GetOpenIDConnectProvider, signed with the front's own credentials);
+       GetOpenIDConnectProvider, signed with the front's own credentials; for
+       a role in another account, see "Other accounts" below);
     2. fetches <iss>/.well-known/openid-configuration, then its jwks_uri
        (cached JWKS_TTL seconds, fetched again on an unknown `kid`); checks
        the signature (RS*/PS*/ES*; `none` and HS* refused), `exp`, `nbf`, `iat`;
     3. requires a token `aud` value in the provider's ClientIDList;
-    4. gets the role (GetRole) and evaluates its trust policy: some Allow
-       statement must match and no Deny statement.  A statement matches when
-       its Principal is "*", {"AWS": "*"} or has the provider ARN under
-       "Federated", its Action (or NotAction) covers the action
-       (case-insensitive, * and ? wildcards) and its whole Condition holds;
+    4. gets the role (GetRole, in the role's account) and evaluates its
+       trust policy: some Allow statement must match and no Deny
+       statement.  A statement matches when its Principal is "*",
+       {"AWS": "*"} or has the provider ARN under "Federated", its Action (or
+       NotAction) covers the action (case-insensitive, * and ? wildcards) and
+       its whole Condition holds;
     5. if allowed, sends the same parameters to moto in a new request signed
        by the front (SigV4, service sts) and relays the answer; otherwise
-       answers with STS's Query-protocol XML error.
+       answers with STS's Query-protocol XML error. moto issues the
+       credentials in the role's account (for another account the front
+       checks that with GetCallerIdentity on them: InternalFailure if not).
     Conditions: String(Not)Equals, String(Not)EqualsIgnoreCase,
     String(Not)Like (wildcards in *Like only), each with optional
     ForAnyValue:/ForAllValues: and IfExists, plus Null; other operators never
@@ -39,6 +43,24 @@ What it does for AssumeRoleWithWebIdentity (Query protocol, GET or POST)
     ForAnyValue (positive) / ForAllValues (negated).  Keys: <iss minus
     https://>:sub, :aud (the aud value that matched a client id), :amr,
     aws:FederatedProvider (provider ARN), sts:RoleSessionName.
+
+Other accounts (cross-account IRSA)
+    The front's IAM user sees only its own account. With --account-role NAME
+    (or STS_FRONT_ACCOUNT_ROLE), a role in another account is
+    checked with that account's provider and role: the front assumes
+    arn:<partition>:iam::<account>:role/NAME (sts:AssumeRole through moto,
+    signed by its user, which needs that permission) and reads the account's
+    OIDC providers and the role with those credentials; one client per
+    account, cached and renewed ACCOUNT_CREDS_RENEW seconds before the
+    credentials expire. The front learns its own account once
+    (GetCallerIdentity). Without the option, a role in another account is
+    looked up in the front's own account, as before: its provider is not
+    found ("No OpenIDConnect provider found in your account for <iss>"). An
+    account where NAME does not exist is an InternalFailure (moto answers the
+    reads with HTTP 500; its AssumeRole succeeds for any role ARN of another
+    account). hack/local-cluster runs the front with --account-role
+    keyless-test-admin, the second account's admin role
+    (hack/cluster/bootstrap_aws.py).
 
 AWS documentation followed
     - STS API Reference, "AssumeRoleWithWebIdentity" (parameters; errors
@@ -101,13 +123,15 @@ EKS Auth AssumeRoleForPodIdentity (REST-JSON, botocore's `eks-auth` model)
     6. with a targetRoleArn, chains as EKS does: evaluates the target role's
        trust for the AWS principal of the first role (its ARN, its session,
        its account), sts:AssumeRole (+ sts:TagSession), sts:ExternalId = the
-       association's externalId and the same tags (only when the target is in
-       the front's account: another account's roles are out of its reach),
-       then calls moto's AssumeRole with the first role's credentials
-       (moto checks that role's permission to assume the target, and the
-       target's trust: hack/cluster/moto_server.py corrects moto's principal
-       match), ExternalId, the session tags, and the `policy`, which then
-       applies to the target's session only;
+       association's externalId and the same tags (when the target is in the
+       front's account, or, with --account-role, in another account: the
+       target is read there as for web identity, "Other accounts"; without
+       it another account's target is not evaluated), then calls moto's
+       AssumeRole with the first role's credentials (moto checks that role's
+       permission to assume the target, and, for a target in the first
+       role's account only, the target's trust: hack/cluster/moto_server.py
+       corrects moto's principal match), ExternalId, the session tags, and
+       the `policy`, which then applies to the target's session only;
     7. answers botocore's output shape (subject, audience, podIdentityAssociation,
        assumedRoleUser {arn, assumeRoleId = role id:session}, credentials with
        expiration in epoch seconds); errors as {"message"} with
@@ -120,12 +144,15 @@ EKS Auth AssumeRoleForPodIdentity (REST-JSON, botocore's `eks-auth` model)
 
 Usage
     python sts_front.py --listen 127.0.0.1:PORT --upstream http://127.0.0.1:MOTOPORT \
-        --region us-east-1 [--ca-file ca.crt ...] [--log-file path]
+        --region us-east-1 [--ca-file ca.crt ...] [--account-role NAME] [--log-file path]
     with STS_FRONT_AWS_ACCESS_KEY_ID / STS_FRONT_AWS_SECRET_ACCESS_KEY set to
     an IAM user (in moto) allowed iam:GetRole, iam:ListOpenIDConnectProviders,
-    iam:GetOpenIDConnectProvider and sts:AssumeRoleWithWebIdentity, and for
+    iam:GetOpenIDConnectProvider and sts:AssumeRoleWithWebIdentity, for
     EKS Auth eks:DescribeCluster, eks:ListPodIdentityAssociations and
-    eks:DescribePodIdentityAssociation.
+    eks:DescribePodIdentityAssociation, and with --account-role
+    sts:AssumeRole on arn:aws:iam::*:role/NAME (NAME: that role in each other
+    account, allowed the three iam reads). --account-role defaults to
+    $STS_FRONT_ACCOUNT_ROLE.
     Tokens, secrets and Authorization headers are never logged.
 """
 
@@ -161,6 +188,7 @@ ACTION = "sts:AssumeRoleWithWebIdentity"
 STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
 ALLOWED_ALGS = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
 JWKS_TTL = 60  # seconds
+ACCOUNT_CREDS_RENEW = 300  # seconds before their expiry when another account's credentials are renewed
 CLOCK_SKEW = 300  # seconds tolerated on nbf/iat (not on exp)
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
               "te", "trailer", "trailers", "transfer-encoding", "upgrade"}
@@ -368,10 +396,36 @@ class Oidc:
         return claims
 
 
+# ---------------------------------------------------------------- other accounts
+
+class AccountClients:
+    """IAM clients in accounts other than the front's own: the front assumes
+    role_name there (assume(role ARN) -> STS Credentials, with Expiration) and
+    keeps one client per account (make_client(credentials)), renewed
+    ACCOUNT_CREDS_RENEW seconds before its credentials expire."""
+
+    def __init__(self, role_name, assume, make_client, clock=time.time):
+        self.role_name, self.assume, self.make_client, self.clock = role_name, assume, make_client, clock
+        self.clients = {}  # (partition, account) -> (client, expiry in epoch seconds)
+        self.lock = threading.Lock()
+
+    def get(self, partition, account):
+        with self.lock:  # held while assuming: one AssumeRole per account and renewal
+            hit = self.clients.get((partition, account))
+            if hit and hit[1] - self.clock() > ACCOUNT_CREDS_RENEW:
+                return hit[0]
+            arn = f"arn:{partition}:iam::{account}:role/{self.role_name}"
+            creds = self.assume(arn)
+            expiry = creds["Expiration"].timestamp()
+            self.clients[(partition, account)] = (self.make_client(creds), expiry)
+            log.info("assumed %s to read account %s (credentials until %d)", arn, account, expiry)
+            return self.clients[(partition, account)][0]
+
+
 # ---------------------------------------------------------------- the front
 
 class Front:
-    def __init__(self, upstream, region, ca_files):
+    def __init__(self, upstream, region, ca_files, account_role=None):
         key = os.environ.get("STS_FRONT_AWS_ACCESS_KEY_ID")
         secret = os.environ.get("STS_FRONT_AWS_SECRET_ACCESS_KEY")
         if not key or not secret:
@@ -380,13 +434,49 @@ class Front:
         if self.upstream.scheme not in ("http", "https") or not self.upstream.netloc:
             sys.exit(f"sts-front: bad --upstream {upstream!r}")
         self.region, self.creds = region, Credentials(key, secret)
-        self.iam = boto3.session.Session().client(
-            "iam", endpoint_url=upstream, region_name=region,
-            aws_access_key_id=key, aws_secret_access_key=secret,
-            config=Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=30))
-        self.oidc = Oidc(ca_files)
         self.upstream_url = f"{self.upstream.scheme}://{self.upstream.netloc}"
+        self.iam = self.client("iam", key, secret)
+        self.oidc = Oidc(ca_files)
         self.eks_auth = EksAuth(self)
+        # another account's providers and roles: through account_role assumed there
+        self.account_role, self.own_account = account_role, None
+        self.accounts = account_role and AccountClients(
+            account_role, self._assume_account_role,
+            lambda c: self.client("iam", c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"]))
+
+    def client(self, service, key, secret, token=None):
+        """A boto3 client of moto with these credentials, one attempt per call."""
+        return boto3.session.Session().client(
+            service, endpoint_url=self.upstream_url, region_name=self.region, aws_access_key_id=key,
+            aws_secret_access_key=secret, aws_session_token=token,
+            config=Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=30))
+
+    def _sts_call(self, sts, op, what, **kw):
+        try:
+            return getattr(sts, op)(**kw)
+        except ClientError as e:
+            code = e.response.get("Error", {}).get("Code")
+            raise StsError(500, "InternalFailure", f"sts-front: {what}: {op} failed: {code}", "Receiver")
+        except BotoCoreError as e:
+            raise StsError(500, "InternalFailure", f"sts-front: {what}: {op} failed: {e}", "Receiver")
+
+    def _assume_account_role(self, arn):
+        sts = self.client("sts", self.creds.access_key, self.creds.secret_key)
+        return self._sts_call(sts, "assume_role", arn, RoleArn=arn, RoleSessionName="sts-front")["Credentials"]
+
+    def via_account_role(self, account):
+        """Whether account is read through --account-role: set, and not the front's own account."""
+        if not self.accounts or account is None:
+            return False
+        if self.own_account is None:
+            sts = self.client("sts", self.creds.access_key, self.creds.secret_key)
+            self.own_account = self._sts_call(sts, "get_caller_identity", "own account")["Account"]
+        return account != self.own_account
+
+    def iam_in(self, account, partition="aws"):
+        """The IAM client that reads account (None: the front's own). Without
+        --account-role that is always the front's own, which sees only its account."""
+        return self.accounts.get(partition, account) if self.via_account_role(account) else self.iam
 
     def send(self, method, target, headers, body):
         """One request to moto; returns (status, reason, headers, body)."""
@@ -403,9 +493,11 @@ class Front:
         finally:
             conn.close()
 
-    def _iam(self, op, **kw):
+    def _iam(self, op, account=None, partition="aws", **kw):
+        """op in account's IAM (None: the front's own); None for NoSuchEntity."""
+        iam = self.iam_in(account, partition)
         try:
-            return getattr(self.iam, op)(**kw)
+            return getattr(iam, op)(**kw)
         except ClientError as e:
             if e.response.get("Error", {}).get("Code") == "NoSuchEntity":
                 return None
@@ -448,9 +540,10 @@ class Front:
             raise invalid_token(f"The token's issuer must be an https URL: {iss!r}")
         host_path = iss[len("https://"):]
         provider_arn = f"arn:{partition}:iam::{account}:oidc-provider/{host_path}"
-        listed = self._iam("list_open_id_connect_providers") or {}
+        listed = self._iam("list_open_id_connect_providers", account, partition) or {}
         found = [p for p in listed.get("OpenIDConnectProviderList", []) if p.get("Arn") == provider_arn]
-        provider = found and self._iam("get_open_id_connect_provider", OpenIDConnectProviderArn=provider_arn)
+        provider = found and self._iam("get_open_id_connect_provider", account, partition,
+                                       OpenIDConnectProviderArn=provider_arn)
         if not provider:
             raise invalid_token(f"No OpenIDConnect provider found in your account for {iss}")
         claims = self.oidc.verify(token, iss, alg, header.get("kid"))
@@ -460,7 +553,7 @@ class Front:
             raise invalid_token("Incorrect token audience")
 
         # -- the role and its trust policy
-        role = (self._iam("get_role", RoleName=role_name) or {}).get("Role")
+        role = (self._iam("get_role", account, partition, RoleName=role_name) or {}).get("Role")
         if not role or role.get("Arn") != role_arn:
             info["reason"] = "role not found"
             raise access_denied()
@@ -488,8 +581,22 @@ class Front:
             "Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
         SigV4Auth(self.creds, "sts", self.region).add_auth(req)
         p = req.prepare()
-        return self.send("POST", "/", list(p.headers.items()), p.body.encode()
-                         if isinstance(p.body, str) else p.body)
+        answer = self.send("POST", "/", list(p.headers.items()), p.body.encode()
+                           if isinstance(p.body, str) else p.body)
+        if answer[0] == 200 and self.via_account_role(account):
+            self._check_issued_in(account, answer[3])
+        return answer
+
+    def _check_issued_in(self, account, body):
+        """moto's credentials for a role in another account must be that account's."""
+        ns = {"s": STS_NS}
+        c = ET.fromstring(body).find("s:AssumeRoleWithWebIdentityResult/s:Credentials", ns)
+        keys = [c.findtext(f"s:{k}", namespaces=ns) for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")]
+        got = self._sts_call(self.client("sts", *keys), "get_caller_identity", "issued credentials")["Account"]
+        if got != account:
+            raise StsError(500, "InternalFailure",
+                           f"sts-front: moto issued credentials in account {got} for a role in account {account}",
+                           "Receiver")
 
 
 # ---------------------------------------------------------------- EKS Auth
@@ -634,7 +741,7 @@ class EksAuth:
 
     def _role(self, arn):
         m = ROLE_ARN_RE.match(arn or "")
-        role = m and (self.front._iam("get_role", RoleName=m.group(3)) or {}).get("Role")
+        role = m and (self.front._iam("get_role", m.group(2), m.group(1), RoleName=m.group(3)) or {}).get("Role")
         if not role or role.get("Arn") != arn:
             return None
         doc = role.get("AssumeRolePolicyDocument") or {}
@@ -707,8 +814,8 @@ class EksAuth:
         """targetRoleArn: the first role's credentials assume the target role."""
         if not ROLE_ARN_RE.match(target_arn):
             raise EksAuthError("AccessDeniedException", denied.format(target_arn))
-        if ROLE_ARN_RE.match(target_arn).group(2) == ROLE_ARN_RE.match(role_arn).group(2):
-            target = self._role(target_arn)  # another account's roles are out of the front's reach
+        if ROLE_ARN_RE.match(target_arn).group(2) == ROLE_ARN_RE.match(role_arn).group(2) or self.front.accounts:
+            target = self._role(target_arn)  # another account's roles: only through --account-role
             ctx = session_tag_context(tags)
             if assoc.get("externalId"):
                 ctx["sts:externalid"] = [assoc["externalId"]]
@@ -844,11 +951,14 @@ def main(argv=None):
     ap.add_argument("--upstream", required=True, help="moto's URL, e.g. http://127.0.0.1:5000")
     ap.add_argument("--region", default="us-east-1")
     ap.add_argument("--ca-file", action="append", default=[], help="extra CA bundle for the issuer (repeatable)")
+    ap.add_argument("--account-role", default=os.environ.get("STS_FRONT_ACCOUNT_ROLE") or None,
+                    help="role name the front assumes in another account to read its OIDC providers and roles "
+                         "(default $STS_FRONT_ACCOUNT_ROLE; none: only the front's own account is read)")
     ap.add_argument("--log-file")
     args = ap.parse_args(argv)
     host, port = serving.listen_address(ap, args.listen)
     serving.setup_logging(args.log_file)
-    Handler.front = Front(args.upstream, args.region, args.ca_file)
+    Handler.front = Front(args.upstream, args.region, args.ca_file, args.account_role)
     return serving.serve("sts-front", Handler, host, port, log, f"upstream {args.upstream}")
 
 

@@ -69,8 +69,9 @@ def moto(issuer, tmp_path_factory):
             name=CLUSTER, roleArn=f"arn:aws:iam::{ACCOUNT}:role/cluster",
             resourcesVpcConfig={"subnetIds": ["s"]})["cluster"]
         assert cluster["identity"]["oidc"]["issuer"] == issuer.iss
+        second = bootstrap_aws.second_account(anon)
         requests.post(url + "/moto-api/reset-auth", data=b"0", timeout=5).raise_for_status()
-        yield {"url": url, "keys": keys, "cluster_arn": cluster["arn"]}
+        yield {"url": url, "keys": keys, "cluster_arn": cluster["arn"], "second": second}
     finally:
         stop(proc)
         out.close()
@@ -78,7 +79,8 @@ def moto(issuer, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def front(moto, issuer, tmp_path_factory):
-    yield from run_front(moto, issuer, tmp_path_factory)
+    """As local-cluster runs it: other accounts read through their keyless-test-admin role."""
+    yield from run_front(moto, issuer, tmp_path_factory, "--account-role", bootstrap_aws.SECOND_ADMIN_ROLE)
 
 
 def aws(svc, moto, user="admin", creds=None):
@@ -303,6 +305,34 @@ def test_target_role_trust_must_allow_the_first_role(eks_auth, moto, role, mint,
     aws("eks", moto).update_pod_identity_association(clusterName=CLUSTER, associationId=a["associationId"],
                                                      targetRoleArn=target(str(uuid.uuid4())))
     assert error(eks_auth, mint(ns))[0] == "AccessDeniedException"
+
+
+def test_target_role_in_second_account(eks_auth, moto, role, mint, ns):
+    """A target in another account: the front reads it there (--account-role) and evaluates its
+    trust, which moto does not for a role outside the caller's account."""
+    c = aws("sts", moto).assume_role(RoleArn=moto["second"]["admin_role"], RoleSessionName="tests")["Credentials"]
+    iam_b = aws("iam", moto, creds=(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"]))
+    second = bootstrap_aws.SECOND_ACCOUNT
+
+    def target(trusted, external_id):
+        return iam_b.create_role(RoleName="t-" + uuid.uuid4().hex[:12], AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"AWS": trusted}, "Action": ["sts:AssumeRole", "sts:TagSession"],
+                "Condition": {"StringEquals": {"sts:ExternalId": external_id}}}]}))["Role"]["Arn"]
+
+    first, _ = chain_roles(role, ns)
+    a = associate(moto, ns, "app", first, targetRoleArn=f"arn:aws:iam::{second}:role/placeholder")
+    eks = aws("eks", moto)
+    for arn in (target(f"arn:aws:iam::{ACCOUNT}:role/someone-else", a["externalId"]),
+                target(first, str(uuid.uuid4())), f"arn:aws:iam::{second}:role/missing"):
+        eks.update_pod_identity_association(clusterName=CLUSTER, associationId=a["associationId"], targetRoleArn=arn)
+        assert error(eks_auth, mint(ns))[0] == "AccessDeniedException", arn
+    good = target(first, a["externalId"])
+    eks.update_pod_identity_association(clusterName=CLUSTER, associationId=a["associationId"], targetRoleArn=good)
+    out = eks_auth.assume_role_for_pod_identity(clusterName=CLUSTER, token=mint(ns))
+    me = whoami(moto, out)
+    assert me["Account"] == second and me["Arn"] == out["assumedRoleUser"]["arn"]
+    assert me["Arn"].startswith(f"arn:aws:sts::{second}:assumed-role/{good.split('/')[-1]}/eks-{CLUSTER}-")
 
 
 def test_session_policy_applies(eks_auth, moto, role, mint, ns):

@@ -3,10 +3,11 @@
     /tmp/venv/bin/python -m pytest -q hack/standins/test_sts_front.py
 
 Starts (and stops) for the module: moto_server as a subprocess with signature
-checking on, a fake OIDC issuer over HTTPS with a private CA (a thread here),
+checking on (and, while auth is still off, bootstrap_aws's second account with
+its roles), a fake OIDC issuer over HTTPS with a private CA (a thread here),
 and sts_front.py as a subprocess, started with the same command line as the
-project's scripts.  Tokens are minted with PyJWT and the front is driven with
-boto3.
+project's scripts (a second one with --account-role for the cross-account
+tests).  Tokens are minted with PyJWT and the front is driven with boto3.
 """
 
 import base64
@@ -42,15 +43,16 @@ from cryptography.x509.oid import NameOID
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "cluster"))
+import bootstrap_aws  # noqa: E402  (the front's policy and the second account, as local-cluster gives them)
 import sts_front  # noqa: E402  (unit tests of the condition evaluator)
 
 ACCOUNT = "123456789012"
+SECOND = bootstrap_aws.SECOND_ACCOUNT
 AUD = "sts.amazonaws.com"
 PROD_SA = "system:serviceaccount:production:app-sa"
 STAGING_SA = "system:serviceaccount:staging:app-sa"
-FRONT_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
-    "iam:GetRole", "iam:ListOpenIDConnectProviders", "iam:GetOpenIDConnectProvider",
-    "sts:AssumeRoleWithWebIdentity"]}]}
+FRONT_POLICY = bootstrap_aws.FRONT_POLICY
 MINTED = []  # every token handed to the front, to check the log never holds one
 
 
@@ -104,8 +106,10 @@ def moto(tmp_path_factory):
             boot.put_user_policy(UserName=user, PolicyName="p", PolicyDocument=json.dumps(policy))
             k = boot.create_access_key(UserName=user)["AccessKey"]
             keys[user] = (k["AccessKeyId"], k["SecretAccessKey"])
+        second = bootstrap_aws.second_account(dict(endpoint_url=url, region_name="us-east-1",
+                                                   aws_access_key_id="boot", aws_secret_access_key="boot"))
         requests.post(url + "/moto-api/reset-auth", data=b"0", timeout=5).raise_for_status()
-        yield {"url": url, "keys": keys}
+        yield {"url": url, "keys": keys, "second": second}
     finally:
         stop(proc)
         out.close()
@@ -214,8 +218,9 @@ def providers(admin, issuer):
     return arns
 
 
-def run_front(moto, issuer, tmp_path_factory):
-    """The STS front on a free port, against moto, until the fixture using it ends (a clean SIGTERM exit)."""
+def run_front(moto, issuer, tmp_path_factory, *extra):
+    """The STS front on a free port, against moto, until the fixture using it ends (a clean SIGTERM exit).
+    extra: more arguments of its command line."""
     log_file = tmp_path_factory.mktemp("front") / "sts-front.log"
     key, secret = moto["keys"]["sts-front"]
     env = dict(os.environ, STS_FRONT_AWS_ACCESS_KEY_ID=key, STS_FRONT_AWS_SECRET_ACCESS_KEY=secret)
@@ -224,7 +229,7 @@ def run_front(moto, issuer, tmp_path_factory):
     proc = subprocess.Popen(
         [sys.executable, os.path.join(HERE, "sts_front.py"), "--listen", f"127.0.0.1:{port}",
          "--upstream", moto["url"], "--region", "us-east-1", "--ca-file", str(issuer.ca_file),
-         "--log-file", str(log_file)],
+         "--log-file", str(log_file), *extra],
         stdout=subprocess.PIPE, stderr=err, env=env, text=True)
     try:
         ready, _, _ = select.select([proc.stdout], [], [], 30)
@@ -452,6 +457,91 @@ def test_error_shape_and_query_string_form(front, issuer, role, mint):
     r = requests.post(front["url"] + "/", data={"Action": "AssumeRoleWithWebIdentity", "RoleArn": "x"}, timeout=10)
     assert r.status_code == 400 and b"<Code>ValidationError</Code>" in r.content
     assert b"roleSessionName" in r.content
+
+
+# ---------------------------------------------------------------- another account
+
+@pytest.fixture(scope="module")
+def front_accounts(moto, issuer, providers, tmp_path_factory):
+    """A front that reads other accounts through their keyless-test-admin role (as local-cluster runs it)."""
+    yield from run_front(moto, issuer, tmp_path_factory, "--account-role", bootstrap_aws.SECOND_ADMIN_ROLE)
+
+
+@pytest.fixture(scope="module")
+def second(admin, moto, issuer):
+    """Admin IAM in the second account, with an OIDC provider for <issuer>/b registered there only."""
+    c = admin["sts"].assume_role(RoleArn=moto["second"]["admin_role"], RoleSessionName="tests")["Credentials"]
+    iam = boto3.client("iam", endpoint_url=moto["url"], region_name="us-east-1", aws_access_key_id=c["AccessKeyId"],
+                       aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"])
+    iss = issuer.url + "/b"
+    arn = iam.create_open_id_connect_provider(Url=iss, ClientIDList=[AUD], ThumbprintList=["a" * 40])[
+        "OpenIDConnectProviderArn"]
+    assert arn == f"arn:aws:iam::{SECOND}:oidc-provider/{iss[len('https://'):]}"
+    assert arn not in [p["Arn"] for p in admin["iam"].list_open_id_connect_providers()["OpenIDConnectProviderList"]]
+    return {"iam": iam, "iss": iss, "prefix": iss[len("https://"):], "provider": arn}
+
+
+def role_in_second(second, prefix, federated, sub=PROD_SA):
+    """A role in the second account trusting `federated` for sub (conditions on prefix:sub/aud)."""
+    trust = [{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity", "Principal": {"Federated": federated},
+              "Condition": {"StringEquals": {f"{prefix}:sub": sub, f"{prefix}:aud": AUD}}}]
+    return second["iam"].create_role(RoleName="b-" + uuid.uuid4().hex[:12], AssumeRolePolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": trust}))["Role"]["Arn"]
+
+
+def test_role_in_second_account_with_its_provider(front_accounts, second, mint):
+    arn = role_in_second(second, second["prefix"], second["provider"])
+    out = assume(front_accounts, arn, mint(iss=second["iss"]), session="cross")
+    assert out["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{SECOND}:assumed-role/{arn.split('/')[-1]}/cross"
+    c = out["Credentials"]
+    me = client("sts", front_accounts, (c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"])).get_caller_identity()
+    assert (me["Account"], me["Arn"]) == (SECOND, out["AssumedRoleUser"]["Arn"])
+    # the second account's role and trust are the ones evaluated
+    assert assume_error(front_accounts, arn, mint(iss=second["iss"], sub=STAGING_SA)) == (
+        "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity")
+    assert assume_error(front_accounts, arn.replace(":role/b-", ":role/missing-"), mint(iss=second["iss"]))[0] == \
+        "AccessDenied"
+
+
+def test_role_in_second_account_naming_a_first_account_provider(front_accounts, second, mint):
+    """The provider that counts is the role's account's: a trust naming the issuer's provider ARN
+    in the first account does not match it."""
+    wrong = role_in_second(second, second["prefix"], second["provider"].replace(f"::{SECOND}:", f"::{ACCOUNT}:"))
+    assert assume_error(front_accounts, wrong, mint(iss=second["iss"]))[0] == "AccessDenied"
+
+
+def test_role_in_second_account_provider_only_in_first_account(front_accounts, second, providers, issuer, mint):
+    iss = issuer.url + "/second"  # registered in the first account only (providers)
+    prefix = iss[len("https://"):]
+    arn = role_in_second(second, prefix, f"arn:aws:iam::{SECOND}:oidc-provider/{prefix}")
+    assert assume_error(front_accounts, arn, mint(iss=iss)) == (
+        "InvalidIdentityToken", f"No OpenIDConnect provider found in your account for {iss}")
+
+
+def test_second_account_without_account_role(front, second, mint):
+    """Without --account-role the front reads only its own account, as before."""
+    arn = role_in_second(second, second["prefix"], second["provider"])
+    assert assume_error(front, arn, mint(iss=second["iss"])) == (
+        "InvalidIdentityToken", f"No OpenIDConnect provider found in your account for {second['iss']}")
+
+
+def test_account_clients_cached_and_renewed_before_expiry():
+    now = [1000.0]
+    assumed = []
+
+    def assume(arn):
+        assumed.append(arn)
+        return {"Expiration": datetime.fromtimestamp(now[0] + 3600, timezone.utc), "n": len(assumed)}
+
+    accounts = sts_front.AccountClients("reader", assume, lambda c: c["n"], clock=lambda: now[0])
+    assert accounts.get("aws", SECOND) == 1 and accounts.get("aws", SECOND) == 1
+    assert accounts.get("aws", "333333333333") == 2
+    now[0] += 3600 - sts_front.ACCOUNT_CREDS_RENEW - 1  # still ahead of the renewal margin
+    assert accounts.get("aws", SECOND) == 1
+    now[0] += 2  # within the margin: assumed again
+    assert accounts.get("aws", SECOND) == 3 and accounts.get("aws", SECOND) == 3
+    assert assumed == [f"arn:aws:iam::{SECOND}:role/reader", "arn:aws:iam::333333333333:role/reader",
+                       f"arn:aws:iam::{SECOND}:role/reader"]
 
 
 # ---------------------------------------------------------------- passthrough

@@ -145,3 +145,77 @@ int yaml_file_to_json(const char *path, json_t **ret, struct op_err *err)
 	}
 	return r;
 }
+
+int yaml_documents_to_json(const char *text, size_t len, json_t **ret, struct op_err *err)
+{
+	yaml_parser_t parser;
+	json_t *all = json_array();
+	int r = 0;
+
+	if (!all || !yaml_parser_initialize(&parser)) {
+		json_decref(all);
+		return op_err_set(err, -ENOMEM, "YAML parser initialization failed");
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	for (size_t n = 1;; n++) {
+		yaml_document_t doc;
+		yaml_node_t *root;
+		json_t *out;
+
+		if (!yaml_parser_load(&parser, &doc)) {
+			r = op_err_set(err, -EINVAL, "YAML document %zu, line %zu column %zu: %s", n,
+				       parser.problem_mark.line + 1, parser.problem_mark.column + 1,
+				       parser.problem ? parser.problem : "parse error");
+			break;
+		}
+		root = yaml_document_get_root_node(&doc);
+		if (!root && parser.stream_end_produced) {
+			yaml_document_delete(&doc);
+			break;
+		}
+		out = root ? convert(&doc, root, 0, err) : NULL;
+		yaml_document_delete(&doc);
+		if (root && !out) {
+			r = err && err->code ? err->code : -EINVAL;
+			break;
+		}
+		if (out && json_array_append_new(all, out) < 0) {
+			r = op_err_set(err, -ENOMEM, "out of memory");
+			break;
+		}
+	}
+	yaml_parser_delete(&parser);
+	if (r < 0) {
+		json_decref(all);
+		return r;
+	}
+	*ret = all;
+	return 0;
+}
+
+int yaml_read_file(const char *path, char **ret, size_t *ret_len, struct op_err *err)
+{
+	_cleanup_buf_ struct buf b = BUF_INIT(YAML_FILE_CAP);
+	FILE *f = streq(path, "-") ? stdin : fopen(path, "re");
+	char chunk[8192];
+	size_t n;
+	int r = 0;
+
+	if (!f)
+		return op_err_set(err, -errno, "%s: %s", path, strerror(errno));
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (buf_append(&b, chunk, n) < 0) {
+			r = op_err_set(err, -E2BIG, "%s: larger than %zu bytes", path, (size_t)YAML_FILE_CAP);
+			break;
+		}
+	}
+	if (!r && ferror(f))
+		r = op_err_set(err, -EIO, "%s: read error", path);
+	if (f != stdin)
+		fclose(f);
+	if (r < 0)
+		return r;
+	*ret = strndup(b.data ? b.data : "", b.len);
+	*ret_len = b.len;
+	return *ret ? 0 : op_err_set(err, -ENOMEM, "out of memory");
+}

@@ -4,7 +4,7 @@
  * quoted ones are always strings; plain ones become null (`null`, `~`, empty),
  * booleans (`true`/`false`, any case), integers and reals when they look like
  * YAML 1.2 core-schema numbers, and strings otherwise. Anchors/aliases are
- * resolved; only the first document is read. Used for kubeconfig and the
+ * resolved; yaml_to_json reads the first document only. Used for kubeconfig and the
  * operator settings file.
  */
 #ifndef KEYLESS_YAMLJSON_H
@@ -21,5 +21,13 @@ int yaml_to_json(const char *text, size_t len, json_t **ret, struct op_err *err)
 
 /* Read and parse a file (capped at 16 MiB). Errors name the path. */
 int yaml_file_to_json(const char *path, json_t **ret, struct op_err *err);
+
+/* Every document of a YAML stream ("---" separated), as a JSON array
+ * (empty documents left out). Errors name the document, line and column. */
+int yaml_documents_to_json(const char *text, size_t len, json_t **ret, struct op_err *err);
+
+/* Read a whole file (capped at 16 MiB; "-" is stdin) into *ret (malloc'd,
+ * NUL-terminated) and its length. Errors name the path. */
+int yaml_read_file(const char *path, char **ret, size_t *ret_len, struct op_err *err);
 
 #endif

@@ -18,4 +18,7 @@ int cli_controller(int argc, char **argv);
 /* `keyless iam-policy`: the IAM policy keyless needs for a settings file. */
 int cli_iam_policy(int argc, char **argv);
 
+/* `keyless render`: what keyless would make for the WorkloadIdentities in a file, offline. */
+int cli_render(int argc, char **argv);
+
 #endif

@@ -10,6 +10,8 @@ void cli_usage(FILE *f)
 	      "commands:\n"
 	      "  controller [options]  run the controller (see keyless controller --help)\n"
 	      "  iam-policy --settings FILE  print the IAM policy keyless needs (see --help)\n"
+	      "  render -f FILE        what keyless would make for the WorkloadIdentities in FILE,\n"
+	      "                        offline (see --help)\n"
 	      "  version [--verbose]   print the version (and linked library versions)\n"
 	      "  help                  print this help\n"
 	      "\n"

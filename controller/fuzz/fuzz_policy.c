@@ -43,6 +43,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)shape_policy_arn(sa);
 	(void)shape_role_arn(sa);
 	FUZZ_ASSERT(identity_trust_kinds(sa) >= -EINVAL);
+	/* a shared role's observed trust policy (roleScope Account): whatever
+	 * it holds, the merged document is a policy, or none at all */
+	{
+		static const struct wi_tag tags[] = { { "keyless.dev/scope", "Account" },
+						      { "keyless.dev/owner/b", "oidc.example.com/id/B" } };
+		const struct trust_shared_in tin = { .observed = sa, .tags = tags, .n_tags = 2, .cluster = "a",
+						    .provider_arn = "arn:aws:iam::1:oidc-provider/oidc.example.com/id/A",
+						    .cluster_arn = "arn:aws:eks:r:1:cluster/a", .ns = "ns", .sa = sb };
+		const struct trust_want none = { .ns = "ns", .sa = sb };
+		struct trust_shared ts;
+		char *doc;
+
+		FUZZ_ASSERT(identity_trust_shared(&tin, &ts) == 0);
+		FUZZ_ASSERT(ts.n_irsa <= TRUST_SHARED_MAX && ts.n_clusters <= TRUST_SHARED_MAX);
+		doc = identity_trust_shared_document(&ts, &none);
+		if (doc)
+			FUZZ_ASSERT(identity_trust_kinds(doc) > 0 && !(identity_trust_kinds(doc) & TRUST_OTHER));
+		free(doc);
+		identity_trust_shared_release(&ts);
+	}
 	(void)shape_condition_operator(sa);
 	(void)shape_tag_key(sa);
 	(void)shape_tag_value(sa);

@@ -2,15 +2,19 @@
  * (identity/spec.c, identity/shape.c), then what keyless derives from a
  * valid one: the guardrail check (default guardrails), the permission and
  * trust policies (identity/documents.c), which must be JSON that
- * aws/policy.c finds equal to itself. */
+ * aws/policy.c finds equal to itself; and `keyless render` of any object
+ * (identity/render.c): a rendering or a refusal. */
 #include "fuzz.h"
 
 #include <jansson.h>
+#include <string.h>
 
 #include "aws/policy.h"
+#include "identity/accounts.h"
 #include "identity/documents.h"
 #include "identity/guardrails.h"
 #include "identity/mode.h"
+#include "identity/render.h"
 #include "identity/settings.h"
 #include "identity/spec.h"
 #include "identity/trust.h"
@@ -38,6 +42,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!obj)
 		return 0;
+	{
+		/* keyless render: a refusal or a rendering, never neither */
+		const struct render_in rin = { .settings = defaults(), .issuer = "https://oidc.example.com/id/X",
+					       .account_id = "123456789012", .partition = "aws", .region = "eu-west-1",
+					       .default_namespace = "default" };
+		json_t *r = identity_render(&rin, obj);
+
+		FUZZ_ASSERT(r && !json_object_get(r, "error") == !!json_object_get(r, "role"));
+		json_decref(r);
+	}
 	op_err_clear(&err);
 	if (wi_spec_parse(obj, &spec, &err) == 0) {
 		int none = 0;
@@ -62,10 +76,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		{
 			struct mode_choice mc;
 			const struct mode_policy mp = { WI_MODE_AUTO, false };
-			const struct mode_facts mf = { true, 0, size & 1 };
+			const struct mode_facts mf = { true, 0, size & 1, spec->account_id != NULL };
+			struct account_choice ac;
 
 			mode_choose(spec, &mp, &mf, &mc);
 			FUZZ_ASSERT(mc.reason && mc.message[0]);
+			/* no settings accounts: only the cluster's own account */
+			identity_account_choose(defaults(), "123456789012", "ns", spec, &ac);
+			FUZZ_ASSERT(ac.refused == (spec->account_id && strcmp(spec->account_id, "123456789012") != 0));
 		}
 		free(perm);
 		free(trust);

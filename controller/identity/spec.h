@@ -74,9 +74,7 @@ struct wi_spec {
 	enum wi_deletion deletion_policy;
 	struct wi_tag *tags;
 	size_t n_tags;
-	/* EKS Pod Identity (identity/mode.h says when they apply). Parsed and
-	 * checked here, but not yet in the CRD (the API server prunes them) and
-	 * not yet acted on by reconcile/: issue 12 adds the steps. */
+	/* EKS Pod Identity (identity/mode.h says when they apply) */
 	enum wi_mode mode;
 	struct wi_statement *session_statements; /* spec.sessionPolicy.statements -> the association's policy */
 	size_t n_session_statements;

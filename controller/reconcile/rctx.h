@@ -13,6 +13,7 @@
 
 #include "base/err.h"
 #include "identity/conditions.h"
+#include "identity/desired.h"
 #include "identity/migration.h"
 #include "identity/mode.h"
 #include "identity/naming.h"
@@ -22,9 +23,6 @@
 
 #define API_VERSION "keyless.dev/v1alpha1"
 #define KIND "WorkloadIdentity"
-#define ANN_ROLE_ARN "eks.amazonaws.com/role-arn"
-#define ANN_REGIONAL "eks.amazonaws.com/sts-regional-endpoints"
-#define ANN_AUDIENCE "eks.amazonaws.com/audience"
 #define ANN_RESTARTED_FOR "keyless.dev/restarted-for"
 #define ANN_RESTARTED_AT "keyless.dev/restartedAt"
 /* On a ServiceAccount: keyless may take over eks.amazonaws.com annotations

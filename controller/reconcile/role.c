@@ -6,6 +6,7 @@
 
 #include "base/log.h"
 #include "base/str.h"
+#include "identity/desired.h"
 #include "identity/documents.h"
 #include "identity/fingerprint.h"
 #include "identity/plan.h"
@@ -417,11 +418,9 @@ out:
 struct desired {
 	struct role_desired d;
 	char *trust, *permissions;
-	struct wi_tag tags[MAX_TAGS + 8];
+	struct role_tags tags;
 	const char *managed[64];
 	char description[512];
-	char cluster_tag[256];
-	char owner_key[128]; /* keyless.dev/owner/<cluster> (roleScope Account) */
 };
 
 static bool account_scope(const struct rctx *x)
@@ -439,7 +438,7 @@ static int build_desired(struct rctx *x, struct desired *ds)
 {
 	const struct settings *s = x->r->settings;
 	const struct wi_spec *sp = x->spec;
-	size_t nt = 0;
+	const struct role_owner_id who = { x->ns, x->name, x->uid, x->issuer_tag };
 	int none;
 
 	memset(ds, 0, sizeof(*ds));
@@ -447,39 +446,10 @@ static int build_desired(struct rctx *x, struct desired *ds)
 	ds->permissions = identity_permission_policy(sp, &none);
 	if (!ds->permissions && !none)
 		return -ENOMEM;
-	/* ownership first, then the operator's, then the tenant's: a tag a
-	 * tenant sets can never override keyless' or the operator's (they may be
-	 * what ABAC conditions on aws:PrincipalTag trust) */
-	if (account_scope(x)) {
-		identity_owner_tag_key(s->cluster_name, ds->owner_key, sizeof(ds->owner_key));
-		ds->tags[nt++] = (struct wi_tag){ (char *)TAG_SCOPE, (char *)SCOPE_ACCOUNT };
-		ds->tags[nt++] = (struct wi_tag){ (char *)TAG_NAMESPACE, x->ns };
-		ds->tags[nt++] = (struct wi_tag){ (char *)TAG_NAME, x->name };
-		ds->tags[nt++] = (struct wi_tag){ ds->owner_key, x->issuer_tag };
-	} else {
-		ds->tags[nt++] = (struct wi_tag){ (char *)TAG_CLUSTER, (char *)s->cluster_name };
-		ds->tags[nt++] = (struct wi_tag){ (char *)TAG_ISSUER, x->issuer_tag };
-		ds->tags[nt++] = (struct wi_tag){ (char *)TAG_NAMESPACE, x->ns };
-		ds->tags[nt++] = (struct wi_tag){ (char *)TAG_NAME, x->name };
-		ds->tags[nt++] = (struct wi_tag){ (char *)TAG_UID, x->uid };
-	}
-	for (size_t i = 0; i < s->n_extra_tags && nt < MAX_TAGS; i++) {
-		if (!identity_tag_get(ds->tags, nt, s->extra_tags[i].key))
-			ds->tags[nt++] = s->extra_tags[i];
-	}
-	for (size_t i = 0; i < sp->n_tags && nt < MAX_TAGS; i++) {
-		if (!identity_tag_get(ds->tags, nt, sp->tags[i].key))
-			ds->tags[nt++] = sp->tags[i];
-	}
+	identity_role_tags(s, &who, sp, &ds->tags);
 	for (size_t i = 0; i < sp->n_managed_policy_arns && i < 64; i++)
 		ds->managed[i] = sp->managed_policy_arns[i];
-	if (account_scope(x)) /* the same text in every cluster that shares it */
-		str_format(ds->description, sizeof(ds->description), "keyless: service account %s/%s (WorkloadIdentity "
-			   "%s) in the clusters of its keyless.dev/owner tags", x->ns, sp->service_account, x->name);
-	else
-		str_format(ds->description, sizeof(ds->description),
-			   "keyless: service account %s/%s in cluster %s (WorkloadIdentity %s)", x->ns,
-			   sp->service_account, s->cluster_name, x->name);
+	identity_role_description(s, x->ns, x->name, sp, ds->description, sizeof(ds->description));
 	ds->d = (struct role_desired){
 		.name = x->role_name,
 		.path = s->role_path ? s->role_path : "/",
@@ -488,8 +458,8 @@ static int build_desired(struct rctx *x, struct desired *ds)
 		.permission_policy = ds->permissions,
 		.boundary_arn = x->boundary[0] ? x->boundary : NULL,
 		.max_session_duration = sp->max_session_duration ? sp->max_session_duration : s->default_max_session_duration,
-		.tags = ds->tags,
-		.n_tags = nt,
+		.tags = ds->tags.tags,
+		.n_tags = ds->tags.n,
 		.managed = ds->managed,
 		.n_managed = sp->n_managed_policy_arns < 64 ? sp->n_managed_policy_arns : 64,
 	};
@@ -781,18 +751,18 @@ static int keep_other_owners(struct rctx *x, struct desired *ds, const struct ob
 	const char *cluster = x->r->settings->cluster_name;
 	size_t others = identity_other_owners(ob->tags, ob->o.n_tags, cluster);
 
-	if (ds->d.n_tags + others > MAX_TAGS) {
+	if (ds->d.n_tags + others > ROLE_TAGS_MAX) {
 		str_format(msg, size, "IAM role %s is shared by %zu other clusters (keyless.dev/owner tags); with those, "
 			   "keyless' own %d, the settings' extraTags and spec.tags it would carry %zu tags, more than "
 			   "IAM's %d per role. Use fewer spec.tags or extraTags.",
-			   x->role_name, others, SHARED_OWNERSHIP_TAGS, ds->d.n_tags + others, MAX_TAGS);
+			   x->role_name, others, SHARED_OWNERSHIP_TAGS, ds->d.n_tags + others, ROLE_TAGS_MAX);
 		return -E2BIG;
 	}
 	for (size_t i = 0; i < ob->o.n_tags; i++) {
 		const char *c = identity_owner_tag_cluster(ob->tags[i].key);
 
 		if (c && strcasecmp(c, cluster) != 0)
-			ds->tags[ds->d.n_tags++] = ob->tags[i];
+			ds->tags.tags[ds->d.n_tags++] = ob->tags[i];
 	}
 	return 0;
 }

@@ -21,4 +21,7 @@ int cli_iam_policy(int argc, char **argv);
 /* `keyless render`: what keyless would make for the WorkloadIdentities in a file, offline. */
 int cli_render(int argc, char **argv);
 
+/* `keyless audit queries`: CloudTrail queries for this cluster's roles. */
+int cli_audit(int argc, char **argv);
+
 #endif

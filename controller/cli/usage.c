@@ -12,6 +12,7 @@ void cli_usage(FILE *f)
 	      "  iam-policy --settings FILE  print the IAM policy keyless needs (see --help)\n"
 	      "  render -f FILE        what keyless would make for the WorkloadIdentities in FILE,\n"
 	      "                        offline (see --help)\n"
+	      "  audit queries --settings FILE  CloudTrail queries for the roles keyless manages\n"
 	      "  version [--verbose]   print the version (and linked library versions)\n"
 	      "  help                  print this help\n"
 	      "\n"

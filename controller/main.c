@@ -31,6 +31,8 @@ int main(int argc, char **argv)
 		return cli_render(argc - 1, argv + 1);
 	if (streq(cmd, "audit"))
 		return cli_audit(argc - 1, argv + 1);
+	if (streq(cmd, "doctor"))
+		return cli_doctor(argc - 1, argv + 1);
 
 	fprintf(stderr, "keyless: unknown command '%s'\n\n", cmd);
 	cli_usage(stderr);

@@ -24,4 +24,7 @@ int cli_render(int argc, char **argv);
 /* `keyless audit queries`: CloudTrail queries for this cluster's roles. */
 int cli_audit(int argc, char **argv);
 
+/* `keyless doctor`: walk the IRSA chain and name the broken link. */
+int cli_doctor(int argc, char **argv);
+
 #endif

@@ -13,6 +13,8 @@ void cli_usage(FILE *f)
 	      "  render -f FILE        what keyless would make for the WorkloadIdentities in FILE,\n"
 	      "                        offline (see --help)\n"
 	      "  audit queries --settings FILE  CloudTrail queries for the roles keyless manages\n"
+	      "  doctor [-n NS] (pod|serviceaccount|workloadidentity)/NAME  name the broken link of\n"
+	      "                        the IRSA chain (see --help)\n"
 	      "  version [--verbose]   print the version (and linked library versions)\n"
 	      "  help                  print this help\n"
 	      "\n"

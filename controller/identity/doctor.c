@@ -1,0 +1,151 @@
+#include "identity/doctor.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "base/str.h"
+#include "identity/desired.h"
+#include "identity/guardrails.h"
+
+/* Levenshtein distance, capped at 4. */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), prev[80], cur[80];
+
+	if (la >= 80 || lb >= 80)
+		return 4;
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]), del = prev[j] + 1, ins = cur[j - 1] + 1;
+
+			cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+		}
+		memcpy(prev, cur, (lb + 1) * sizeof(size_t));
+	}
+	return prev[lb] < 4 ? prev[lb] : 4;
+}
+
+const char *doctor_annotation_typo(json_t *annotations)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(annotations, key, v) {
+		const char *slash = strrchr(key, '/');
+
+		if (streq(key, ANN_ROLE_ARN))
+			continue;
+		if (strcasecmp(key, ANN_ROLE_ARN) == 0 || distance(key, ANN_ROLE_ARN) <= 3 ||
+		    (slash && (strcasecmp(slash + 1, "role-arn") == 0 || strcasecmp(slash + 1, "rolearn") == 0 ||
+			       strcasecmp(slash + 1, "role_arn") == 0)))
+			return key;
+	}
+	return NULL;
+}
+
+static const char *env_value(json_t *container, const char *name)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(container, "env"), i, e) {
+		if (streq(json_string_value(json_object_get(e, "name")) ?: "", name))
+			return json_string_value(json_object_get(e, "value")) ?: "";
+	}
+	return NULL;
+}
+
+static bool non_root(json_t *sc)
+{
+	json_t *uid = json_object_get(sc, "runAsUser");
+
+	return json_is_true(json_object_get(sc, "runAsNonRoot")) || (json_is_integer(uid) && json_integer_value(uid) != 0);
+}
+
+void doctor_pod_injection(json_t *pod, struct pod_injection *out)
+{
+	json_t *spec = json_object_get(pod, "spec"), *psc = json_object_get(spec, "securityContext"), *c, *v;
+	bool fs_group = json_object_get(psc, "fsGroup") != NULL;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	json_array_foreach(json_object_get(spec, "volumes"), i, v) {
+		if (streq(json_string_value(json_object_get(v, "name")) ?: "", "aws-iam-token"))
+			out->token_volume = true;
+	}
+	json_array_foreach(json_object_get(spec, "containers"), i, c) {
+		const char *arn = env_value(c, "AWS_ROLE_ARN");
+
+		if (arn && !out->role_arn)
+			out->role_arn = arn;
+		out->token_file |= env_value(c, "AWS_WEB_IDENTITY_TOKEN_FILE") != NULL;
+		out->container_credentials |= env_value(c, "AWS_CONTAINER_CREDENTIALS_FULL_URI") != NULL;
+		/* the projected token is 0600 for the kubelet's user unless fsGroup
+		 * gives the pod's group read access */
+		if (!fs_group && !out->unreadable && (non_root(json_object_get(c, "securityContext")) || non_root(psc)))
+			out->unreadable = json_string_value(json_object_get(c, "name"));
+	}
+}
+
+static bool matches(json_t *v, const char *s)
+{
+	json_t *it;
+	size_t i;
+
+	if (json_is_string(v))
+		return glob_match(json_string_value(v), s, true);
+	json_array_foreach(v, i, it) {
+		if (json_is_string(it) && glob_match(json_string_value(it), s, true))
+			return true;
+	}
+	return false;
+}
+
+static bool resource_matches(json_t *v, const char *s)
+{
+	json_t *it;
+	size_t i;
+
+	if (json_is_string(v))
+		return glob_match(json_string_value(v), s, false);
+	json_array_foreach(v, i, it) {
+		if (json_is_string(it) && glob_match(json_string_value(it), s, false))
+			return true;
+	}
+	return false;
+}
+
+int doctor_policy_decision(const char *doc, const char *action, const char *resource, bool *ret_conditional)
+{
+	json_t *root = json_loads(doc ? doc : "", 0, NULL), *stmts = json_object_get(root, "Statement"), *st;
+	int decision = 0;
+	size_t i;
+
+	*ret_conditional = false;
+	if (json_is_object(stmts)) {
+		json_t *one = json_array();
+
+		json_array_append(one, stmts);
+		json_object_set_new(root, "Statement", one);
+		stmts = one;
+	}
+	json_array_foreach(stmts, i, st) {
+		json_t *a = json_object_get(st, "Action"), *na = json_object_get(st, "NotAction");
+		json_t *r = json_object_get(st, "Resource"), *nr = json_object_get(st, "NotResource");
+		bool act = a ? matches(a, action) : na && !matches(na, action);
+		bool res = r ? resource_matches(r, resource) : nr && !resource_matches(nr, resource);
+
+		if (!act || !res)
+			continue;
+		*ret_conditional |= json_object_get(st, "Condition") != NULL;
+		if (streq(json_string_value(json_object_get(st, "Effect")) ?: "", "Deny"))
+			decision = -1;
+		else if (decision == 0)
+			decision = 1;
+	}
+	json_decref(root);
+	return decision;
+}

@@ -94,6 +94,11 @@ def test_cluster_role_is_exactly_what_keyless_calls():
     with_evict = rules(render("--set", "rbac.evictPods=true"))
     assert with_evict.pop(("", "pods/eviction")) == {"create"}
     assert with_evict == rules(render())
+    # tokens of the service accounts only with verifyAssumeRole
+    assert ("", "serviceaccounts/token") not in rules(render())
+    with_verify = rules(render("--set", "settings.verifyAssumeRole=true"))
+    assert with_verify.pop(("", "serviceaccounts/token")) == {"create"}
+    assert with_verify == rules(render())
 
 
 def test_delete_pods_default_needs_the_eviction_permission():

@@ -14,6 +14,8 @@ Actions:
   throttle-json  HTTP 400, x-amzn-ErrorType: ThrottlingException (REST-JSON)
   500            HTTP 500, Query XML error, Code ServiceFailure
   503            HTTP 503, Code ServiceUnavailable
+  access-denied  HTTP 403, Code AccessDenied (STS refusing a role IAM has not
+                 propagated yet)
   drop           read the request, close the connection without answering
   reset          read the request, reset the connection (SO_LINGER 0)
   hang           read the request and never answer (until stop()): a process
@@ -101,6 +103,9 @@ class FaultProxy:
                 if action == "503":
                     return self._answer(503, _query_error("ServiceUnavailable", "Service unavailable", "Receiver"),
                                         "text/xml", rid)
+                if action == "access-denied":  # as STS answers a role IAM has not propagated yet
+                    return self._answer(403, _query_error("AccessDenied", "Not authorized to perform "
+                                                          "sts:AssumeRoleWithWebIdentity"), "text/xml", rid)
                 raise ValueError(f"unknown fault action {action}")
 
             def _answer(self, status, body, ctype, rid, extra=None):

@@ -27,7 +27,7 @@ static const char *const top_keys[] = {
 	"clusterName", "region", "accountId", "oidcIssuer", "manageOidcProvider", "roleNamePrefix",
 	"rolePath", "permissionsBoundaryArn", "permissionsBoundaryWaived", "defaultMaxSessionDuration",
 	"defaultRestart", "resyncPeriod", "extraTags", "oidcIssuerCA", "guardrailEnforcement", "iamRateLimit",
-	"driftDetection", "defaultMode", "roleScope", "trustPolicySizeQuota", "accounts", "guardrails",
+	"driftDetection", "defaultMode", "roleScope", "trustPolicySizeQuota", "accounts", "verifyAssumeRole", "guardrails",
 };
 
 static const char *const account_keys[] = { "accountId", "roleArn", "externalId", "permissionsBoundaryArn",
@@ -827,6 +827,7 @@ int settings_parse(json_t *doc, const char *source, struct settings **ret, struc
 	if ((r = parse_cluster_name(&c, doc, s)) < 0 || (r = parse_region(&c, doc, s)) < 0 ||
 	    (r = parse_account_id(&c, doc, s)) < 0 || (r = parse_oidc_issuer(&c, doc, s)) < 0 ||
 	    (r = get_bool(&c, doc, "manageOidcProvider", true, &s->manage_oidc_provider)) < 0 ||
+	    (r = get_bool(&c, doc, "verifyAssumeRole", false, &s->verify_assume_role)) < 0 ||
 	    (r = parse_role_naming(&c, doc, s)) < 0 || (r = parse_boundary(&c, doc, s)) < 0 ||
 	    (r = parse_defaults(&c, doc, s)) < 0 || (r = parse_choices(&c, doc, s)) < 0 ||
 	    (r = parse_issuer_ca(&c, doc, s)) < 0 || (r = parse_iam_rate(&c, doc, &s->iam_rate)) < 0 ||

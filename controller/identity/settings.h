@@ -32,6 +32,8 @@
  *                                      # among the account's clusters (identity/naming.h)
  *   trustPolicySizeQuota: 2048         # the account's AssumeRolePolicySizeQuota (2048..8192);
  *                                      # default: read from iam:GetAccountSummary, else 2048
+ *   verifyAssumeRole: false            # RoleReady only once a token of the service account assumes
+ *                                      # the role (reconcile/verify.c; needs RBAC for serviceaccounts/token)
  *   accounts:                          # other accounts keyless may make IRSA roles in (spec.accountId)
  *     - accountId: "210987654321"
  *       roleArn: arn:aws:iam::210987654321:role/keyless   # assumed with sts:AssumeRole
@@ -136,6 +138,7 @@ struct settings {
 	int trust_policy_size_quota; /* 0: ask IAM (GetAccountSummary) */
 	struct account_setting *accounts;
 	size_t n_accounts;
+	bool verify_assume_role;
 	struct guardrails guardrails;
 };
 

@@ -1,10 +1,12 @@
 #include "reconcile/kube_ops.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/buf.h"
 #include "base/log.h"
+#include "base/str.h"
 
 static int real_get(void *ctx, const struct kube_resource *r, const char *ns, const char *name, json_t **ret,
 		    struct op_err *err)
@@ -58,6 +60,29 @@ static int real_evict(void *ctx, const char *ns, const char *name, const char *u
 	return kube_evict(k->client, ns, name, uid, err);
 }
 
+static int real_token(void *ctx, const char *ns, const char *sa, const char *audience, int seconds, char **ret,
+		      struct op_err *err)
+{
+	struct kube_ops_real *k = ctx;
+	json_auto_t *body = json_pack("{s:s, s:s, s:{s:[s], s:i}}", "apiVersion", "authentication.k8s.io/v1", "kind",
+				      "TokenRequest", "spec", "audiences", audience, "expirationSeconds", seconds);
+	json_auto_t *resp = NULL;
+	const char *tok;
+	char path[600];
+	int rc;
+
+	if (!body || str_format(path, sizeof(path), "/api/v1/namespaces/%s/serviceaccounts/%s/token", ns, sa) < 0)
+		return -ENOMEM;
+	rc = kube_create(k->client, path, body, &resp, err);
+	if (rc < 0)
+		return rc;
+	tok = json_string_value(json_object_get(json_object_get(resp, "status"), "token"));
+	if (!tok)
+		return op_err_setr(err, -EPROTO, "TokenRequest", "the TokenRequest answer has no token");
+	*ret = strdup(tok);
+	return *ret ? 0 : -ENOMEM;
+}
+
 static void real_event(void *ctx, const struct kube_object_ref *ref, const char *type, const char *reason,
 		       const char *action, const char *message)
 {
@@ -76,5 +101,6 @@ const struct kube_ops KUBE_OPS_REAL_TEMPLATE = {
 	.apply = real_apply,
 	.delete = real_delete,
 	.evict = real_evict,
+	.token = real_token,
 	.event = real_event,
 };

@@ -27,6 +27,10 @@ struct kube_ops {
 	 * API server's time of keyless' write). */
 	int (*apply)(void *ctx, const struct kube_resource *r, const char *ns, const char *name, const char *body,
 		     json_t **ret, struct op_err *err);
+	/* A short-lived token of a service account (TokenRequest; *ret malloc'd,
+	 * never logged). */
+	int (*token)(void *ctx, const char *ns, const char *sa, const char *audience, int seconds, char **ret,
+		     struct op_err *err);
 	/* DELETE with a uid precondition. */
 	int (*delete)(void *ctx, const struct kube_resource *r, const char *ns, const char *name, const char *uid,
 		      struct op_err *err);

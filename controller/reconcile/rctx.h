@@ -72,6 +72,10 @@ struct rctx {
 	/* the role's state as wi_ensure_role() left it (identity/fingerprint.h);
 	 * 0: not known (not verified, or more steps than one reconcile applies) */
 	uint64_t role_fp, role_list_fp;
+	int role_writes;         /* writes wi_ensure_role made to the role in this reconcile */
+	char *trust_doc;         /* the trust policy wi_ensure_role left (verify.c explains a refusal with it) */
+	bool verified_before;    /* RoleReady was Verified for this generation when the reconcile began */
+	char pending_since[40];  /* RoleReady was AssumeRolePending since then ("" not) */
 	char provider_arn[768];  /* the cluster's OIDC provider in the role's account */
 	struct wi_account *acct; /* the role's account (home unless spec.accountId; workload.c) */
 	char boundary[2048];     /* the permissions boundary of roles there ("" none) */

@@ -920,6 +920,7 @@ observe:
 			goto out;
 		}
 		atomic_fetch_add(&r->aws_writes_planned, 1);
+		x->role_writes++;
 		if (st->kind == STEP_CREATE_ROLE) {
 			created = true;
 			rctx_event(x, "Normal", "RoleCreated", "CreateRole", "created IAM role %s trusting only %s/%s",
@@ -962,6 +963,8 @@ observe:
 		str_format(msg, sizeof(msg), "IAM role %s trusts only system:serviceaccount:%s:%s (audience %s)",
 			   x->role_name, x->ns, x->spec->service_account, x->spec->audience);
 	conditions_set(&x->conds, COND_ROLE, "True", "Reconciled", msg, x->generation, x->now);
+	free(x->trust_doc);
+	x->trust_doc = ds.trust ? strdup(ds.trust) : NULL;
 	ok = true;
 out:
 	free(p);

@@ -102,6 +102,11 @@ void wi_memo_vouch(struct wi_reconciler *r, const char *key, uint64_t arn_hash, 
  * at_ns (nothing to do). */
 bool wi_memo_invalidate(struct wi_reconciler *r, const char *key, int64_t at_ns);
 
+/* verify.c: settings verifyAssumeRole - RoleReady True only once a
+ * short-lived token of the service account assumes the role. false: not
+ * (yet) verified (RoleReady False says why; a requeue is set). */
+bool wi_verify_assume(struct rctx *x);
+
 /* ways.c: how pods reach the role (identity/mode.h, identity/migration.h) */
 /* Choose the mode for this reconcile (x->mode). false: the spec asks for what the mode in
  * effect cannot do (err: reason and message). */

@@ -216,6 +216,7 @@ static void rctx_free(struct rctx *x)
 	wi_spec_free(x->spec);
 	json_decref(x->obj);
 	eks_pod_identity_association_free(x->assoc);
+	free(x->trust_doc);
 }
 
 /* Does this reconcile need to look at pod identity associations? Only when
@@ -539,6 +540,13 @@ static struct reconcile_result reconcile_one(struct wi_reconciler *r, const char
 	}
 	if (fresh)
 		fresh = plan_from_memo(&x);
+	{
+		const struct condition *c = conditions_get(&x.conds, COND_ROLE);
+
+		x.verified_before = c && streq(c->reason, "Verified") && c->observed_generation == x.generation;
+		if (c && streq(c->reason, "AssumeRolePending"))
+			str_copy(x.pending_since, sizeof(x.pending_since), c->last_transition);
+	}
 
 	/* 2. the finalizer first, so nothing created below can be orphaned */
 	if (!x.spec->has_finalizer) {
@@ -559,7 +567,7 @@ static struct reconcile_result reconcile_one(struct wi_reconciler *r, const char
 	if (!fresh) {
 		aws_ok = (wi_needs_provider(&x) ? wi_ensure_provider(&x) : provider_not_needed(&x)) &&
 			 record_role(&x) == 0 && (!association_relevant(&x) || wi_find_association(&x)) &&
-			 wi_ensure_role(&x) && wi_ensure_association(&x);
+			 wi_ensure_role(&x) && wi_ensure_association(&x) && wi_verify_assume(&x);
 		wi_memo_verified(&x, t0, aws_ok);
 	}
 	if (aws_ok && wi_ensure_service_account(&x)) {

@@ -9,9 +9,11 @@
 
 #include "aws/eks.h"
 #include "aws/policy.h"
+#include "base/b64.h"
 #include "base/clock.h"
 #include "base/macros.h"
 #include "base/str.h"
+#include "identity/diagnose.h"
 #include "kube/project.h"
 
 struct fake_aws *fake_aws_current;
@@ -726,7 +728,48 @@ static int f_list_assoc(struct aws_client *c, const char *cluster, const char *n
 	return 0;
 }
 
+/* sts:AssumeRoleWithWebIdentity: the role's trust policy against the
+ * token's claims (identity/diagnose.c, which follows AWS's rules). */
+static int f_assume_web(struct aws_client *c, const struct sts_assume_role_input *in, struct sts_assumed_role **ret,
+			struct op_err *err)
+{
+	struct fake_aws *f = fake_of(c);
+	const char *tok = in->web_identity_token, *p1 = strchr(tok, '.'), *p2 = p1 ? strchr(p1 + 1, '.') : NULL;
+	const char *name = strrchr(in->role_arn, '/'), *iss, *host;
+	unsigned char *raw = NULL;
+	size_t len = 0;
+	json_auto_t *claims = NULL;
+	struct fake_role *fr;
+	struct trust_diagnosis d;
+	char provider[700];
+	int rc = call(c, "AssumeRoleWithWebIdentity", false, err);
+
+	if (rc < 0)
+		return rc;
+	if (!p2 || b64_decode(p1 + 1, (size_t)(p2 - p1 - 1), true, &raw, &len) < 0)
+		return op_err_setr(err, -EINVAL, "InvalidIdentityToken", "not a JWT");
+	claims = json_loadb((const char *)raw, len, 0, NULL);
+	free(raw);
+	iss = json_string_value(json_object_get(claims, "iss"));
+	host = iss && str_startswith(iss, "https://") ? iss + 8 : "";
+	fr = name ? fake_aws_role(f, name + 1) : NULL;
+	if (!fr)
+		return op_err_setr(err, -EACCES, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity");
+	str_format(provider, sizeof(provider), "arn:aws:iam::%s:oidc-provider/%s", account_of(f), host);
+	diagnose_web_identity(fr->trust, &(struct web_identity_claims){ provider, host,
+		json_string_value(json_object_get(claims, "sub")) ?: "",
+		json_string_value(json_array_get(json_object_get(claims, "aud"), 0)) ?: "" }, &d);
+	if (!d.allowed)
+		return op_err_setr(err, -EACCES, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity");
+	*ret = calloc(1, sizeof(**ret));
+	(*ret)->access_key_id = strdup("ASIAFAKE");
+	(*ret)->secret_access_key = strdup("fake-secret");
+	(*ret)->session_token = strdup("fake-session");
+	return 0;
+}
+
 const struct aws_api fake_aws_api = {
+	.sts_assume_role_with_web_identity = f_assume_web,
 	.eks_create_pod_identity_association = f_create_assoc,
 	.eks_describe_pod_identity_association = f_describe_assoc,
 	.eks_update_pod_identity_association = f_update_assoc,
@@ -1172,6 +1215,31 @@ static int fk_delete(void *ctx, const struct kube_resource *r, const char *ns, c
 	return 0;
 }
 
+/* A token as the API server issues one: a JWT whose payload names the
+ * issuer, the service account and the audience (not signed: the fake STS
+ * reads the payload). */
+static int fk_token(void *ctx, const char *ns, const char *sa, const char *audience, int seconds, char **ret,
+		    struct op_err *err)
+{
+	struct fake_kube *k = ctx;
+	json_auto_t *claims = NULL;
+	_cleanup_free_ char *text = NULL, *b = NULL;
+	char call[96];
+
+	str_format(call, sizeof(call), "TOKEN %s/%s", ns, sa);
+	if (k->n_calls < 256)
+		str_copy(k->calls[k->n_calls++], sizeof(k->calls[0]), call);
+	if (k->token_rc)
+		return op_err_setr(err, k->token_rc, "Forbidden", "injected TokenRequest failure");
+	claims = json_pack("{s:s, s:s+++, s:[s], s:i}", "iss", k->token_issuer ? k->token_issuer : "https://issuer",
+			   "sub", "system:serviceaccount:", ns, ":", sa, "aud", audience, "exp", seconds);
+	text = claims ? json_dumps(claims, JSON_COMPACT) : NULL;
+	b = text ? b64_encode(text, strlen(text), true) : NULL;
+	if (!b || asprintf(ret, "eyJhbGciOiJSUzI1NiJ9.%s.c2ln", b) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 static int fk_evict(void *ctx, const char *ns, const char *name, const char *uid, struct op_err *err)
 {
 	struct fake_kube *k = ctx;
@@ -1208,6 +1276,6 @@ static void fk_event(void *ctx, const struct kube_object_ref *ref, const char *t
 struct kube_ops fake_kube_ops(struct fake_kube *k)
 {
 	return (struct kube_ops){ .get = fk_get, .merge_patch = fk_merge_patch, .apply = fk_apply, .delete = fk_delete,
-				  .evict = fk_evict,
+				  .evict = fk_evict, .token = fk_token,
 				  .event = fk_event, .ctx = k };
 }

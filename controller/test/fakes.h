@@ -96,6 +96,9 @@ struct fake_kube {
 	/* evictions: every one fails with evict_rc (!= 0; -EAGAIN: a disruption
 	 * budget blocks it), else the pod is deleted */
 	int evict_rc;
+	/* TokenRequest: tokens name this issuer; token_rc != 0 fails them */
+	const char *token_issuer;
+	int token_rc;
 	int evictions; /* evictions that deleted a pod, since init */
 	/* optional: every change a write made to a cache, as an informer would
 	 * hand it to its handlers (after the cache lock is released) */

@@ -56,6 +56,7 @@ static struct world *make(const char *settings_yaml, const char *issuer, struct 
 	fake_aws_current = w->aws;
 	w->ops = fake_kube_ops(&w->kube);
 	w->now_ns = WORLD_NOW;
+	w->kube.token_issuer = issuer;
 	w->kube.now_ns = WORLD_NOW; /* the API server's clock agrees unless a test moves one */
 	w->clock = (struct clock){ .monotonic_ns = world_monotonic, .realtime_ns = world_realtime, .ctx = w };
 	w->r = (struct wi_reconciler){ .settings = w->settings, .issuer = issuer, .account_id = WORLD_ACCOUNT,

@@ -151,3 +151,78 @@ def test_doctor_missing_role_and_usage(controller, core, namespace):
     assert rc == 1 and checks["role"]["status"] == "fail" and "does not exist" in checks["role"]["evidence"]
     p = subprocess.run([os.path.join(BIN, "keyless"), "doctor", "deployment/x"], capture_output=True, text=True)
     assert p.returncode == 2
+
+
+CLUSTER = os.environ.get("KEYLESS_CLUSTER_NAME", "keyless-local")
+
+
+def injected_pi_pod(core, ns, sa):
+    """A pod that got the Pod Identity injection (the webhook reads associations from a file the local EKS
+    keeps, a moment after keyless made one)."""
+    def make():
+        p = core.create_namespaced_pod(ns, {"apiVersion": "v1", "kind": "Pod",
+                                            "metadata": {"generateName": "pi-"},
+                                            "spec": {"serviceAccountName": sa,
+                                                     "containers": [{"name": "c", "image": "busybox"}]}})
+        env = {e.name for e in (p.spec.containers[0].env or [])}
+        if "AWS_CONTAINER_CREDENTIALS_FULL_URI" in env:
+            return p.metadata.name
+        core.delete_namespaced_pod(p.metadata.name, ns, grace_period_seconds=0)
+        return None
+    return wait_until(make, 60, "a pod with the Pod Identity injection")
+
+
+def test_doctor_pod_identity_chain(controller, core, apps, namespace):
+    make_sa(core, namespace, "pi-sa")
+    make_wi(namespace, "pi", "pi-sa", mode="PodIdentity")
+    wait_cond(namespace, "pi", "Ready", "True", timeout=90)
+    name = injected_pi_pod(core, namespace, "pi-sa")
+    wait_until(lambda: core.read_namespaced_pod(name, namespace).spec.node_name, 30, "the pod scheduled")
+    # without --cluster: said
+    rc, checks, text = doctor(namespace, "workloadidentity/pi")
+    assert rc == 1 and "--cluster" in checks["association"]["fix"], text
+    # no agent DaemonSet in the local world yet
+    rc, checks, text = doctor(namespace, f"pod/{name}", "--cluster", CLUSTER)
+    assert rc == 1, text
+    for c in ("association", "role", "trust", "injection"):
+        assert checks[c]["status"] == "pass", (c, text)
+    assert checks["agent"]["status"] == "fail" and "no DaemonSet" in checks["agent"]["evidence"]
+    assert "service-account" not in checks  # no IRSA annotation expected in this mode
+    labels = {"app": "doctor-agent"}
+    agent = client.V1DaemonSet(metadata=client.V1ObjectMeta(name="eks-pod-identity-agent"), spec=client.V1DaemonSetSpec(
+        selector=client.V1LabelSelector(match_labels=labels),
+        template=client.V1PodTemplateSpec(metadata=client.V1ObjectMeta(labels=labels), spec=client.V1PodSpec(
+            containers=[client.V1Container(name="agent", image="example.invalid/eks-pod-identity-agent:1")]))))
+    apps.create_namespaced_daemon_set("kube-system", agent)
+    try:
+        def agent_ok():
+            rc, checks, text = doctor(namespace, f"pod/{name}", "--cluster", CLUSTER)
+            return (rc, checks) if checks["agent"]["status"] == "pass" else None
+        rc, checks = wait_until(agent_ok, 60, "the agent's pod on the node")
+        assert rc == 0, checks
+    finally:
+        apps.delete_namespaced_daemon_set("eks-pod-identity-agent", "kube-system")
+
+
+def test_doctor_pod_identity_trust_for_another_namespace(controller, core, namespace):
+    acct = account()
+    doc = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
+        "Action": ["sts:AssumeRole", "sts:TagSession"],
+        "Condition": {"StringEquals": {"aws:RequestTag/kubernetes-namespace": "elsewhere",
+                                       "aws:RequestTag/kubernetes-service-account": "pi-hand-sa"}}}]}
+    role = aws_client("iam").create_role(RoleName="hand-pi-" + uuid.uuid4().hex[:8],
+                                         AssumeRolePolicyDocument=json.dumps(doc))["Role"]["Arn"]
+    eks = aws_client("eks")
+    a = eks.create_pod_identity_association(clusterName=CLUSTER, namespace=namespace, serviceAccount="pi-hand-sa",
+                                            roleArn=role)["association"]
+    try:
+        sa_with(core, namespace, "pi-hand-sa", {})
+        rc, checks, text = doctor(namespace, "serviceaccount/pi-hand-sa", "--cluster", CLUSTER)
+        assert rc == 1
+        assert checks["association"]["status"] == "pass" and role in checks["association"]["evidence"]
+        assert checks["trust"]["status"] == "fail" and "kubernetes-namespace is 'elsewhere'" in \
+            checks["trust"]["evidence"], text
+        assert acct
+    finally:
+        eks.delete_pod_identity_association(clusterName=CLUSTER, associationId=a["associationId"])

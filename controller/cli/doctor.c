@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "aws/client.h"
+#include "aws/eks.h"
 #include "aws/endpoint.h"
 #include "aws/iam.h"
 #include "aws/sts.h"
@@ -42,6 +43,10 @@ struct check {
 struct doctor {
 	const char *ns, *kind, *name;
 	bool assume, json_out;
+	const char *cluster;    /* --cluster: EKS Pod Identity lookups */
+	bool pi;                /* the EKS Pod Identity chain */
+	bool session_tags;
+	char cluster_arn[400];
 	const char *action, *resource;
 	struct kube_client *kube;
 	struct aws_client *aws;
@@ -79,6 +84,7 @@ static void usage(FILE *f)
 {
 	fputs("usage: keyless doctor [-n NAMESPACE] (pod/NAME | serviceaccount/NAME | workloadidentity/NAME)\n"
 	      "                      [-o text|json] [--assume] [--action ACTION --resource ARN]\n"
+	      "                      [--cluster NAME]\n"
 	      "\n"
 	      "Walks the IRSA chain and reports each check as pass, fail or skipped, with the evidence\n"
 	      "and the fix: the service account and its eks.amazonaws.com/role-arn annotation (a\n"
@@ -90,6 +96,10 @@ static void usage(FILE *f)
 	      "  -n NAMESPACE        default: the kubeconfig context's, else 'default'\n"
 	      "  -o text|json        output (default text)\n"
 	      "  --assume            also call sts:AssumeRoleWithWebIdentity with that token\n"
+	      "  --cluster NAME      the EKS cluster: with it, a service account bound by an EKS Pod\n"
+	      "                      Identity association gets that chain checked instead (the\n"
+	      "                      association, its role's trust for the session tags, the agent on\n"
+	      "                      the pod's node, the container-credentials injection)\n"
 	      "  --action, --resource  whether the role's inline policies allow this action on this\n"
 	      "                      resource (a local approximation of IAM's evaluation: conditions\n"
 	      "                      and managed policies are not evaluated)\n"
@@ -531,6 +541,149 @@ out:
 	iam_attached_policy_list_release(&att);
 }
 
+/* --- EKS Pod Identity ---------------------------------------------------------------- */
+
+/* The association of (cluster, namespace, service account): found sets
+ * d->pi and the role. quiet: a miss is not a check (IRSA is tried). */
+static bool check_association(struct doctor *d, bool quiet)
+{
+	struct eks_pod_identity_association_list list = { 0 };
+	_cleanup_(eks_pod_identity_association_freep) struct eks_pod_identity_association *a = NULL;
+	_cleanup_(eks_cluster_freep) struct eks_cluster *cl = NULL;
+	struct op_err err;
+	int rc;
+
+	if (!d->cluster) {
+		if (!quiet)
+			add(d, "association", FAIL, "give --cluster NAME", "EKS Pod Identity: which cluster? (--cluster)");
+		return false;
+	}
+	op_err_clear(&err);
+	rc = eks_list_pod_identity_associations(d->aws, d->cluster, d->ns, d->sa_name, 10, &list, &err);
+	if (rc >= 0 && list.n)
+		rc = eks_describe_pod_identity_association(d->aws, d->cluster, list.items[0].association_id, &a, &err);
+	eks_pod_identity_association_list_release(&list);
+	if (rc < 0 || !a) {
+		if (!quiet)
+			add(d, "association", FAIL,
+			    rc < 0 ? NULL : "create one (keyless does, with spec.mode: PodIdentity)",
+			    "no EKS Pod Identity association for %s/%s in cluster %s%s%s", d->ns, d->sa_name, d->cluster,
+			    rc < 0 ? ": " : "", rc < 0 ? err.message : "");
+		return false;
+	}
+	d->pi = true;
+	d->session_tags = !a->disable_session_tags;
+	str_copy(d->role_arn, sizeof(d->role_arn), a->role_arn ? a->role_arn : "");
+	{
+		const char *slash = strrchr(d->role_arn, '/');
+		const char *p = str_startswith(d->role_arn, "arn:") ? d->role_arn + 4 : NULL;
+
+		str_copy(d->role_name, sizeof(d->role_name), slash ? slash + 1 : "");
+		str_format(d->partition, sizeof(d->partition), "%.*s",
+			   p && strchr(p, ':') ? (int)(strchr(p, ':') - p) : 3, p ? p : "aws");
+	}
+	if (eks_describe_cluster(d->aws, d->cluster, &cl, &err) == 0 && cl->arn)
+		str_copy(d->cluster_arn, sizeof(d->cluster_arn), cl->arn);
+	add(d, "association", PASS, NULL, "EKS Pod Identity association %s binds %s/%s in cluster %s to %s%s%s",
+	    a->association_id ? a->association_id : "?", d->ns, d->sa_name, d->cluster, d->role_arn,
+	    a->target_role_arn ? ", chained into " : "", a->target_role_arn ? a->target_role_arn : "");
+	return true;
+}
+
+static void check_pi_trust(struct doctor *d)
+{
+	const struct pod_identity_session s = { d->cluster_arn, d->cluster, d->ns, d->sa_name, d->session_tags };
+	struct trust_diagnosis diag;
+	struct check *ck;
+	struct strfmt f;
+
+	if (!d->role_found) {
+		add(d, "trust", SKIP, NULL, "no role to check the trust policy of");
+		return;
+	}
+	diagnose_pod_identity(d->trust, &s, &diag);
+	if (diag.allowed) {
+		add(d, "trust", PASS, NULL, "the trust policy allows EKS Pod Identity sessions of %s/%s in %s%s", d->ns,
+		    d->sa_name, d->cluster_arn[0] ? d->cluster_arn : d->cluster,
+		    diag.approximate ? " (a condition keyless does not evaluate was skipped)" : "");
+		return;
+	}
+	ck = add(d, "trust", FAIL, "fix the trust policy (keyless writes it exactly from the WorkloadIdentity)",
+		 "the trust policy does not allow the association's sessions (cluster %s, namespace %s, service "
+		 "account %s): ", d->cluster_arn[0] ? d->cluster_arn : d->cluster, d->ns, d->sa_name);
+	f = (struct strfmt)STRFMT_INIT(ck->evidence, sizeof(ck->evidence));
+	f.len = strlen(ck->evidence);
+	for (size_t i = 0; i < diag.n; i++)
+		strfmt_add(&f, "%s%s", i ? "; " : "", diag.reasons[i]);
+}
+
+/* The Pod Identity Agent: its DaemonSet, and one of its pods on the pod's node. */
+static void check_agent(struct doctor *d)
+{
+	json_auto_t *ds = NULL;
+	json_t *pod = json_array_get(d->pods, 0), *it, *ref;
+	const char *node = json_string_value(json_object_get(json_object_get(pod, "spec"), "nodeName"));
+	struct op_err err;
+	size_t i, j;
+
+	if (kget(d, "/apis/apps/v1/namespaces/kube-system/daemonsets/eks-pod-identity-agent", &ds, &err) < 0) {
+		add(d, "agent", FAIL, "install the EKS Pod Identity Agent add-on",
+		    "no DaemonSet kube-system/eks-pod-identity-agent: no node runs the agent");
+		return;
+	}
+	if (!node) {
+		add(d, "agent", PASS, NULL, "DaemonSet kube-system/eks-pod-identity-agent exists (no scheduled pod to "
+		    "check a node for)");
+		return;
+	}
+	{
+		json_auto_t *list = NULL;
+		struct buf p = BUF_INIT(0);
+		char sel[300];
+		int rc;
+
+		str_format(sel, sizeof(sel), "spec.nodeName=%s", node);
+		rc = buf_printf(&p, "/api/v1/namespaces/kube-system/pods") < 0 || kube_query_add(&p, "fieldSelector", sel) < 0
+			     ? -ENOMEM
+			     : kget(d, p.data, &list, &err);
+		buf_release(&p);
+		json_array_foreach(json_object_get(list, "items"), i, it) {
+			json_array_foreach(json_object_get(json_object_get(it, "metadata"), "ownerReferences"), j, ref) {
+				if (streq(json_string_value(json_object_get(ref, "kind")) ?: "", "DaemonSet") &&
+				    streq(json_string_value(json_object_get(ref, "name")) ?: "", "eks-pod-identity-agent")) {
+					add(d, "agent", PASS, NULL, "the Pod Identity Agent runs on node %s (pod %s)", node,
+					    json_string_value(json_object_get(json_object_get(it, "metadata"), "name")) ?: "?");
+					return;
+				}
+			}
+		}
+		(void)rc;
+	}
+	add(d, "agent", FAIL, "check the DaemonSet's tolerations and node selector",
+	    "DaemonSet kube-system/eks-pod-identity-agent has no pod on node %s, where the pod runs", node);
+}
+
+static void check_pi_pod(struct doctor *d, json_t *pod)
+{
+	const char *name = json_string_value(json_object_get(json_object_get(pod, "metadata"), "name")) ?: "?";
+	struct pod_injection inj;
+
+	doctor_pod_injection(pod, &inj);
+	if (inj.container_credentials && inj.container_token_file) {
+		add(d, "injection", PASS, NULL, "pod %s has AWS_CONTAINER_CREDENTIALS_FULL_URI and "
+		    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", name);
+		return;
+	}
+	if (webhook_injects_now(d, pod) > 0)
+		add(d, "injection", FAIL, "restart the workload (kubectl rollout restart), or let keyless do it",
+		    "pod %s has no AWS_CONTAINER_CREDENTIALS_FULL_URI, but the same pod created now gets it (a dry "
+		    "run): it was created before the association", name);
+	else
+		add(d, "injection", FAIL, "check that the pod identity webhook runs",
+		    "pod %s has no AWS_CONTAINER_CREDENTIALS_FULL_URI and the same pod created now gets none either",
+		    name);
+}
+
 /* --- the target ------------------------------------------------------------------- */
 
 static int resolve(struct doctor *d)
@@ -567,12 +720,7 @@ static int resolve(struct doctor *d)
 			return -1;
 		}
 		mode = json_string_value(json_object_get(json_object_get(wi, "status"), "mode"));
-		if (mode && streq(mode, "PodIdentity")) {
-			add(d, "target", FAIL, "see status.associationId and `kubectl describe workloadidentity`",
-			    "WorkloadIdentity %s/%s is in EKS Pod Identity mode; doctor walks the IRSA chain only so far",
-			    d->ns, d->name);
-			return -1;
-		}
+		d->pi = mode && streq(mode, "PodIdentity");
 		str_copy(d->sa_name, sizeof(d->sa_name),
 			 json_string_value(json_object_get(json_object_get(wi, "spec"), "serviceAccountName")) ?: "");
 	} else {
@@ -686,6 +834,8 @@ int cli_doctor(int argc, char **argv)
 			d.action = argv[++i];
 		} else if (streq(a, "--resource") && i + 1 < argc) {
 			d.resource = argv[++i];
+		} else if (streq(a, "--cluster") && i + 1 < argc) {
+			d.cluster = argv[++i];
 		} else if (a[0] != '-' && !target) {
 			target = a;
 		} else {
@@ -719,7 +869,24 @@ int cli_doctor(int argc, char **argv)
 		ok = false;
 		goto out;
 	}
-	if (resolve(&d) == 0) {
+	if (resolve(&d) == 0 && (d.pi || (d.cluster && check_association(&d, true)))) {
+		/* the EKS Pod Identity chain */
+		if (!d.role_arn[0] && !check_association(&d, false))
+			goto print;
+		check_role(&d);
+		check_pi_trust(&d);
+		if (json_array_size(d.pods)) {
+			check_agent(&d);
+			for (size_t i = 0; i < json_array_size(d.pods) && i < MAX_PODS; i++)
+				check_pi_pod(&d, json_array_get(d.pods, i));
+		} else {
+			add(&d, "injection", SKIP, NULL, "no pod of service account %s/%s to check", d.ns, d.sa_name);
+		}
+		if (d.assume)
+			add(&d, "assume", SKIP, NULL, "EKS Auth is asked by the agent on the node only; doctor cannot "
+			    "call it from here");
+		check_permissions(&d);
+	} else if (!d.n) {
 		check_service_account(&d);
 		check_role(&d);
 		if (d.role_arn[0]) {
@@ -735,6 +902,7 @@ int cli_doctor(int argc, char **argv)
 		check_assume(&d);
 		check_permissions(&d);
 	}
+print:
 	print(&d);
 	for (size_t i = 0; i < d.n; i++)
 		ok &= d.checks[i].st != FAIL;

@@ -243,3 +243,131 @@ void diagnose_web_identity(const char *doc, const struct web_identity_claims *c,
 done:
 	json_decref(root);
 }
+
+/* --- EKS Pod Identity ------------------------------------------------------------ */
+
+static const char *session_tag(const struct pod_identity_session *s, const char *key)
+{
+	static const char prefix[] = "aws:RequestTag/";
+
+	if (strncasecmp(key, prefix, strlen(prefix)) != 0)
+		return NULL;
+	key += strlen(prefix);
+	if (!s->session_tags)
+		return NULL;
+	if (streq(key, "eks-cluster-arn"))
+		return s->cluster_arn;
+	if (streq(key, "eks-cluster-name"))
+		return s->cluster_name;
+	if (streq(key, "kubernetes-namespace"))
+		return s->ns;
+	if (streq(key, "kubernetes-service-account"))
+		return s->sa;
+	return NULL;
+}
+
+static bool pi_conditions(struct trust_diagnosis *d, int n, json_t *cond, const struct pod_identity_session *s,
+			  bool explain)
+{
+	const char *op, *key;
+	json_t *block, *want;
+	bool ok = true;
+
+	json_object_foreach(cond, op, block) {
+		bool neg = strstr(op, "Not") != NULL, like = strstr(op, "Like") != NULL,
+		     nocase = strstr(op, "IgnoreCase") != NULL;
+		bool known = str_startswith(op, "String") && !strchr(op, ':') && !strstr(op, "IfExists");
+
+		json_object_foreach(block, key, want) {
+			const char *have = session_tag(s, key);
+			char diff[200];
+
+			if (!known || (!have && strncasecmp(key, "aws:RequestTag/", 15) != 0)) {
+				d->approximate = true;
+				continue;
+			}
+			if (!have) { /* a session tag EKS does not set (or sets none: disabled) */
+				ok = ok && neg;
+				if (explain && !neg)
+					reason(d, "statement %d: condition %s needs a session tag EKS does not set%s", n, key,
+					       s->session_tags ? "" : " (the association disables session tags)");
+				continue;
+			}
+			if (any(want, have, like, nocase) != neg)
+				continue;
+			ok = false;
+			if (!explain)
+				continue;
+			{
+				const char *w = json_is_string(want) ? json_string_value(want)
+								     : json_string_value(json_array_get(want, 0));
+
+				diagnose_first_difference(w ? w : "", have, diff, sizeof(diff));
+				reason(d, "statement %d: %s is '%s' in the policy, the association's session has '%s' (%s)", n,
+				       key, w ? w : "?", have, json_is_array(want) && json_array_size(want) > 1 ? "none of the "
+				       "listed values" : diff);
+			}
+		}
+	}
+	return ok;
+}
+
+void diagnose_pod_identity(const char *doc, const struct pod_identity_session *s, struct trust_diagnosis *out)
+{
+	json_t *root = json_loads(doc ? doc : "", 0, NULL), *stmts, *st;
+	bool allow = false, deny = false, any_for_service = false;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	stmts = json_object_get(root, "Statement");
+	if (!root || !stmts) {
+		reason(out, "the trust policy is not a policy document");
+		json_decref(root);
+		return;
+	}
+	if (json_is_object(stmts)) {
+		json_t *one = json_array();
+
+		json_array_append(one, stmts);
+		json_object_set_new(root, "Statement", one);
+		stmts = one;
+	}
+	json_array_foreach(stmts, i, st) {
+		json_t *p = json_object_get(st, "Principal"), *a = json_object_get(st, "Action");
+		bool is_allow = streq(json_string_value(json_object_get(st, "Effect")) ?: "", "Allow");
+		bool svc = (json_is_string(p) && streq(json_string_value(p), "*")) ||
+			   any(json_object_get(p, "Service"), "pods.eks.amazonaws.com", false, false);
+		bool act = any(a, "sts:AssumeRole", true, true) &&
+			   (!s->session_tags || any(a, "sts:TagSession", true, true));
+		json_t *cond = json_object_get(st, "Condition");
+
+		if (!svc)
+			continue;
+		if (is_allow)
+			any_for_service = true;
+		if (!act) {
+			if (is_allow)
+				reason(out, "statement %zu: allows the Pod Identity service but not %s", i + 1,
+				       any(a, "sts:AssumeRole", true, true) ? "sts:TagSession (EKS tags every session unless "
+									      "the association disables session tags)"
+									    : "sts:AssumeRole");
+			continue;
+		}
+		if (!cond || pi_conditions(out, (int)i + 1, cond, s, false)) {
+			if (is_allow)
+				allow = true;
+			else
+				deny = true;
+		} else if (is_allow) {
+			pi_conditions(out, (int)i + 1, cond, s, true);
+		}
+	}
+	out->allowed = allow && !deny;
+	if (out->allowed)
+		out->n = 0;
+	else if (deny)
+		reason(out, "a Deny statement applies to this session");
+	else if (!any_for_service)
+		reason(out, "no statement trusts the service principal pods.eks.amazonaws.com");
+	json_decref(root);
+}

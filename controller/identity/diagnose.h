@@ -49,6 +49,21 @@ struct trust_diagnosis {
 /* doc: the role's trust policy (JSON). */
 void diagnose_web_identity(const char *doc, const struct web_identity_claims *c, struct trust_diagnosis *out);
 
+/* EKS Pod Identity: the session tags EKS Auth sets from the association
+ * (eks-cluster-arn, eks-cluster-name, kubernetes-namespace,
+ * kubernetes-service-account) against the role's trust policy: a statement
+ * for Service pods.eks.amazonaws.com that allows sts:AssumeRole and, with
+ * session tags, sts:TagSession, whose aws:RequestTag/<key> String*
+ * conditions hold. Other conditions are approximated. */
+struct pod_identity_session {
+	const char *cluster_arn;
+	const char *cluster_name;
+	const char *ns;
+	const char *sa;
+	bool session_tags;        /* false: the association disables them */
+};
+void diagnose_pod_identity(const char *doc, const struct pod_identity_session *s, struct trust_diagnosis *out);
+
 /* Where two strings first differ: "at character N: 'x' (policy) vs 'y'
  * (token)", or "the token's is longer/shorter" (out >= 160 bytes). */
 void diagnose_first_difference(const char *policy, const char *token, char *out, size_t size);

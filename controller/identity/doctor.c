@@ -83,6 +83,7 @@ void doctor_pod_injection(json_t *pod, struct pod_injection *out)
 			out->role_arn = arn;
 		out->token_file |= env_value(c, "AWS_WEB_IDENTITY_TOKEN_FILE") != NULL;
 		out->container_credentials |= env_value(c, "AWS_CONTAINER_CREDENTIALS_FULL_URI") != NULL;
+		out->container_token_file |= env_value(c, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE") != NULL;
 		/* the projected token is 0600 for the kubelet's user unless fsGroup
 		 * gives the pod's group read access */
 		if (!fs_group && !out->unreadable && (non_root(json_object_get(c, "securityContext")) || non_root(psc)))

@@ -19,6 +19,7 @@ struct pod_injection {
 	bool token_file;           /* AWS_WEB_IDENTITY_TOKEN_FILE */
 	bool token_volume;         /* the projected aws-iam-token volume */
 	bool container_credentials; /* AWS_CONTAINER_CREDENTIALS_FULL_URI (EKS Pod Identity) */
+	bool container_token_file;  /* AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (EKS Pod Identity) */
 	const char *unreadable;    /* a container that runs as non-root with no pod fsGroup: it may not
 				    * read the token file (NULL: none) */
 };

@@ -94,11 +94,55 @@ static void test_diagnose__approximation_is_said(void **state)
 	assert_true(d.approximate);
 }
 
+#define CLUSTER_ARN "arn:aws:eks:us-east-1:123456789012:cluster/prod"
+#define PI_STMT(action, ns, sa)                                                                                  \
+	"{\"Effect\":\"Allow\",\"Principal\":{\"Service\":\"pods.eks.amazonaws.com\"},\"Action\":" action ","          \
+	"\"Condition\":{\"StringEquals\":{\"aws:RequestTag/eks-cluster-arn\":\"" CLUSTER_ARN "\","                       \
+	"\"aws:RequestTag/kubernetes-namespace\":\"" ns "\",\"aws:RequestTag/kubernetes-service-account\":\"" sa "\"}}}"
+#define BOTH "[\"sts:AssumeRole\",\"sts:TagSession\"]"
+
+static void test_diagnose__pod_identity(void **state)
+{
+	const struct pod_identity_session ok = { CLUSTER_ARN, "prod", "logging", "s3-reader-sa", true };
+	static const struct {
+		const char *what, *doc;
+		bool allowed;
+		const char *reason;
+	} pi[] = {
+		{ "keyless' trust", DOC(PI_STMT(BOTH, "logging", "s3-reader-sa")), true, NULL },
+		{ "another namespace", DOC(PI_STMT(BOTH, "staging", "s3-reader-sa")), false,
+		  "aws:RequestTag/kubernetes-namespace is 'staging' in the policy, the association's session has 'logging'" },
+		{ "another service account", DOC(PI_STMT(BOTH, "logging", "s3-reader")), false,
+		  "kubernetes-service-account is 's3-reader'" },
+		{ "no TagSession", DOC(PI_STMT("\"sts:AssumeRole\"", "logging", "s3-reader-sa")), false,
+		  "not sts:TagSession" },
+		{ "IRSA only", DOC(STMT(PROVIDER, "StringEquals", SUB, "sts.amazonaws.com")), false,
+		  "no statement trusts the service principal pods.eks.amazonaws.com" },
+	};
+	struct trust_diagnosis d;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(pi); i++) {
+		diagnose_pod_identity(pi[i].doc, &ok, &d);
+		if (d.allowed != pi[i].allowed || (pi[i].reason && (!d.n || !strstr(d.reasons[0], pi[i].reason))))
+			fail_msg("%s: allowed %d, reason '%s'", pi[i].what, d.allowed, d.n ? d.reasons[0] : "");
+	}
+	/* without session tags the namespace condition cannot hold */
+	{
+		const struct pod_identity_session untagged = { CLUSTER_ARN, "prod", "logging", "s3-reader-sa", false };
+
+		diagnose_pod_identity(DOC(PI_STMT(BOTH, "logging", "s3-reader-sa")), &untagged, &d);
+		assert_false(d.allowed);
+		assert_non_null(strstr(d.reasons[0], "disables session tags"));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_diagnose__table),
 		cmocka_unit_test(test_diagnose__approximation_is_said),
+		cmocka_unit_test(test_diagnose__pod_identity),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -226,3 +226,46 @@ def test_doctor_pod_identity_trust_for_another_namespace(controller, core, names
         assert acct
     finally:
         eks.delete_pod_identity_association(clusterName=CLUSTER, associationId=a["associationId"])
+
+
+def test_doctor_webhook_not_registered(controller, core, namespace):
+    """The webhook's registration removed for the test (and put back): a pod created meanwhile gets no
+    injection, and doctor says no webhook is registered."""
+    adm = client.AdmissionregistrationV1Api()
+    saved = adm.read_mutating_webhook_configuration("pod-identity-webhook")
+    arn = hand_made_role(f"system:serviceaccount:{namespace}:hook-sa")
+    sa_with(core, namespace, "hook-sa", {"eks.amazonaws.com/role-arn": arn})
+    adm.delete_mutating_webhook_configuration("pod-identity-webhook")
+    try:
+        pod(core, namespace, "unhooked", "hook-sa")
+        rc, checks, text = doctor(namespace, "pod/unhooked")
+        assert rc == 1
+        assert checks["injection"]["status"] == "fail" and "no pod identity webhook is registered" in \
+            checks["injection"]["evidence"], text
+    finally:
+        saved.metadata = client.V1ObjectMeta(name="pod-identity-webhook")
+        adm.create_mutating_webhook_configuration(saved)
+
+
+def test_doctor_missing_oidc_provider(controller, core, namespace):
+    """The cluster's OIDC provider removed for the test (and put back as it was): doctor names it, and STS
+    (the front) answers InvalidIdentityToken."""
+    iam = aws_client("iam")
+    provider = f"arn:aws:iam::{account()}:oidc-provider/{HOST}"
+    saved = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=provider)
+    arn = hand_made_role(f"system:serviceaccount:{namespace}:np-sa")
+    sa_with(core, namespace, "np-sa", {"eks.amazonaws.com/role-arn": arn})
+    iam.delete_open_id_connect_provider(OpenIDConnectProviderArn=provider)
+    try:
+        rc, checks, text = doctor(namespace, "serviceaccount/np-sa", "--assume")
+        assert rc == 1
+        assert checks["oidc-provider"]["status"] == "fail" and "no IAM OIDC provider" in \
+            checks["oidc-provider"]["evidence"], text
+        assert checks["assume"]["status"] == "fail" and "InvalidIdentityToken" in checks["assume"]["evidence"], text
+    finally:
+        try:
+            iam.create_open_id_connect_provider(Url="https://" + HOST, ClientIDList=saved["ClientIDList"],
+                                                ThumbprintList=saved.get("ThumbprintList") or [],
+                                                Tags=saved.get("Tags") or [])
+        except Exception as e:  # keyless put it back first
+            assert "EntityAlreadyExists" in str(e), e

@@ -48,6 +48,10 @@ int str_to_long(const char *s, long min, long max, long *ret);
  * value does not fit in 64-bit nanoseconds (about 292 years). */
 int str_to_duration_ns(const char *s, int64_t *ret);
 
+/* Levenshtein distance of two strings, capped at `cap` (longer strings than
+ * 79 characters: cap): for did-you-mean suggestions. */
+size_t str_edit_distance(const char *a, const char *b, size_t cap);
+
 /* True if s starts with prefix. */
 bool str_startswith(const char *s, const char *prefix);
 

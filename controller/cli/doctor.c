@@ -15,8 +15,8 @@
 #include "aws/endpoint.h"
 #include "aws/iam.h"
 #include "aws/sts.h"
-#include "base/b64.h"
 #include "base/buf.h"
+#include "base/jwt.h"
 #include "base/macros.h"
 #include "base/str.h"
 #include "cli/cli.h"
@@ -209,24 +209,14 @@ static int request_token(struct doctor *d, struct op_err *err)
  * just issued it). */
 static int token_claims(struct doctor *d)
 {
-	const char *p1 = strchr(d->token, '.'), *p2 = p1 ? strchr(p1 + 1, '.') : NULL;
-	unsigned char *raw = NULL;
-	size_t len = 0;
-	json_t *claims, *aud;
-	const char *iss;
+	json_t *claims = jwt_payload(d->token);
+	const char *iss = json_string_value(json_object_get(claims, "iss"));
 	int rc = -EINVAL;
 
-	if (!p2 || b64_decode(p1 + 1, (size_t)(p2 - p1 - 1), true, &raw, &len) < 0)
-		return -EINVAL;
-	claims = json_loadb((const char *)raw, len, 0, NULL);
-	free(raw);
-	iss = json_string_value(json_object_get(claims, "iss"));
-	aud = json_object_get(claims, "aud");
 	if (iss) {
 		str_copy(d->iss_host, sizeof(d->iss_host), str_startswith(iss, "https://") ? iss + 8 : iss);
 		str_copy(d->sub, sizeof(d->sub), json_string_value(json_object_get(claims, "sub")) ?: "");
-		str_copy(d->aud, sizeof(d->aud),
-			 json_is_string(aud) ? json_string_value(aud) : json_string_value(json_array_get(aud, 0)) ?: "");
+		str_copy(d->aud, sizeof(d->aud), jwt_first_audience(claims) ?: "");
 		rc = 0;
 	}
 	json_decref(claims);

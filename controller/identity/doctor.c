@@ -7,27 +7,6 @@
 #include "identity/desired.h"
 #include "identity/guardrails.h"
 
-/* Levenshtein distance, capped at 4. */
-static size_t distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), prev[80], cur[80];
-
-	if (la >= 80 || lb >= 80)
-		return 4;
-	for (size_t j = 0; j <= lb; j++)
-		prev[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		cur[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]), del = prev[j] + 1, ins = cur[j - 1] + 1;
-
-			cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-		}
-		memcpy(prev, cur, (lb + 1) * sizeof(size_t));
-	}
-	return prev[lb] < 4 ? prev[lb] : 4;
-}
-
 const char *doctor_annotation_typo(json_t *annotations)
 {
 	const char *key;
@@ -38,7 +17,7 @@ const char *doctor_annotation_typo(json_t *annotations)
 
 		if (streq(key, ANN_ROLE_ARN))
 			continue;
-		if (strcasecmp(key, ANN_ROLE_ARN) == 0 || distance(key, ANN_ROLE_ARN) <= 3 ||
+		if (strcasecmp(key, ANN_ROLE_ARN) == 0 || str_edit_distance(key, ANN_ROLE_ARN, 4) <= 3 ||
 		    (slash && (strcasecmp(slash + 1, "role-arn") == 0 || strcasecmp(slash + 1, "rolearn") == 0 ||
 			       strcasecmp(slash + 1, "role_arn") == 0)))
 			return key;

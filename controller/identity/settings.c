@@ -91,28 +91,6 @@ void settings_free(struct settings *s)
 	free(s);
 }
 
-/* Levenshtein distance of two short strings, capped at 3 (more is "far"). */
-static size_t distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), prev[64], cur[64];
-
-	if (la >= ARRAY_SIZE(prev) || lb >= ARRAY_SIZE(prev))
-		return 3;
-	for (size_t j = 0; j <= lb; j++)
-		prev[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		cur[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
-			size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
-
-			cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-		}
-		memcpy(prev, cur, (lb + 1) * sizeof(size_t));
-	}
-	return prev[lb] < 3 ? prev[lb] : 3;
-}
-
 /* Reject keys of obj not in keys[]; suggest the known key that matches
  * without regard to case, or else the one within two edits. */
 static int check_keys(const struct shape_ctx *c, json_t *obj, const char *path, const char *const *keys,
@@ -134,7 +112,7 @@ static int check_keys(const struct shape_ctx *c, json_t *obj, const char *path, 
 			} else if (strcasecmp(key, keys[i]) == 0) {
 				hint = keys[i];
 				best = 0;
-			} else if ((d = distance(key, keys[i])) < best) {
+			} else if ((d = str_edit_distance(key, keys[i], 3)) < best) {
 				hint = keys[i];
 				best = d;
 			}

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/b64.h"
 #include "base/clock.h"
+#include "base/jwt.h"
 #include "base/str.h"
 #include "identity/diagnose.h"
 #include "identity/naming.h"
@@ -29,19 +29,10 @@
 /* sub and aud of a token the API server just issued (not verified here). */
 static void token_claims(const char *token, char *sub, size_t sub_size, char *aud, size_t aud_size)
 {
-	const char *p1 = strchr(token, '.'), *p2 = p1 ? strchr(p1 + 1, '.') : NULL;
-	unsigned char *raw = NULL;
-	size_t len = 0;
-	json_t *c, *a;
+	json_t *c = jwt_payload(token);
 
-	sub[0] = aud[0] = '\0';
-	if (!p2 || b64_decode(p1 + 1, (size_t)(p2 - p1 - 1), true, &raw, &len) < 0)
-		return;
-	c = json_loadb((const char *)raw, len, 0, NULL);
-	free(raw);
-	a = json_object_get(c, "aud");
 	str_copy(sub, sub_size, json_string_value(json_object_get(c, "sub")) ?: "");
-	str_copy(aud, aud_size, json_is_string(a) ? json_string_value(a) : json_string_value(json_array_get(a, 0)) ?: "");
+	str_copy(aud, aud_size, jwt_first_audience(c) ?: "");
 	json_decref(c);
 }
 

@@ -10,6 +10,7 @@
 #include "aws/eks.h"
 #include "aws/policy.h"
 #include "base/b64.h"
+#include "base/jwt.h"
 #include "base/clock.h"
 #include "base/macros.h"
 #include "base/str.h"
@@ -734,11 +735,8 @@ static int f_assume_web(struct aws_client *c, const struct sts_assume_role_input
 			struct op_err *err)
 {
 	struct fake_aws *f = fake_of(c);
-	const char *tok = in->web_identity_token, *p1 = strchr(tok, '.'), *p2 = p1 ? strchr(p1 + 1, '.') : NULL;
 	const char *name = strrchr(in->role_arn, '/'), *iss, *host;
-	unsigned char *raw = NULL;
-	size_t len = 0;
-	json_auto_t *claims = NULL;
+	json_auto_t *claims = jwt_payload(in->web_identity_token);
 	struct fake_role *fr;
 	struct trust_diagnosis d;
 	char provider[700];
@@ -746,10 +744,8 @@ static int f_assume_web(struct aws_client *c, const struct sts_assume_role_input
 
 	if (rc < 0)
 		return rc;
-	if (!p2 || b64_decode(p1 + 1, (size_t)(p2 - p1 - 1), true, &raw, &len) < 0)
+	if (!claims)
 		return op_err_setr(err, -EINVAL, "InvalidIdentityToken", "not a JWT");
-	claims = json_loadb((const char *)raw, len, 0, NULL);
-	free(raw);
 	iss = json_string_value(json_object_get(claims, "iss"));
 	host = iss && str_startswith(iss, "https://") ? iss + 8 : "";
 	fr = name ? fake_aws_role(f, name + 1) : NULL;
@@ -758,7 +754,7 @@ static int f_assume_web(struct aws_client *c, const struct sts_assume_role_input
 	str_format(provider, sizeof(provider), "arn:aws:iam::%s:oidc-provider/%s", account_of(f), host);
 	diagnose_web_identity(fr->trust, &(struct web_identity_claims){ provider, host,
 		json_string_value(json_object_get(claims, "sub")) ?: "",
-		json_string_value(json_array_get(json_object_get(claims, "aud"), 0)) ?: "" }, &d);
+		jwt_first_audience(claims) ?: "" }, &d);
 	if (!d.allowed)
 		return op_err_setr(err, -EACCES, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity");
 	*ret = calloc(1, sizeof(**ret));

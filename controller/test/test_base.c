@@ -13,6 +13,7 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/jwt.h"
 #include "base/log.h"
 #include "base/str.h"
 
@@ -256,6 +257,27 @@ static void test_log__level_parse(void **state)
 	assert_int_equal(l, LOG_LEVEL_DEBUG);
 }
 
+/* The payload of a token, unverified; anything else is NULL. */
+static void test_jwt__payload(void **state)
+{
+	/* {"iss":"https://i","sub":"system:serviceaccount:ns:sa","aud":["sts.amazonaws.com"]} */
+	json_t *p = jwt_payload("eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2kiLCJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6bnM6c2EiLCJh"
+				"dWQiOlsic3RzLmFtYXpvbmF3cy5jb20iXX0.c2ln");
+
+	(void)state;
+	assert_non_null(p);
+	assert_string_equal(json_string_value(json_object_get(p, "sub")), "system:serviceaccount:ns:sa");
+	assert_string_equal(jwt_first_audience(p), "sts.amazonaws.com");
+	json_decref(p);
+	assert_null(jwt_payload("no-dots"));
+	assert_null(jwt_payload("a.!!!.c"));
+	assert_null(jwt_payload("a.WzFd.c")); /* [1]: not an object */
+	assert_null(jwt_payload(NULL));
+	assert_int_equal(str_edit_distance("roleArn", "roleARN", 3), 2);
+	assert_int_equal(str_edit_distance("kitten", "sitting", 9), 3);
+	assert_int_equal(str_edit_distance("a", "abcdefgh", 3), 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -271,6 +293,7 @@ int main(void)
 		cmocka_unit_test(test_log__levels_and_json),
 		cmocka_unit_test(test_log__reconcile_context),
 		cmocka_unit_test(test_log__level_parse),
+		cmocka_unit_test(test_jwt__payload),
 	};
 
 	return cmocka_run_group_tests_name("base", tests, NULL, NULL);

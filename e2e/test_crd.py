@@ -133,7 +133,9 @@ def test_schema_has_no_way_to_name_another_subject(crd):
     assert set(spec["properties"]) == {
         "serviceAccountName", "createServiceAccount", "audience", "stsRegionalEndpoints", "permissions",
         "maxSessionDuration", "restart", "deletionPolicy", "tags",
-        "mode", "sessionPolicy", "targetRoleArn", "disableSessionTags"}  # EKS Pod Identity (issue 12)
+        "mode", "sessionPolicy", "targetRoleArn", "disableSessionTags",  # EKS Pod Identity (issue 12)
+        "accountId"}  # the role's account (issue 12): the settings say which; the sub is still this namespace's
+    assert spec["properties"]["accountId"]["pattern"] == "^[0-9]{12}$"
     assert "x-kubernetes-preserve-unknown-fields" not in json.dumps(schema(crd))
     stmt = spec["properties"]["permissions"]["properties"]["statements"]["items"]
     assert set(stmt["properties"]) == {"sid", "effect", "actions", "resources", "conditions"}  # no principal

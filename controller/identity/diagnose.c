@@ -7,7 +7,7 @@
 #include <strings.h>
 
 #include "base/str.h"
-#include "identity/guardrails.h"
+#include "identity/documents.h"
 
 #define ACTION "sts:AssumeRoleWithWebIdentity"
 #define SA_PREFIX "system:serviceaccount:"
@@ -42,29 +42,13 @@ void diagnose_first_difference(const char *policy, const char *token, char *out,
 			   policy[i], token[i]);
 }
 
-/* v is a string, or a list of strings, one of which matches. */
-static bool any(json_t *v, const char *s, bool like, bool nocase)
-{
-	json_t *it;
-	size_t i;
-
-	if (json_is_string(v))
-		return like ? glob_match(json_string_value(v), s, nocase)
-			    : nocase ? strcasecmp(json_string_value(v), s) == 0 : streq(json_string_value(v), s);
-	json_array_foreach(v, i, it) {
-		if (any(it, s, like, nocase))
-			return true;
-	}
-	return false;
-}
-
 static bool action_applies(json_t *st)
 {
 	json_t *a = json_object_get(st, "Action"), *na = json_object_get(st, "NotAction");
 
 	if (a)
-		return any(a, ACTION, true, true);
-	return na && !any(na, ACTION, true, true);
+		return identity_policy_value_matches(a, ACTION, true, true);
+	return na && !identity_policy_value_matches(na, ACTION, true, true);
 }
 
 static bool principal_applies(json_t *st, const char *provider)
@@ -73,8 +57,8 @@ static bool principal_applies(json_t *st, const char *provider)
 
 	if (json_is_string(p))
 		return streq(json_string_value(p), "*");
-	return json_is_object(p) && (any(json_object_get(p, "AWS"), "*", false, false) ||
-				     any(json_object_get(p, "Federated"), provider, false, false));
+	return json_is_object(p) && (identity_policy_value_matches(json_object_get(p, "AWS"), "*", false, false) ||
+				     identity_policy_value_matches(json_object_get(p, "Federated"), provider, false, false));
 }
 
 /* Explain why value `want` (the policy's, one or a list) does not match the
@@ -159,7 +143,7 @@ static bool conditions_hold(struct trust_diagnosis *d, int n, json_t *cond, cons
 				d->approximate = true;
 				continue;
 			}
-			hold = any(want, have, like, nocase) != neg;
+			hold = identity_policy_value_matches(want, have, like, nocase) != neg;
 			if (!hold) {
 				ok = false;
 				if (explain && !neg)
@@ -174,23 +158,14 @@ static bool conditions_hold(struct trust_diagnosis *d, int n, json_t *cond, cons
 
 void diagnose_web_identity(const char *doc, const struct web_identity_claims *c, struct trust_diagnosis *out)
 {
-	json_t *root = json_loads(doc ? doc : "", 0, NULL), *stmts, *st;
+	json_t *stmts = identity_policy_statements(doc), *st;
 	bool allow = false, deny = false, any_for_provider = false;
 	size_t i;
 
 	memset(out, 0, sizeof(*out));
-	stmts = json_object_get(root, "Statement");
-	if (!root || !stmts) {
+	if (!stmts) {
 		reason(out, "the trust policy is not a policy document");
-		json_decref(root);
 		return;
-	}
-	if (json_is_object(stmts)) {
-		json_t *one = json_array();
-
-		json_array_append(one, stmts);
-		json_object_set_new(root, "Statement", one);
-		stmts = one;
 	}
 	json_array_foreach(stmts, i, st) {
 		bool is_allow = streq(json_string_value(json_object_get(st, "Effect")) ?: "", "Allow");
@@ -241,7 +216,7 @@ void diagnose_web_identity(const char *doc, const struct web_identity_claims *c,
 	if (!out->n)
 		reason(out, "no statement allows %s", ACTION);
 done:
-	json_decref(root);
+	json_decref(stmts);
 }
 
 /* --- EKS Pod Identity ------------------------------------------------------------ */
@@ -293,7 +268,7 @@ static bool pi_conditions(struct trust_diagnosis *d, int n, json_t *cond, const 
 					       s->session_tags ? "" : " (the association disables session tags)");
 				continue;
 			}
-			if (any(want, have, like, nocase) != neg)
+			if (identity_policy_value_matches(want, have, like, nocase) != neg)
 				continue;
 			ok = false;
 			if (!explain)
@@ -314,31 +289,22 @@ static bool pi_conditions(struct trust_diagnosis *d, int n, json_t *cond, const 
 
 void diagnose_pod_identity(const char *doc, const struct pod_identity_session *s, struct trust_diagnosis *out)
 {
-	json_t *root = json_loads(doc ? doc : "", 0, NULL), *stmts, *st;
+	json_t *stmts = identity_policy_statements(doc), *st;
 	bool allow = false, deny = false, any_for_service = false;
 	size_t i;
 
 	memset(out, 0, sizeof(*out));
-	stmts = json_object_get(root, "Statement");
-	if (!root || !stmts) {
+	if (!stmts) {
 		reason(out, "the trust policy is not a policy document");
-		json_decref(root);
 		return;
-	}
-	if (json_is_object(stmts)) {
-		json_t *one = json_array();
-
-		json_array_append(one, stmts);
-		json_object_set_new(root, "Statement", one);
-		stmts = one;
 	}
 	json_array_foreach(stmts, i, st) {
 		json_t *p = json_object_get(st, "Principal"), *a = json_object_get(st, "Action");
 		bool is_allow = streq(json_string_value(json_object_get(st, "Effect")) ?: "", "Allow");
 		bool svc = (json_is_string(p) && streq(json_string_value(p), "*")) ||
-			   any(json_object_get(p, "Service"), "pods.eks.amazonaws.com", false, false);
-		bool act = any(a, "sts:AssumeRole", true, true) &&
-			   (!s->session_tags || any(a, "sts:TagSession", true, true));
+			   identity_policy_value_matches(json_object_get(p, "Service"), "pods.eks.amazonaws.com", false, false);
+		bool act = identity_policy_value_matches(a, "sts:AssumeRole", true, true) &&
+			   (!s->session_tags || identity_policy_value_matches(a, "sts:TagSession", true, true));
 		json_t *cond = json_object_get(st, "Condition");
 
 		if (!svc)
@@ -348,7 +314,7 @@ void diagnose_pod_identity(const char *doc, const struct pod_identity_session *s
 		if (!act) {
 			if (is_allow)
 				reason(out, "statement %zu: allows the Pod Identity service but not %s", i + 1,
-				       any(a, "sts:AssumeRole", true, true) ? "sts:TagSession (EKS tags every session unless "
+				       identity_policy_value_matches(a, "sts:AssumeRole", true, true) ? "sts:TagSession (EKS tags every session unless "
 									      "the association disables session tags)"
 									    : "sts:AssumeRole");
 			continue;
@@ -369,5 +335,5 @@ void diagnose_pod_identity(const char *doc, const struct pod_identity_session *s
 		reason(out, "a Deny statement applies to this session");
 	else if (!any_for_service)
 		reason(out, "no statement trusts the service principal pods.eks.amazonaws.com");
-	json_decref(root);
+	json_decref(stmts);
 }

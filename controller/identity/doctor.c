@@ -5,7 +5,7 @@
 
 #include "base/str.h"
 #include "identity/desired.h"
-#include "identity/guardrails.h"
+#include "identity/documents.h"
 
 const char *doctor_annotation_typo(json_t *annotations)
 {
@@ -70,53 +70,20 @@ void doctor_pod_injection(json_t *pod, struct pod_injection *out)
 	}
 }
 
-static bool matches(json_t *v, const char *s)
-{
-	json_t *it;
-	size_t i;
-
-	if (json_is_string(v))
-		return glob_match(json_string_value(v), s, true);
-	json_array_foreach(v, i, it) {
-		if (json_is_string(it) && glob_match(json_string_value(it), s, true))
-			return true;
-	}
-	return false;
-}
-
-static bool resource_matches(json_t *v, const char *s)
-{
-	json_t *it;
-	size_t i;
-
-	if (json_is_string(v))
-		return glob_match(json_string_value(v), s, false);
-	json_array_foreach(v, i, it) {
-		if (json_is_string(it) && glob_match(json_string_value(it), s, false))
-			return true;
-	}
-	return false;
-}
-
 int doctor_policy_decision(const char *doc, const char *action, const char *resource, bool *ret_conditional)
 {
-	json_t *root = json_loads(doc ? doc : "", 0, NULL), *stmts = json_object_get(root, "Statement"), *st;
+	json_t *stmts = identity_policy_statements(doc), *st;
 	int decision = 0;
 	size_t i;
 
 	*ret_conditional = false;
-	if (json_is_object(stmts)) {
-		json_t *one = json_array();
-
-		json_array_append(one, stmts);
-		json_object_set_new(root, "Statement", one);
-		stmts = one;
-	}
 	json_array_foreach(stmts, i, st) {
 		json_t *a = json_object_get(st, "Action"), *na = json_object_get(st, "NotAction");
 		json_t *r = json_object_get(st, "Resource"), *nr = json_object_get(st, "NotResource");
-		bool act = a ? matches(a, action) : na && !matches(na, action);
-		bool res = r ? resource_matches(r, resource) : nr && !resource_matches(nr, resource);
+		bool act = a ? identity_policy_value_matches(a, action, true, true)
+			     : na && !identity_policy_value_matches(na, action, true, true);
+		bool res = r ? identity_policy_value_matches(r, resource, true, false)
+			     : nr && !identity_policy_value_matches(nr, resource, true, false);
 
 		if (!act || !res)
 			continue;
@@ -126,6 +93,6 @@ int doctor_policy_decision(const char *doc, const char *action, const char *reso
 		else if (decision == 0)
 			decision = 1;
 	}
-	json_decref(root);
+	json_decref(stmts);
 	return decision;
 }

@@ -3,7 +3,9 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "identity/guardrails.h"
 #include "identity/trust.h"
 
 #define POLICY_VERSION "2012-10-17"
@@ -93,4 +95,33 @@ size_t identity_policy_size(const char *doc)
 			n++;
 	}
 	return n;
+}
+
+json_t *identity_policy_statements(const char *doc)
+{
+	json_t *root = json_loads(doc ? doc : "", 0, NULL), *stmts = json_object_get(root, "Statement"), *out = NULL;
+
+	if (json_is_array(stmts)) {
+		out = json_incref(stmts);
+	} else if (json_is_object(stmts)) {
+		out = json_array();
+		json_array_append(out, stmts);
+	}
+	json_decref(root);
+	return out;
+}
+
+bool identity_policy_value_matches(json_t *v, const char *s, bool like, bool nocase)
+{
+	json_t *it;
+	size_t i;
+
+	if (json_is_string(v))
+		return like ? glob_match(json_string_value(v), s, nocase)
+			    : nocase ? strcasecmp(json_string_value(v), s) == 0 : streq(json_string_value(v), s);
+	json_array_foreach(v, i, it) {
+		if (json_is_string(it) && identity_policy_value_matches(it, s, like, nocase))
+			return true;
+	}
+	return false;
 }

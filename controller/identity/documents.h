@@ -20,6 +20,8 @@
 #ifndef KEYLESS_IDENTITY_DOCUMENTS_H
 #define KEYLESS_IDENTITY_DOCUMENTS_H
 
+#include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "identity/spec.h"
@@ -40,6 +42,15 @@ char *identity_permission_policy(const struct wi_spec *spec, int *ret_none);
 /* The same for spec.sessionPolicy: the pod identity association's policy
  * (EKS passes it to STS as the session policy, at most 2,048 characters). */
 char *identity_session_policy(const struct wi_spec *spec, int *ret_none);
+
+/* The statements of a policy document (JSON text) as an array, a lone
+ * statement object wrapped in one (a new reference); NULL if doc is not a
+ * policy document. */
+json_t *identity_policy_statements(const char *doc);
+
+/* Does a policy value (a string, or a list of strings) match s? like: IAM's
+ * wildcards * and ?; nocase: without regard to case. */
+bool identity_policy_value_matches(json_t *v, const char *s, bool like, bool nocase);
 
 /* IAM's size of a document: characters other than whitespace. */
 size_t identity_policy_size(const char *doc);

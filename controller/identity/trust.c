@@ -8,6 +8,7 @@
 
 #include "base/buf.h"
 #include "base/str.h"
+#include "identity/documents.h"
 #include "identity/naming.h"
 
 #define POLICY_VERSION "2012-10-17"
@@ -299,10 +300,7 @@ int identity_trust_shared(const struct trust_shared_in *in, struct trust_shared 
 	memset(out, 0, sizeof(*out));
 	if (!in->observed || str_format(sub, sizeof(sub), "system:serviceaccount:%s:%s", in->ns, in->sa) < 0)
 		return 0;
-	out->doc = json_loads(in->observed, JSON_DECODE_ANY, NULL);
-	stmts = json_object_get(out->doc, "Statement");
-	if (json_is_object(stmts))
-		shared_statement(in, stmts, sub, out);
+	out->doc = stmts = identity_policy_statements(in->observed); /* owns the strings kept */
 	json_array_foreach(stmts, i, st)
 		shared_statement(in, st, sub, out);
 	return 0;

@@ -102,7 +102,7 @@ struct trust_shared {
 	size_t n_clusters;
 	int own_kinds;  /* TRUST_IRSA: this cluster's statement is there; TRUST_POD_IDENTITY: the
 			 * Pod Identity statement names this cluster (or has no session tags) */
-	json_t *doc;    /* the parsed observed policy: owns the strings above */
+	json_t *doc;    /* the observed policy's statements: own the strings above */
 };
 
 /* Returns 0 (out filled; release it), or -ENOMEM. An unparsable observed

@@ -769,10 +769,10 @@ static int keep_other_owners(struct rctx *x, struct desired *ds, const struct ob
 
 static int trust_statements(const char *doc)
 {
-	json_t *root = json_loads(doc, 0, NULL);
-	int n = (int)json_array_size(json_object_get(root, "Statement"));
+	json_t *stmts = identity_policy_statements(doc);
+	int n = (int)json_array_size(stmts);
 
-	json_decref(root);
+	json_decref(stmts);
 	return n;
 }
 

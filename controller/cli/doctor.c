@@ -183,28 +183,6 @@ static int webhook_injects_now(struct doctor *d, json_t *pod)
 
 /* --- the token ------------------------------------------------------------------ */
 
-static int request_token(struct doctor *d, struct op_err *err)
-{
-	char path[700];
-	json_auto_t *body = json_pack("{s:s, s:s, s:{s:[s], s:i}}", "apiVersion", "authentication.k8s.io/v1", "kind",
-				      "TokenRequest", "spec", "audiences", d->audience, "expirationSeconds",
-				      TOKEN_SECONDS);
-	json_auto_t *resp = NULL;
-	const char *tok;
-	int rc;
-
-	str_format(path, sizeof(path), "/api/v1/namespaces/%s/serviceaccounts/%s/token", d->ns, d->sa_name);
-	op_err_clear(err);
-	rc = kube_create(d->kube, path, body, &resp, err);
-	if (rc < 0)
-		return rc;
-	tok = json_string_value(json_object_get(json_object_get(resp, "status"), "token"));
-	if (!tok)
-		return op_err_setr(err, -EPROTO, "TokenRequest", "the TokenRequest answer has no token");
-	d->token = strdup(tok);
-	return d->token ? 0 : -ENOMEM;
-}
-
 /* iss, sub and aud of the token (its payload, not verified: the API server
  * just issued it). */
 static int token_claims(struct doctor *d)
@@ -221,6 +199,18 @@ static int token_claims(struct doctor *d)
 	}
 	json_decref(claims);
 	return rc;
+}
+
+/* The role to check: its ARN, name and partition. */
+static void set_role(struct doctor *d, const char *arn)
+{
+	const char *slash = strrchr(arn, '/');
+	const char *p = str_startswith(arn, "arn:") ? arn + 4 : NULL;
+
+	str_copy(d->role_arn, sizeof(d->role_arn), arn);
+	str_copy(d->role_name, sizeof(d->role_name), slash ? slash + 1 : "");
+	str_format(d->partition, sizeof(d->partition), "%.*s", p && strchr(p, ':') ? (int)(strchr(p, ':') - p) : 3,
+		   p ? p : "aws");
 }
 
 /* --- the checks ------------------------------------------------------------------- */
@@ -255,15 +245,7 @@ static void check_service_account(struct doctor *d)
 		    d->ns, d->sa_name, typo ? "; it has '" : "", typo ? typo : "", typo ? "', which is mistyped" : "");
 		return;
 	}
-	str_copy(d->role_arn, sizeof(d->role_arn), arn);
-	{
-		const char *slash = strrchr(arn, '/');
-		const char *p = strstr(arn, "arn:") == arn ? arn + 4 : NULL;
-
-		str_copy(d->role_name, sizeof(d->role_name), slash ? slash + 1 : "");
-		str_format(d->partition, sizeof(d->partition), "%.*s", p && strchr(p, ':') ? (int)(strchr(p, ':') - p) : 3,
-			   p ? p : "aws");
-	}
+	set_role(d, arn);
 	add(d, "service-account", PASS, NULL, "ServiceAccount %s/%s: " ANN_ROLE_ARN "=%s, audience %s%s%s", d->ns,
 	    d->sa_name, arn, d->audience, typo ? "; note: it also has the near-miss annotation " : "", typo ? typo : "");
 }
@@ -563,15 +545,7 @@ static bool check_association(struct doctor *d, bool quiet)
 	}
 	d->pi = true;
 	d->session_tags = !a->disable_session_tags;
-	str_copy(d->role_arn, sizeof(d->role_arn), a->role_arn ? a->role_arn : "");
-	{
-		const char *slash = strrchr(d->role_arn, '/');
-		const char *p = str_startswith(d->role_arn, "arn:") ? d->role_arn + 4 : NULL;
-
-		str_copy(d->role_name, sizeof(d->role_name), slash ? slash + 1 : "");
-		str_format(d->partition, sizeof(d->partition), "%.*s",
-			   p && strchr(p, ':') ? (int)(strchr(p, ':') - p) : 3, p ? p : "aws");
-	}
+	set_role(d, a->role_arn ? a->role_arn : "");
 	if (eks_describe_cluster(d->aws, d->cluster, &cl, &err) == 0 && cl->arn)
 		str_copy(d->cluster_arn, sizeof(d->cluster_arn), cl->arn);
 	add(d, "association", PASS, NULL, "EKS Pod Identity association %s binds %s/%s in cluster %s to %s%s%s",
@@ -881,7 +855,8 @@ int cli_doctor(int argc, char **argv)
 		check_role(&d);
 		if (d.role_arn[0]) {
 			op_err_clear(&err);
-			if (request_token(&d, &err) < 0 || token_claims(&d) < 0)
+			if (kube_service_account_token(d.kube, d.ns, d.sa_name, d.audience, TOKEN_SECONDS, &d.token, &err) < 0 ||
+			    token_claims(&d) < 0)
 				add(&d, "token", FAIL, "grant create on serviceaccounts/token, or check the API server",
 				    "a token for %s/%s (audience %s) could not be had: %s", d.ns, d.sa_name, d.audience,
 				    err.message[0] ? err.message : "undecodable");

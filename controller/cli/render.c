@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "identity/render.h"
 #include "identity/settings.h"
+#include "identity/shape.h"
 
 /* AWS's documentation example of an EKS issuer, when nothing says which */
 #define EXAMPLE_ISSUER_FMT "https://oidc.eks.%s.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
@@ -75,13 +76,15 @@ static void collect(json_t *doc, json_t *into)
 		json_array_append(into, doc);
 }
 
+/* The 12-digit account of an ARN, or NULL. */
 static char *account_of(const char *arn)
 {
-	const char *p = arn ? strstr(arn, ":iam::") : NULL;
+	const char *acct;
+	size_t len;
 
-	if (!p || strlen(p + 6) < 13 || p[6 + 12] != ':' || strspn(p + 6, "0123456789") != 12)
+	if (!arn || shape_resource_account(arn, &acct, &len) < 0 || len != 12 || strspn(acct, "0123456789") < 12)
 		return NULL;
-	return strndup(p + 6, 12);
+	return strndup(acct, len);
 }
 
 int cli_render(int argc, char **argv)

@@ -249,6 +249,11 @@ json_t *identity_render(const struct render_in *in, json_t *obj)
 done:
 	if (json_array_size(notes))
 		json_object_set_new(ret, "notes", json_incref(notes));
+	goto release;
+fail:
+	json_decref(out);
+	ret = NULL;
+release:
 	json_decref(notes);
 	json_decref(o);
 	wi_spec_free(sp);
@@ -256,13 +261,4 @@ done:
 	free(perms);
 	free(session);
 	return ret;
-fail:
-	json_decref(out);
-	json_decref(notes);
-	json_decref(o);
-	wi_spec_free(sp);
-	free(trust);
-	free(perms);
-	free(session);
-	return NULL;
 }

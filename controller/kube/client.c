@@ -730,6 +730,28 @@ int kube_patch(struct kube_client *c, const char *path, enum kube_patch_type typ
 	return send_json(c, "PATCH", p.data, ctypes[type], patch, 0, ret, err);
 }
 
+int kube_service_account_token(struct kube_client *c, const char *ns, const char *sa, const char *audience,
+			       int seconds, char **ret, struct op_err *err)
+{
+	_cleanup_buf_ struct buf p = BUF_INIT(0);
+	json_auto_t *body = json_pack("{s:s, s:s, s:{s:[s], s:i}}", "apiVersion", "authentication.k8s.io/v1", "kind",
+				      "TokenRequest", "spec", "audiences", audience, "expirationSeconds", seconds);
+	json_auto_t *resp = NULL;
+	const char *tok;
+	int r;
+
+	if (!body || kube_path(&p, &KUBE_SERVICEACCOUNTS, ns, sa, "token") < 0)
+		return -ENOMEM;
+	r = kube_create(c, p.data, body, &resp, err);
+	if (r < 0)
+		return r;
+	tok = json_string_value(json_object_get(json_object_get(resp, "status"), "token"));
+	if (!tok)
+		return op_err_setr(err, -EPROTO, "TokenRequest", "the TokenRequest answer has no token");
+	*ret = strdup(tok);
+	return *ret ? 0 : -ENOMEM;
+}
+
 int kube_evict(struct kube_client *c, const char *ns, const char *name, const char *uid, struct op_err *err)
 {
 	_cleanup_buf_ struct buf p = BUF_INIT(0);

@@ -160,6 +160,11 @@ int kube_patch(struct kube_client *c, const char *path, enum kube_patch_type typ
  * -ESTALE if the uid no longer matches. */
 int kube_evict(struct kube_client *c, const char *ns, const char *name, const char *uid, struct op_err *err);
 
+/* A token of a service account (TokenRequest) for one audience, valid
+ * `seconds`; *ret malloc'd. Never log it. */
+int kube_service_account_token(struct kube_client *c, const char *ns, const char *sa, const char *audience,
+			       int seconds, char **ret, struct op_err *err);
+
 /* DELETE with optional preconditions (uid, resourceVersion) and propagation
  * ("Foreground", "Background", "Orphan"; NULL = server default). */
 struct kube_delete_opts {

@@ -64,23 +64,8 @@ static int real_token(void *ctx, const char *ns, const char *sa, const char *aud
 		      struct op_err *err)
 {
 	struct kube_ops_real *k = ctx;
-	json_auto_t *body = json_pack("{s:s, s:s, s:{s:[s], s:i}}", "apiVersion", "authentication.k8s.io/v1", "kind",
-				      "TokenRequest", "spec", "audiences", audience, "expirationSeconds", seconds);
-	json_auto_t *resp = NULL;
-	const char *tok;
-	char path[600];
-	int rc;
 
-	if (!body || str_format(path, sizeof(path), "/api/v1/namespaces/%s/serviceaccounts/%s/token", ns, sa) < 0)
-		return -ENOMEM;
-	rc = kube_create(k->client, path, body, &resp, err);
-	if (rc < 0)
-		return rc;
-	tok = json_string_value(json_object_get(json_object_get(resp, "status"), "token"));
-	if (!tok)
-		return op_err_setr(err, -EPROTO, "TokenRequest", "the TokenRequest answer has no token");
-	*ret = strdup(tok);
-	return *ret ? 0 : -ENOMEM;
+	return kube_service_account_token(k->client, ns, sa, audience, seconds, ret, err);
 }
 
 static void real_event(void *ctx, const struct kube_object_ref *ref, const char *type, const char *reason,

@@ -1,5 +1,8 @@
 #include "support.h"
 
+#include "base/yamljson.h"
+#include "identity/settings.h"
+
 #ifndef TESTDATA_DIR
 #define TESTDATA_DIR "controller/test/testdata"
 #endif
@@ -89,4 +92,16 @@ json_t *test_wi_with_spec(const char *spec_sq)
 	assert_non_null(obj);
 	assert_int_equal(json_object_set_new(obj, "spec", test_sq_json(spec_sq)), 0);
 	return obj;
+}
+
+struct settings *test_settings(const char *yaml)
+{
+	json_auto_t *doc = NULL;
+	struct settings *s = NULL;
+	struct op_err err;
+
+	op_err_clear(&err);
+	if (yaml_to_json(yaml, strlen(yaml), &doc, &err) < 0 || settings_parse(doc, "test", &s, &err) < 0)
+		fail_msg("bad test settings: %s", err.message);
+	return s;
 }

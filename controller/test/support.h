@@ -35,5 +35,7 @@ json_t *test_sq_json(const char *sq);
 /* A WorkloadIdentity in namespace "ns", name "wi", generation 1, whose spec
  * is test_sq_json(spec_sq); a new value. */
 json_t *test_wi_with_spec(const char *spec_sq);
+/* Operator settings from YAML (fails the test if they do not parse). */
+struct settings *test_settings(const char *yaml);
 
 #endif

@@ -2,20 +2,7 @@
  * in, the refusals, and the boundary of each account. */
 #include "support.h"
 
-#include "base/yamljson.h"
 #include "identity/accounts.h"
-
-static struct settings *settings(const char *yaml)
-{
-	json_auto_t *doc = NULL;
-	struct settings *s = NULL;
-	struct op_err err;
-
-	op_err_clear(&err);
-	if (yaml_to_json(yaml, strlen(yaml), &doc, &err) < 0 || settings_parse(doc, "t", &s, &err) < 0)
-		fail_msg("bad test settings: %s", err.message);
-	return s;
-}
 
 static struct wi_spec *spec(const char *account)
 {
@@ -28,7 +15,7 @@ static struct wi_spec *spec(const char *account)
 
 static void test_accounts__choice(void **state)
 {
-	struct settings *s = settings("clusterName: prod\n"
+	struct settings *s = test_settings("clusterName: prod\n"
 				      "permissionsBoundaryArn: arn:aws:iam::123456789012:policy/keyless-boundary\n"
 				      "accounts:\n"
 				      "  - {accountId: '210987654321', roleArn: arn:aws:iam::210987654321:role/k,\n"
@@ -82,7 +69,7 @@ static void test_accounts__choice(void **state)
 
 static void test_accounts__boundary_derivation(void **state)
 {
-	struct settings *s = settings("clusterName: prod\n"
+	struct settings *s = test_settings("clusterName: prod\n"
 				      "permissionsBoundaryArn: arn:aws:iam::aws:policy/PowerUserAccess\n"
 				      "accounts: [{accountId: '210987654321', roleArn: arn:aws:iam::210987654321:role/k}]\n");
 	char b[2048];
@@ -92,12 +79,12 @@ static void test_accounts__boundary_derivation(void **state)
 	identity_account_boundary(s, &s->accounts[0], b, sizeof(b));
 	assert_string_equal(b, "arn:aws:iam::aws:policy/PowerUserAccess");
 	settings_free(s);
-	s = settings("clusterName: prod\npermissionsBoundaryWaived: true\n"
+	s = test_settings("clusterName: prod\npermissionsBoundaryWaived: true\n"
 		     "accounts: [{accountId: '210987654321', roleArn: arn:aws:iam::210987654321:role/k}]\n");
 	identity_account_boundary(s, &s->accounts[0], b, sizeof(b));
 	assert_string_equal(b, ""); /* waived: none there either */
 	settings_free(s);
-	s = settings("clusterName: prod\n"
+	s = test_settings("clusterName: prod\n"
 		     "permissionsBoundaryArn: arn:aws-cn:iam::123456789012:policy/path/b\n"
 		     "accounts: [{accountId: '210987654321', roleArn: arn:aws-cn:iam::210987654321:role/k}]\n");
 	identity_account_boundary(s, &s->accounts[0], b, sizeof(b));

@@ -5,21 +5,8 @@
 
 #include <regex.h>
 
-#include "base/yamljson.h"
 #include "identity/audit.h"
 #include "identity/naming.h"
-
-static struct settings *settings(const char *yaml)
-{
-	json_auto_t *doc = NULL;
-	struct settings *s = NULL;
-	struct op_err err;
-
-	op_err_clear(&err);
-	if (yaml_to_json(yaml, strlen(yaml), &doc, &err) < 0 || settings_parse(doc, "t", &s, &err) < 0)
-		fail_msg("bad test settings: %s", err.message);
-	return s;
-}
 
 static bool matches(const char *re, const char *text)
 {
@@ -45,7 +32,7 @@ static void role_arn(const struct settings *s, const char *ns, const char *name,
 
 static void test_audit__queries_scope_this_clusters_roles(void **state)
 {
-	struct settings *s = settings("clusterName: prod\npermissionsBoundaryWaived: true\nroleNamePrefix: k.\n");
+	struct settings *s = test_settings("clusterName: prod\npermissionsBoundaryWaived: true\nroleNamePrefix: k.\n");
 	struct audit_query q[AUDIT_QUERIES];
 	char re[512], arn[512], glob[512];
 
@@ -74,7 +61,7 @@ static void test_audit__queries_scope_this_clusters_roles(void **state)
 	settings_free(s);
 
 	/* roleScope Account: every keyless cluster of the account shares the names */
-	s = settings("clusterName: prod\npermissionsBoundaryWaived: true\nroleScope: Account\n");
+	s = test_settings("clusterName: prod\npermissionsBoundaryWaived: true\nroleScope: Account\n");
 	audit_role_regex(s, re, sizeof(re));
 	role_arn(s, "logging", "s3-reader", arn, sizeof(arn));
 	assert_true(matches(re, arn));

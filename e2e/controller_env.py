@@ -36,6 +36,30 @@ def keyless_shared_role_name(ns, name, prefix="", path="/keyless/"):
     return f"{prefix}{ns}+{name}"[:47] + "@" + digest[:16]
 
 
+def role_or_none(iam, name):
+    """The IAM role of that name, or None if there is none."""
+    try:
+        return iam.get_role(RoleName=name)["Role"]
+    except Exception as e:  # botocore ClientError
+        assert getattr(e, "response", {}).get("Error", {}).get("Code") == "NoSuchEntity", e
+        return None
+
+
+def fenced_iam_user(user, policy_text, front):
+    """A moto IAM user whose only policy is policy_text: (its keys as env vars, an IAM client through the
+    IAM front with them)."""
+    import boto3
+    iam = aws_client("iam")
+    arn = iam.create_policy(PolicyName=user, PolicyDocument=policy_text)["Policy"]["Arn"]
+    iam.create_user(UserName=user)
+    iam.attach_user_policy(UserName=user, PolicyArn=arn)
+    k = iam.create_access_key(UserName=user)["AccessKey"]
+    keys = {"AWS_ACCESS_KEY_ID": k["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": k["SecretAccessKey"]}
+    client = boto3.client("iam", endpoint_url=front, region_name=os.environ["AWS_REGION"],
+                          aws_access_key_id=k["AccessKeyId"], aws_secret_access_key=k["SecretAccessKey"])
+    return keys, client
+
+
 def install_crd():
     subprocess.run(["kubectl", "apply", "-f", CRD], check=True, capture_output=True)
     subprocess.run(["kubectl", "wait", "--for=condition=Established", "--timeout=30s",

@@ -11,10 +11,9 @@ import json
 import os
 
 import pytest
-from botocore.exceptions import ClientError
 
 from conftest import aws_client, aws_client_in_second_account, token_for, wait_until
-from controller_env import BOUNDARY_DOC, Controller, install_crd, keyless_role_name, write_settings
+from controller_env import BOUNDARY_DOC, Controller, install_crd, keyless_role_name, role_or_none, write_settings
 from test_controller import GROUP, PLURAL, VERSION, crd_api, make_sa, make_wi, sa_annotations, wait_cond
 
 OTHER = os.environ.get("KEYLESS_SECOND_ACCOUNT", "")
@@ -26,13 +25,6 @@ def boundary_in(iam):
             return p["Arn"]
     return iam.create_policy(PolicyName="keyless-e2e-boundary", PolicyDocument=json.dumps(BOUNDARY_DOC))["Policy"]["Arn"]
 
-
-def role_or_none(iam, name):
-    try:
-        return iam.get_role(RoleName=name)["Role"]
-    except ClientError as e:
-        assert e.response["Error"]["Code"] == "NoSuchEntity"
-        return None
 
 
 @pytest.mark.skipif(not OTHER, reason="the local cluster has no second account")

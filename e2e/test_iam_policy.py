@@ -12,12 +12,11 @@ import os
 import subprocess
 import uuid
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from conftest import aws_client, wait_until
-from controller_env import Controller, install_crd, keyless_role_name, write_settings
+from controller_env import Controller, fenced_iam_user, install_crd, keyless_role_name, write_settings
 from test_controller import get_wi, make_sa, make_wi, sa_annotations, wait_cond
 
 BIN = os.environ.get("KEYLESS_BIN") or os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bin")
@@ -52,13 +51,7 @@ def fenced(namespace, tmp_path):
                           "--oidc-issuer", os.environ["KEYLESS_ISSUER"]], capture_output=True, text=True, check=True)
     policy = json.loads(out.stdout)
     user = f"keyless-fenced-{namespace}"
-    arn = iam.create_policy(PolicyName=user, PolicyDocument=out.stdout)["Policy"]["Arn"]
-    iam.create_user(UserName=user)
-    iam.attach_user_policy(UserName=user, PolicyArn=arn)
-    k = iam.create_access_key(UserName=user)["AccessKey"]
-    keys = {"AWS_ACCESS_KEY_ID": k["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": k["SecretAccessKey"]}
-    client = boto3.client("iam", endpoint_url=front, region_name=os.environ["AWS_REGION"],
-                          aws_access_key_id=k["AccessKeyId"], aws_secret_access_key=k["SecretAccessKey"])
+    keys, client = fenced_iam_user(user, out.stdout, front)
     return {"settings": settings, "policy": policy, "keys": keys, "iam": client, "front": front,
             "allowed": allowed, "user": user}
 

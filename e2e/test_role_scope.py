@@ -11,12 +11,11 @@ import json
 import os
 import subprocess
 
-import boto3
 import pytest
-from botocore.exceptions import ClientError
 
 from conftest import aws_client, token_for, wait_until
-from controller_env import Controller, install_crd, keyless_shared_role_name, write_settings
+from controller_env import (Controller, fenced_iam_user, install_crd, keyless_shared_role_name, role_or_none,
+                            write_settings)
 from test_controller import GROUP, PLURAL, VERSION, crd_api, make_sa, make_wi, sa_annotations, wait_cond
 from test_iam_policy import denied
 
@@ -39,29 +38,15 @@ def shared(namespace, tmp_path):
     front = os.environ.get("KEYLESS_IAM_FRONT")
     assert front, "the local cluster has no IAM front (KEYLESS_IAM_FRONT)"
     install_crd()
-    iam = aws_client("iam")
     settings = write_settings(str(tmp_path / "settings.yaml"), oidcIssuer=os.environ["KEYLESS_ISSUER"],
                               roleScope="Account", guardrails={"includeNamespaces": [namespace]})
     out = subprocess.run([os.path.join(BIN, "keyless"), "iam-policy", "--settings", settings,
                           "--oidc-issuer", os.environ["KEYLESS_ISSUER"]], capture_output=True, text=True, check=True)
     user = f"keyless-shared-{namespace}"
-    arn = iam.create_policy(PolicyName=user, PolicyDocument=out.stdout)["Policy"]["Arn"]
-    iam.create_user(UserName=user)
-    iam.attach_user_policy(UserName=user, PolicyArn=arn)
-    k = iam.create_access_key(UserName=user)["AccessKey"]
-    keys = {"AWS_ACCESS_KEY_ID": k["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": k["SecretAccessKey"]}
-    fenced = boto3.client("iam", endpoint_url=front, region_name=os.environ["AWS_REGION"],
-                          aws_access_key_id=k["AccessKeyId"], aws_secret_access_key=k["SecretAccessKey"])
+    keys, fenced = fenced_iam_user(user, out.stdout, front)
     return {"settings": settings, "keys": keys, "front": front, "iam": fenced, "user": user,
             "policy": json.loads(out.stdout)}
 
-
-def role_or_none(iam, name):
-    try:
-        return iam.get_role(RoleName=name)["Role"]
-    except ClientError as e:
-        assert e.response["Error"]["Code"] == "NoSuchEntity"
-        return None
 
 
 def tags(iam, name):
